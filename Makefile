@@ -1,0 +1,34 @@
+# Pinpost — developer entry points. Tests need the Debian packages that
+# board/dev/install-deps installs (mosquitto, mosquitto-clients, libssl-dev,
+# libgpiod-dev, openssl, pkg-config).
+#
+#   make demo                        run the end-to-end demo (DEMO_SECONDS=20)
+#   make test SWIFT_TEST_FLAGS=...   install deps, build, run swift test
+#   make build                       swift build
+#   make clean                       remove build output and the demo folder
+
+SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
+SWIFT_BUILD_FLAGS ?=
+SWIFT_TEST_FLAGS ?=
+
+.PHONY: all demo test build deps clean
+
+all: build
+
+demo:
+	board/dev/demo
+
+deps:
+	board/dev/install-deps
+
+# The integration tests run the pinpost binary, so build it before testing.
+test: deps
+	$(SWIFT) build $(SWIFT_BUILD_FLAGS)
+	$(SWIFT) test $(SWIFT_BUILD_FLAGS) $(SWIFT_TEST_FLAGS)
+
+build:
+	$(SWIFT) build $(SWIFT_BUILD_FLAGS)
+
+clean:
+	-board/dev/broker stop .demo
+	rm -rf .build .demo

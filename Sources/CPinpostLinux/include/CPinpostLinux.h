@@ -1,0 +1,26 @@
+#ifndef CPINPOSTLINUX_H
+#define CPINPOSTLINUX_H
+// Linux calls whose structs or constants Swift cannot use comfortably
+// (struct timex has anonymous padding bit-fields; STA_* are macros).
+#ifdef __linux__
+
+/// Kernel clock discipline state, read with adjtimex(2) without changing anything.
+typedef struct {
+    /// adjtimex return value: TIME_OK(0)..TIME_ERROR(5), or -1 with errno set.
+    int state;
+    /// 1 when STA_UNSYNC is set: the kernel does not consider the clock synchronized.
+    int unsynchronized;
+    /// Maximum error estimate, microseconds.
+    long max_error_us;
+    /// Estimated error, microseconds.
+    long estimated_error_us;
+} CPinpostLinux_clock_status;
+
+/// Reads the clock status. Returns 0 on success, -1 with errno set.
+int CPinpostLinux_read_clock_status(CPinpostLinux_clock_status *out);
+
+/// TIME_ERROR, the adjtimex state meaning "clock not synchronized".
+extern const int CPinpostLinux_TIME_ERROR;
+
+#endif
+#endif

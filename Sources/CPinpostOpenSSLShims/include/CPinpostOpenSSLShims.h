@@ -1,0 +1,39 @@
+#ifndef CPINPOSTOPENSSLSHIMS_H
+#define CPINPOSTOPENSSLSHIMS_H
+// Functions for OpenSSL "functions" that are really macros (SSL_ctrl / BIO_ctrl
+// wrappers and stack helpers) and so are invisible to the Swift importer.
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+/// SSL_set_tlsext_host_name: sends SNI. Macro over SSL_ctrl.
+int CPinpostOpenSSLShims_SSL_set_tlsext_host_name(SSL *ssl, const char *name);
+/// SSL_CTX_set_min_proto_version: macro over SSL_CTX_ctrl.
+int CPinpostOpenSSLShims_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int version);
+/// SSL_CTX_set_mode: macro over SSL_CTX_ctrl.
+long CPinpostOpenSSLShims_SSL_CTX_set_mode(SSL_CTX *ctx, long mode);
+/// SSL_CTX_set_options is a real function in 3.0, kept here for symmetry with older libssl.
+unsigned long CPinpostOpenSSLShims_SSL_CTX_set_options(SSL_CTX *ctx, unsigned long options);
+/// BIO_pending / BIO_ctrl_pending: bytes waiting to be read from a memory BIO.
+size_t CPinpostOpenSSLShims_BIO_ctrl_pending(BIO *bio);
+/// The protocol constants are macros too.
+int CPinpostOpenSSLShims_TLS1_2_VERSION(void);
+int CPinpostOpenSSLShims_TLS1_3_VERSION(void);
+/// Number of certificates in a STACK_OF(X509) (sk_X509_num is a macro).
+int CPinpostOpenSSLShims_sk_X509_num(const STACK_OF(X509) *stack);
+/// Certificate at an index of a STACK_OF(X509) (sk_X509_value is a macro).
+X509 *CPinpostOpenSSLShims_sk_X509_value(const STACK_OF(X509) *stack, int index);
+/// Frees a STACK_OF(X509) and its certificates (sk_X509_pop_free is a macro).
+void CPinpostOpenSSLShims_sk_X509_pop_free(STACK_OF(X509) *stack);
+/// Frees memory allocated by OpenSSL (OPENSSL_free is a macro).
+void CPinpostOpenSSLShims_OPENSSL_free(void *pointer);
+/// SAN entries of a certificate as "DNS:name" / "IP:addr" / "URI:..." lines joined by ", ";
+/// writes at most `capacity - 1` bytes and NUL terminates. Returns the number of entries.
+int CPinpostOpenSSLShims_X509_subject_alt_names(X509 *cert, char *out, size_t capacity);
+/// Whether the certificate's extended key usage allows `nid` (NID_client_auth / NID_server_auth),
+/// or carries no EKU extension at all (which allows every purpose). 1 yes, 0 no.
+int CPinpostOpenSSLShims_X509_allows_eku(X509 *cert, int nid);
+/// notBefore/notAfter as seconds since the epoch (UTC). Returns 1 on success.
+int CPinpostOpenSSLShims_X509_validity(X509 *cert, long long *not_before, long long *not_after);
+/// Print flags for one-line RFC 2253 names with UTF-8 kept readable (XN_FLAG_* are compound macros).
+unsigned long CPinpostOpenSSLShims_XN_FLAG_readable(void);
+#endif

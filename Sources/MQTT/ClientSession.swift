@@ -1,0 +1,548 @@
+/// Sans-I/O MQTT client session for a publishing device. It owns the session state (in-flight QoS 1/2
+/// messages, packet identifiers, queue, keep-alive timers) and turns inputs (connection up/down, bytes,
+/// publish requests, timer ticks) into ordered `SessionAction`s. Time is injected as `now`, a `Duration` since
+/// an arbitrary monotonic origin, so every behaviour is testable with virtual time.
+public struct ClientSession: Sendable {
+    private enum ConnectionPhase: Sendable, Equatable {
+        case idle
+        case awaitingConnAck(since: Duration)
+        case connected
+    }
+
+    private struct InFlightRecord: Sendable {
+        var packetID: UInt16
+        var phase: SessionSnapshot.Phase
+        var message: SessionSnapshot.Message
+        /// Sent (or re-sent) on the current connection; counts against the server's Receive Maximum.
+        var transmitted: Bool
+    }
+
+    private enum PendingRequest: Sendable { case subscribe, unsubscribe }
+
+    public private(set) var configuration: Configuration
+
+    // Connection state (reset per connection).
+    private var connection: ConnectionPhase = .idle
+    private var decoder: PacketDecoder
+    private var cleanStartSent = false
+    private var sendWindow = Int(UInt16.max)
+    private var serverMaximumPacketSize: Int?
+    private var serverMaximumQoS: QoS = .exactlyOnce
+    private var serverRetainAvailable = true
+    private var effectiveKeepAlive: Duration = .zero
+    private var lastSendAt: Duration = .zero
+    private var pingSentAt: Duration?
+    private var pendingRequests: [UInt16: PendingRequest] = [:]
+
+    // Session state (survives connections).
+    private var inFlight: [InFlightRecord] = []
+    private var transmittedCount = 0
+    private var queue = MessageQueue()
+    private var incomingQoS2: Set<UInt16> = []
+    private var packetIDs = PacketIDAllocator()
+
+    public init(configuration: Configuration) {
+        self.configuration = configuration
+        self.decoder = PacketDecoder(version: configuration.version)
+    }
+
+    /// Resumes from state persisted by an earlier process. Restored packet identifiers are reserved so new
+    /// messages never clash with them [MQTT-2.2.1-3].
+    public init(configuration: Configuration, restoring snapshot: SessionSnapshot) {
+        self.init(configuration: configuration)
+        if self.configuration.clientID.isEmpty { self.configuration.clientID = snapshot.clientID }
+        var seen: Set<UInt16> = []
+        for record in snapshot.inFlight where record.packetID != 0 && record.message.qos != .atMostOnce {
+            guard seen.insert(record.packetID).inserted else { continue }  // corrupt snapshot: keep the first
+            inFlight.append(InFlightRecord(packetID: record.packetID, phase: record.phase, message: record.message,
+                                           transmitted: false))
+        }
+        queue = MessageQueue(snapshot.queued.filter { $0.qos != .atMostOnce })
+        incomingQoS2 = Set(snapshot.incomingQoS2PacketIDs.filter { $0 != 0 })
+        packetIDs = PacketIDAllocator(next: snapshot.nextPacketID)
+        for record in inFlight { packetIDs.reserve(record.packetID) }
+    }
+
+    // MARK: - Observation
+
+    /// True between an accepted CONNACK and the end of the connection.
+    public var isConnected: Bool { connection == .connected }
+    /// QoS 1/2 messages holding a packet identifier (sent at least once, not yet fully acknowledged).
+    public var inFlightCount: Int { inFlight.count }
+    /// Messages waiting for a connection or for room in the in-flight window.
+    public var queuedCount: Int { queue.count }
+
+    /// Session state to persist; QoS 0 messages are deliberately left out.
+    public var persistentState: SessionSnapshot {
+        SessionSnapshot(
+            clientID: configuration.clientID,
+            inFlight: inFlight.map { SessionSnapshot.InFlight(packetID: $0.packetID, phase: $0.phase, message: $0.message) },
+            queued: queue.elements.filter { $0.qos != .atMostOnce },
+            incomingQoS2PacketIDs: incomingQoS2.sorted(),
+            nextPacketID: packetIDs.next)
+    }
+
+    /// When `tick` must next be called, or nil if no timer is needed.
+    public var nextDeadline: Duration? {
+        switch connection {
+        case .idle:
+            return nil
+        case .awaitingConnAck(let since):
+            return since + configuration.pingTimeout
+        case .connected:
+            if let pingSentAt { return pingSentAt + configuration.pingTimeout }
+            return effectiveKeepAlive > .zero ? lastSendAt + effectiveKeepAlive : nil
+        }
+    }
+
+    // MARK: - Connection lifecycle
+
+    /// A new transport connection is up: returns `.send(CONNECT bytes)`. Any previous connection is
+    /// considered lost first.
+    public mutating func connectionEstablished(now: Duration) -> [SessionAction] {
+        var actions: [SessionAction] = []
+        if connection != .idle { tearDown(into: &actions) }
+        let maximumPacketSize = configuration.maximumPacketSize.map { Int($0) } ?? (VariableByteInteger.maximum + 5)
+        decoder = PacketDecoder(version: configuration.version, maximumPacketSize: maximumPacketSize)
+        cleanStartSent = configuration.cleanStart
+            || (configuration.version == .v3_1_1 && configuration.clientID.isEmpty)
+        var connect = ConnectPacket(
+            clientID: configuration.clientID, cleanStart: cleanStartSent, keepAlive: configuration.keepAliveSeconds,
+            will: configuration.will, username: configuration.username, password: configuration.password)
+        if configuration.version == .v5 {
+            connect.properties.sessionExpiryInterval = configuration.sessionExpiry
+            connect.properties.receiveMaximum = configuration.receiveMaximum
+            connect.properties.maximumPacketSize = configuration.maximumPacketSize
+        }
+        connection = .awaitingConnAck(since: now)
+        guard send(.connect(connect), now: now, into: &actions) else {
+            actions.append(.event(.protocolError("cannot encode CONNECT (check client identifier, will and credentials)")))
+            actions.append(.close(.protocolError))
+            tearDown(into: &actions)
+            return actions
+        }
+        return actions
+    }
+
+    /// Transport dropped (any reason). In-flight QoS 1/2 messages stay for resend; queued QoS 0 messages are
+    /// dropped and reported as `deliveryFailed(tag, .unspecifiedError)`. Calling it again is harmless.
+    public mutating func connectionLost() -> [SessionAction] {
+        var actions: [SessionAction] = []
+        tearDown(into: &actions)
+        return actions
+    }
+
+    /// Graceful end: `.send(DISCONNECT)` then `.close(.clientDisconnect)`. For MQTT 5 the reason is 0x00, which
+    /// suppresses the Will, and no Session Expiry Interval is sent, so the session is kept as negotiated.
+    public mutating func disconnect(now: Duration) -> [SessionAction] {
+        guard connection != .idle else { return [] }
+        var actions: [SessionAction] = []
+        _ = send(.disconnect(DisconnectPacket(reasonCode: .normalDisconnection)), now: now, into: &actions)
+        actions.append(.close(.clientDisconnect))
+        tearDown(into: &actions)
+        return actions
+    }
+
+    /// Common end of every connection: per-connection state is reset, session state kept.
+    private mutating func tearDown(into actions: inout [SessionAction]) {
+        connection = .idle
+        pingSentAt = nil
+        for index in inFlight.indices { inFlight[index].transmitted = false }
+        transmittedCount = 0
+        for id in pendingRequests.keys { packetIDs.release(id) }
+        pendingRequests.removeAll()
+        for message in queue.removeAll(where: { $0.qos == .atMostOnce }) {
+            actions.append(.event(.deliveryFailed(tag: message.tag, .unspecifiedError)))
+        }
+    }
+
+    // MARK: - Publishing
+
+    /// Queues an application message; `tag` is reported back in `delivered`/`deliveryFailed`. When connected
+    /// and the in-flight window allows, the returned actions contain the PUBLISH; otherwise it waits in FIFO order
+    /// and is sent on (re)connect. QoS above the server's Maximum QoS is downgraded or refused according to
+    /// `configuration.qosAboveMaximum`.
+    public mutating func publish(
+        topic: String, payload: [UInt8], qos: QoS, retain: Bool, properties: PublishProperties = PublishProperties(),
+        tag: UInt64, now: Duration
+    ) throws(PublishError) -> [SessionAction] {
+        do {
+            try Topic.validateName(topic)
+        } catch {
+            throw PublishError(.invalidTopic, error.detail)
+        }
+        if !properties.subscriptionIdentifiers.isEmpty {
+            throw PublishError(.invalidProperties, "a client must not send Subscription Identifiers [MQTT-3.3.4-6]")
+        }
+        if properties.topicAlias != nil {
+            throw PublishError(.invalidProperties, "topic aliases are not supported by this session")
+        }
+        var message = SessionSnapshot.Message(topic: topic, payload: payload, qos: qos, retain: retain,
+                                              properties: properties, tag: tag)
+        if isConnected {
+            message = try applyServerLimits(message)
+        } else {
+            // The server's limits are unknown; at least the protocol limits must hold.
+            let probe = PublishPacket(topic: topic, payload: payload, qos: qos, retain: retain,
+                                      packetID: qos == .atMostOnce ? nil : 1, properties: properties)
+            do {
+                _ = try PacketEncoder.encode(.publish(probe), version: configuration.version)
+            } catch {
+                throw PublishError(error.code == .packetTooLarge ? .packetTooLarge : .invalidProperties, error.detail)
+            }
+        }
+        var actions: [SessionAction] = []
+        if isConnected && message.qos == .atMostOnce {
+            if send(.publish(publishPacket(message, packetID: nil, dup: false)), now: now, into: &actions) {
+                actions.append(.event(.delivered(tag: tag)))
+            }
+            return actions
+        }
+        queue.append(message)
+        pump(now: now, into: &actions)
+        return actions
+    }
+
+    /// Applies the limits the server announced in CONNACK [MQTT-3.2.2-11], [-14], [-15].
+    private func applyServerLimits(_ message: SessionSnapshot.Message) throws(PublishError) -> SessionSnapshot.Message {
+        var message = message
+        if message.qos > serverMaximumQoS {
+            switch configuration.qosAboveMaximum {
+            case .downgrade:
+                message.qos = serverMaximumQoS
+            case .refuse:
+                throw PublishError(.qosNotSupported, "QoS \(message.qos.rawValue) exceeds server Maximum QoS \(serverMaximumQoS.rawValue)")
+            }
+        }
+        if message.retain && !serverRetainAvailable {
+            throw PublishError(.retainNotSupported, "server announced Retain Available = 0")
+        }
+        let probe = publishPacket(message, packetID: message.qos == .atMostOnce ? nil : 1, dup: false)
+        let size: Int
+        do {
+            size = try PacketEncoder.encode(.publish(probe), version: configuration.version).count
+        } catch {
+            throw PublishError(error.code == .packetTooLarge ? .packetTooLarge : .invalidProperties, error.detail)
+        }
+        if let limit = serverMaximumPacketSize, size > limit {
+            throw PublishError(.packetTooLarge, "PUBLISH of \(size) bytes exceeds server Maximum Packet Size \(limit)")
+        }
+        return message
+    }
+
+    private func publishPacket(_ message: SessionSnapshot.Message, packetID: UInt16?, dup: Bool) -> PublishPacket {
+        PublishPacket(topic: message.topic, payload: message.payload, qos: message.qos, retain: message.retain,
+                      dup: dup, packetID: packetID, properties: message.properties)
+    }
+
+    /// Sends what the in-flight window allows: first in-flight messages not yet (re)sent on this connection,
+    /// in original order, then queued messages in FIFO order [MQTT-4.6.0-1], [MQTT-3.3.4-7], [MQTT-4.9.0-2].
+    private mutating func pump(now: Duration, into actions: inout [SessionAction]) {
+        guard isConnected else { return }
+        for index in inFlight.indices where transmittedCount < inFlight.count && !inFlight[index].transmitted {
+            guard transmittedCount < sendWindow else { return }
+            let record = inFlight[index]
+            let packet: Packet = switch record.phase {
+            case .awaitingAcknowledgement:
+                .publish(publishPacket(record.message, packetID: record.packetID, dup: true))
+            case .awaitingCompletion:
+                .pubrel(AckPacket(packetID: record.packetID))
+            }
+            inFlight[index].transmitted = true
+            transmittedCount += 1
+            _ = send(packet, now: now, into: &actions)
+        }
+        while let head = queue.first {
+            if head.qos != .atMostOnce && transmittedCount >= sendWindow { return }
+            _ = queue.popFirst()
+            let message: SessionSnapshot.Message
+            do {
+                message = try applyServerLimits(head)
+            } catch {
+                let reason: ReasonCode = switch error.code {
+                case .qosNotSupported: .qosNotSupported
+                case .retainNotSupported: .retainNotSupported
+                case .packetTooLarge: .packetTooLarge
+                default: .unspecifiedError
+                }
+                actions.append(.event(.deliveryFailed(tag: head.tag, reason)))
+                continue
+            }
+            if message.qos == .atMostOnce {
+                if send(.publish(publishPacket(message, packetID: nil, dup: false)), now: now, into: &actions) {
+                    actions.append(.event(.delivered(tag: message.tag)))
+                }
+                continue
+            }
+            guard let packetID = packetIDs.allocate() else {
+                queue.prepend([head])
+                return
+            }
+            inFlight.append(InFlightRecord(packetID: packetID, phase: .awaitingAcknowledgement, message: message,
+                                           transmitted: true))
+            transmittedCount += 1
+            _ = send(.publish(publishPacket(message, packetID: packetID, dup: false)), now: now, into: &actions)
+        }
+    }
+
+    // MARK: - Subscriptions
+
+    /// Sends SUBSCRIBE (with MQTT 5 options and properties); the result arrives as `.subscribed(packetID:_:)`.
+    /// Subscriptions are not persisted: a request pending when the connection drops is forgotten.
+    public mutating func subscribe(
+        _ subscriptions: [Subscription], properties: SubscribeProperties = SubscribeProperties(), now: Duration
+    ) throws(SubscribeError) -> (packetID: UInt16, actions: [SessionAction]) {
+        try request(now: now, kind: .subscribe) { packetID in
+            .subscribe(SubscribePacket(packetID: packetID, subscriptions: subscriptions, properties: properties))
+        }
+    }
+
+    /// Sends UNSUBSCRIBE; the result arrives as `.unsubscribed(packetID:_:)`.
+    public mutating func unsubscribe(
+        _ topicFilters: [String], properties: UnsubscribeProperties = UnsubscribeProperties(), now: Duration
+    ) throws(SubscribeError) -> (packetID: UInt16, actions: [SessionAction]) {
+        try request(now: now, kind: .unsubscribe) { packetID in
+            .unsubscribe(UnsubscribePacket(packetID: packetID, topicFilters: topicFilters, properties: properties))
+        }
+    }
+
+    private mutating func request(
+        now: Duration, kind: PendingRequest, _ makePacket: (UInt16) -> Packet
+    ) throws(SubscribeError) -> (packetID: UInt16, actions: [SessionAction]) {
+        guard isConnected else { throw SubscribeError(.notConnected, "no accepted connection") }
+        guard let packetID = packetIDs.allocate() else {
+            throw SubscribeError(.noPacketIdentifierAvailable, "all packet identifiers are in use")
+        }
+        let bytes: [UInt8]
+        do {
+            bytes = try PacketEncoder.encode(makePacket(packetID), version: configuration.version)
+        } catch {
+            packetIDs.release(packetID)
+            throw SubscribeError(error.code == .packetTooLarge ? .packetTooLarge : .invalidTopicFilter, error.detail)
+        }
+        if let limit = serverMaximumPacketSize, bytes.count > limit {
+            packetIDs.release(packetID)
+            throw SubscribeError(.packetTooLarge, "request of \(bytes.count) bytes exceeds server Maximum Packet Size \(limit)")
+        }
+        pendingRequests[packetID] = kind
+        lastSendAt = now
+        return (packetID, [.send(bytes)])
+    }
+
+    // MARK: - Timers
+
+    /// Call at or after `nextDeadline`. Emits PINGREQ after Keep Alive without sending [MQTT-3.1.2-23] /
+    /// [MQTT-3.1.2-20], or `.close(.keepAliveTimeout)` when PINGRESP or CONNACK is overdue.
+    public mutating func tick(now: Duration) -> [SessionAction] {
+        var actions: [SessionAction] = []
+        switch connection {
+        case .idle:
+            break
+        case .awaitingConnAck(let since):
+            if now >= since + configuration.pingTimeout {
+                actions.append(.close(.keepAliveTimeout))
+                tearDown(into: &actions)
+            }
+        case .connected:
+            if let pingSentAt {
+                if now >= pingSentAt + configuration.pingTimeout {
+                    actions.append(.close(.keepAliveTimeout))
+                    tearDown(into: &actions)
+                }
+            } else if effectiveKeepAlive > .zero && now >= lastSendAt + effectiveKeepAlive {
+                if send(.pingreq, now: now, into: &actions) { pingSentAt = now }
+            }
+        }
+        return actions
+    }
+
+    // MARK: - Input
+
+    /// Bytes arrived from the broker. Decoding stops at the first action that closes the connection.
+    public mutating func received(_ bytes: [UInt8], now: Duration) -> [SessionAction] {
+        guard connection != .idle else { return [] }
+        var actions: [SessionAction] = []
+        decoder.append(bytes)
+        while connection != .idle {
+            let packet: Packet
+            do {
+                guard let next = try decoder.next() else { break }
+                packet = next
+            } catch {
+                let reason: ReasonCode = switch error.code {
+                case .packetTooLarge: .packetTooLarge
+                case .invalidProperty, .protocolViolation, .unknownPacketType, .unsupportedInVersion: .protocolError
+                default: .malformedPacket
+                }
+                fail(reason, error.description, now: now, into: &actions)
+                break
+            }
+            handle(packet, now: now, into: &actions)
+        }
+        return actions
+    }
+
+    private mutating func handle(_ packet: Packet, now: Duration, into actions: inout [SessionAction]) {
+        if case .awaitingConnAck = connection {
+            guard case .connack(let connack) = packet else {
+                fail(.protocolError, "expected CONNACK, got \(packet.type)", now: now, into: &actions)
+                return
+            }
+            handleConnAck(connack, now: now, into: &actions)
+            return
+        }
+        switch packet {
+        case .connack:
+            fail(.protocolError, "second CONNACK on one connection", now: now, into: &actions)
+        case .publish(let publish):
+            handleIncomingPublish(publish, now: now, into: &actions)
+        case .puback(let ack):
+            guard let index = inFlight.firstIndex(where: {
+                $0.packetID == ack.packetID && $0.message.qos == .atLeastOnce && $0.phase == .awaitingAcknowledgement
+            }) else { return }  // Unknown identifier: nothing outstanding, nothing to do.
+            complete(at: index, reason: ack.reasonCode, into: &actions)
+            pump(now: now, into: &actions)
+        case .pubrec(let ack):
+            guard let index = inFlight.firstIndex(where: { $0.packetID == ack.packetID && $0.message.qos == .exactlyOnce })
+            else {
+                if !ack.reasonCode.isFailure {
+                    let reason: ReasonCode = configuration.version == .v5 ? .packetIdentifierNotFound : .success
+                    _ = send(.pubrel(AckPacket(packetID: ack.packetID, reasonCode: reason)), now: now, into: &actions)
+                }
+                return
+            }
+            if ack.reasonCode.isFailure {
+                // [MQTT-4.4.0-2]: acknowledged, identifier free, never retransmitted.
+                complete(at: index, reason: ack.reasonCode, into: &actions)
+                pump(now: now, into: &actions)
+                return
+            }
+            inFlight[index].phase = .awaitingCompletion
+            _ = send(.pubrel(AckPacket(packetID: ack.packetID)), now: now, into: &actions)
+        case .pubcomp(let ack):
+            guard let index = inFlight.firstIndex(where: {
+                $0.packetID == ack.packetID && $0.message.qos == .exactlyOnce && $0.phase == .awaitingCompletion
+            }) else { return }
+            complete(at: index, reason: ack.reasonCode, into: &actions)
+            pump(now: now, into: &actions)
+        case .pubrel(let ack):
+            let known = incomingQoS2.remove(ack.packetID) != nil
+            let reason: ReasonCode = known || configuration.version == .v3_1_1 ? .success : .packetIdentifierNotFound
+            _ = send(.pubcomp(AckPacket(packetID: ack.packetID, reasonCode: reason)), now: now, into: &actions)
+        case .suback(let suback):
+            guard pendingRequests[suback.packetID] == .subscribe else { return }
+            pendingRequests[suback.packetID] = nil
+            packetIDs.release(suback.packetID)
+            actions.append(.event(.subscribed(packetID: suback.packetID, suback.reasonCodes)))
+        case .unsuback(let unsuback):
+            guard pendingRequests[unsuback.packetID] == .unsubscribe else { return }
+            pendingRequests[unsuback.packetID] = nil
+            packetIDs.release(unsuback.packetID)
+            actions.append(.event(.unsubscribed(packetID: unsuback.packetID, unsuback.reasonCodes)))
+        case .pingresp:
+            pingSentAt = nil
+        case .disconnect(let disconnect):
+            actions.append(.event(.disconnectedByServer(disconnect.reasonCode)))
+            actions.append(.close(.serverDisconnect))
+            tearDown(into: &actions)
+        case .auth:
+            fail(.protocolError, "AUTH received but enhanced authentication was not requested [MQTT-4.12.0-7]",
+                 now: now, into: &actions)
+        case .connect, .subscribe, .unsubscribe, .pingreq:
+            fail(.protocolError, "server sent client-only packet \(packet.type)", now: now, into: &actions)
+        }
+    }
+
+    /// Ends a QoS 1/2 exchange: the identifier is free again and the caller learns the outcome.
+    private mutating func complete(at index: Int, reason: ReasonCode, into actions: inout [SessionAction]) {
+        let record = inFlight.remove(at: index)
+        if record.transmitted { transmittedCount -= 1 }
+        packetIDs.release(record.packetID)
+        actions.append(.event(reason.isFailure ? .deliveryFailed(tag: record.message.tag, reason)
+                                               : .delivered(tag: record.message.tag)))
+    }
+
+    private mutating func handleConnAck(_ connack: ConnAckPacket, now: Duration, into actions: inout [SessionAction]) {
+        if connack.reasonCode.isFailure {
+            actions.append(.event(.connectionRefused(connack.reasonCode)))
+            actions.append(.close(.connectionRefused))
+            tearDown(into: &actions)
+            return
+        }
+        if connack.sessionPresent && cleanStartSent {
+            // [MQTT-3.2.2-1] (3.1.1) / [MQTT-3.2.2-2] (5): Clean Start=1 requires Session Present=0; the session we
+            // hold cannot match what the server claims ([MQTT-3.2.2-4]).
+            actions.append(.event(.protocolError("Session Present=1 in reply to Clean Start=1")))
+            actions.append(.close(.protocolError))
+            tearDown(into: &actions)
+            return
+        }
+        let properties = connack.properties
+        sendWindow = Int(properties.receiveMaximum ?? UInt16.max)
+        serverMaximumPacketSize = properties.maximumPacketSize.map { Int($0) }
+        serverMaximumQoS = properties.maximumQoS ?? .exactlyOnce
+        serverRetainAvailable = properties.retainAvailable ?? true
+        effectiveKeepAlive = .seconds(Int(properties.serverKeepAlive ?? configuration.keepAliveSeconds))
+        if let assigned = properties.assignedClientIdentifier { configuration.clientID = assigned }
+        connection = .connected
+        pingSentAt = nil
+        transmittedCount = 0
+        actions.append(.event(.connected(sessionPresent: connack.sessionPresent, connack)))
+        if !connack.sessionPresent {
+            // The server has no session: ours is void [MQTT-3.2.2-5], [MQTT-3.1.2-6]. Unfinished outgoing messages
+            // become new messages (fresh identifiers, DUP=0) ahead of the queue.
+            queue.prepend(inFlight.map(\.message))
+            inFlight.removeAll()
+            incomingQoS2.removeAll()
+            packetIDs.releaseAll()
+        }
+        // With Session Present=1, every in-flight message is now untransmitted on this connection and `pump`
+        // resends PUBLISH (DUP=1, same id) or PUBREL in original order before any queued message [MQTT-4.4.0-1].
+        pump(now: now, into: &actions)
+    }
+
+    private mutating func handleIncomingPublish(_ publish: PublishPacket, now: Duration, into actions: inout [SessionAction]) {
+        if publish.properties.topicAlias != nil {
+            // We announce no Topic Alias Maximum, so any alias is invalid [MQTT-3.3.2-10].
+            fail(.topicAliasInvalid, "server used a topic alias although none was allowed", now: now, into: &actions)
+            return
+        }
+        switch publish.qos {
+        case .atMostOnce:
+            actions.append(.event(.messageReceived(publish)))
+        case .atLeastOnce:
+            actions.append(.event(.messageReceived(publish)))
+            _ = send(.puback(AckPacket(packetID: publish.packetID ?? 0)), now: now, into: &actions)
+        case .exactlyOnce:
+            let packetID = publish.packetID ?? 0
+            if !incomingQoS2.contains(packetID) {
+                if configuration.version == .v5, let maximum = configuration.receiveMaximum,
+                   incomingQoS2.count >= Int(maximum) {
+                    fail(.receiveMaximumExceeded, "server exceeded our Receive Maximum \(maximum)", now: now, into: &actions)
+                    return
+                }
+                incomingQoS2.insert(packetID)
+                actions.append(.event(.messageReceived(publish)))
+            }
+            _ = send(.pubrec(AckPacket(packetID: packetID)), now: now, into: &actions)
+        }
+    }
+
+    /// Protocol violation by the server: tell it why (MQTT 5, once connected), report, close [MQTT-4.8.0-1].
+    private mutating func fail(_ reason: ReasonCode, _ message: String, now: Duration, into actions: inout [SessionAction]) {
+        if configuration.version == .v5 && connection == .connected {
+            _ = send(.disconnect(DisconnectPacket(reasonCode: reason)), now: now, into: &actions)
+        }
+        actions.append(.event(.protocolError(message)))
+        actions.append(.close(.protocolError))
+        tearDown(into: &actions)
+    }
+
+    /// Encodes and emits a packet; false if it cannot be encoded (nothing is emitted then).
+    private mutating func send(_ packet: Packet, now: Duration, into actions: inout [SessionAction]) -> Bool {
+        guard let bytes = try? PacketEncoder.encode(packet, version: configuration.version) else { return false }
+        actions.append(.send(bytes))
+        lastSendAt = now
+        return true
+    }
+}

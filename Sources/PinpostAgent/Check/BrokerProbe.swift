@@ -1,0 +1,79 @@
+internal import MQTT
+internal import TLS
+
+/// One short connection for `pinpost check`: TLS with full verification, then CONNECT and DISCONNECT.
+///
+/// It uses the device's own client id (brokers may bind permissions to it) with Clean Start 0, so a
+/// persistent session is kept; a running agent with the same id is briefly taken over and reconnects.
+struct BrokerProbe {
+    enum ConnectOutcome {
+        case accepted(sessionPresent: Bool)
+        case refused(ReasonCode)
+        case failed(String)
+    }
+
+    enum Outcome {
+        case tlsFailed(ConnectFailure)
+        case connected(TLSHandshakeCompleted, ConnectOutcome)
+    }
+
+    let configuration: AgentConfiguration
+    let tls: TLSContext
+    let timeout: Duration
+
+    func handshakeAndConnect() async -> Outcome {
+        let (events, continuation) = AsyncStream<TransportEvent>.makeStream()
+        let connector = BrokerConnector(
+            host: configuration.broker.host,
+            port: configuration.broker.port,
+            connectTimeout: min(configuration.broker.connectTimeout, timeout),
+            tls: tls
+        )
+        let connection: BrokerConnection
+        do {
+            connection = try await connector.connect { continuation.yield($0) }
+        } catch {
+            return .tlsFailed(error)
+        }
+        defer { connection.close() }
+
+        var settings = SessionSettings.make(configuration)
+        settings.will = nil  // a probe must not announce the device offline
+        var session = ClientSession(configuration: settings)
+        let clock = ContinuousClock()
+        let start = clock.now
+        for action in session.connectionEstablished(now: .zero) {
+            if case .send(let bytes) = action { connection.send(bytes) }
+        }
+        let timer = Task {
+            try? await Task.sleep(for: timeout)
+            continuation.yield(.closed(nil))
+        }
+        defer { timer.cancel() }
+        for await event in events {
+            switch event {
+            case .closed(let error):
+                let detail = error.map { "connection closed before CONNACK: \($0)" }
+                    ?? (clock.now - start >= timeout ? "no CONNACK within \(timeout)" : "the broker closed the connection before CONNACK")
+                return .connected(connection.handshake, .failed(detail + "; fix: check the broker log (is this device's certificate accepted, or revoked?)"))
+            case .bytes(let bytes):
+                for action in session.received(bytes, now: clock.now - start) {
+                    switch action {
+                    case .event(.connected(let sessionPresent, _)):
+                        for action in session.disconnect(now: clock.now - start) {
+                            if case .send(let bytes) = action { connection.send(bytes) }
+                        }
+                        return .connected(connection.handshake, .accepted(sessionPresent: sessionPresent))
+                    case .event(.connectionRefused(let reason)):
+                        return .connected(connection.handshake, .refused(reason))
+                    case .event(.protocolError(let detail)):
+                        return .connected(connection.handshake, .failed("protocol error: \(detail)"))
+                    default:
+                        continue
+                    }
+                }
+            }
+        }
+        return .connected(connection.handshake, .failed("connection ended"))
+    }
+}

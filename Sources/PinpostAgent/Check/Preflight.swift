@@ -1,0 +1,79 @@
+internal import MQTT
+internal import TLS
+internal import Timestamps
+
+/// `pinpost check`: each pre-flight step as PASS or FAIL with the reason, in the order the agent depends on them.
+public enum Preflight {
+    public struct Result: Sendable, Equatable, CustomStringConvertible {
+        public var name: String
+        public var passed: Bool
+        public var detail: String
+
+        public var description: String { "\(passed ? "PASS" : "FAIL") \(name): \(detail)" }
+    }
+
+    /// Runs every check it can; a failed prerequisite turns the checks that need it into FAILs that say so.
+    /// `report` is called as each result is known, so a slow network check does not hide the earlier ones.
+    public static func run(configuration: AgentConfiguration, timeout: Duration, report: (Result) -> Void) async -> [Result] {
+        var results: [Result] = []
+        func add(_ name: String, _ passed: Bool, _ detail: String) {
+            let result = Result(name: name, passed: passed, detail: detail)
+            results.append(result)
+            report(result)
+        }
+
+        add("config", true, "\(configuration.file): device '\(configuration.device.id)', broker \(configuration.broker.host):\(configuration.broker.port) (MQTT \(configuration.broker.protocolVersion)), \(configuration.sensors.count) sensor(s)")
+
+        do {
+            try KeyFilePolicy.check(keyFile: configuration.tls.keyFile)
+            add("key file", true, "\(configuration.tls.keyFile) is private to this user")
+        } catch {
+            add("key file", false, error.message)
+        }
+
+        var context: TLSContext?
+        do {
+            let tls = try Agent.makeTLSContext(configuration)
+            try DeviceIdentity.check(configuration: configuration, certificate: tls.deviceCertificate)
+            let certificate = tls.deviceCertificate
+            let daysLeft = (certificate.notAfter - UTCTime.now().epochMilliseconds / 1000) / 86_400
+            add("certificates", true, "device certificate CN=\(certificate.commonName ?? "?") issued by \"\(certificate.issuer)\", \(daysLeft) days left; key matches; trust anchors from \(configuration.tls.caFile)")
+            context = tls
+        } catch {
+            add("certificates", false, error.message)
+        }
+
+        let clock = AdjtimexProbe(maxErrorMilliseconds: configuration.time.maxErrorMilliseconds).report()
+        if clock.synchronized {
+            add("clock", true, "\(clock)")
+        } else if !configuration.time.requireSync {
+            add("clock", true, "\(clock); not required (time.require_sync = false)")
+        } else {
+            add("clock", false, "\(clock); the agent will wait before connecting; fix: enable NTP (systemd-timesyncd, chrony) or set time.require_sync = false for testing")
+        }
+
+        guard let context else {
+            add("tls handshake", false, "skipped: the certificates check failed")
+            add("mqtt connect", false, "skipped: the certificates check failed")
+            return results
+        }
+        let probe = BrokerProbe(configuration: configuration, tls: context, timeout: timeout)
+        switch await probe.handshakeAndConnect() {
+        case .tlsFailed(let failure):
+            add("tls handshake", false, failure.description)
+            add("mqtt connect", false, "skipped: no verified TLS connection")
+        case .connected(let handshake, let outcome):
+            let peer = handshake.peerCertificate.map { " with broker \($0.subject)" } ?? ""
+            add("tls handshake", true, "\(handshake.protocolVersion) \(handshake.cipher)\(peer), chain and name '\(configuration.tls.serverName)' verified")
+            switch outcome {
+            case .accepted(let sessionPresent):
+                add("mqtt connect", true, "CONNACK accepted client id '\(configuration.device.id)' (session present: \(sessionPresent))")
+            case .refused(let reason):
+                add("mqtt connect", false, "broker refused CONNECT: \(reason); fix: check the broker's ACL and that it maps this certificate to a permitted identity")
+            case .failed(let detail):
+                add("mqtt connect", false, detail)
+            }
+        }
+        return results
+    }
+}

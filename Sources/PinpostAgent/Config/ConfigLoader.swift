@@ -1,0 +1,215 @@
+internal import TOMLKit
+internal import GPIO
+internal import MQTT
+
+/// Parses `pinpost.toml`: every key checked, every error naming file, key and fix.
+public enum ConfigLoader {
+    /// Loads and validates a config file.
+    public static func load(path: String) throws(ConfigError) -> AgentConfiguration {
+        let file = FileSystem.absolute(path, relativeTo: FileSystem.currentDirectory())
+        let bytes: [UInt8]
+        do {
+            bytes = try FileSystem.readFile(file, limit: 1 << 20)
+        } catch {
+            throw ConfigError(file: file, key: "", problem: "\(error)", fix: "pass the path of a readable pinpost.toml with --config")
+        }
+        return try parse(String(decoding: bytes, as: UTF8.self), file: file)
+    }
+
+    /// Parses config text; `file` names it in errors and anchors relative paths.
+    public static func parse(_ text: String, file: String) throws(ConfigError) -> AgentConfiguration {
+        let root: TOMLTable
+        do {
+            root = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw ConfigError(
+                file: file,
+                key: "",
+                problem: "not valid TOML at line \(error.source.begin.line), column \(error.source.begin.column): \(error.description)",
+                fix: "correct the syntax (see README, Configuration)"
+            )
+        } catch {
+            throw ConfigError(file: file, key: "", problem: "not valid TOML: \(error)", fix: "correct the syntax")
+        }
+        let folder = FileSystem.directoryName(of: file)
+        var top = TableReader(table: root, path: "", file: file)
+
+        // [device]
+        var device = try top.section("device", fix: "add [device] with id = \"<device id>\"")
+        let id = try device.requiredString("id", fix: "set device.id to the device's id, the CN of its certificate (letters, digits, '.', '_', '-')")
+        guard id.count <= 64, id.utf8.allSatisfy(isIdentifierByte) else {
+            throw device.error("id", "'\(id)' is not a valid device id (1-64 of A-Z a-z 0-9 . _ -)", fix: "use the CN of the device certificate; it becomes an MQTT client id and a topic level")
+        }
+        try device.rejectUnknownKeys(known: "id")
+
+        // [broker]
+        var broker = try top.section("broker", fix: "add [broker] with host and port")
+        let host = try broker.requiredString("host", fix: "set broker.host to the broker's DNS name or IP address")
+        let port = try broker.int("port", range: 1...65535, fix: "set broker.port to the broker's TLS port, usually 8883") ?? 8883
+        let protocolText = try broker.string("protocol", fix: "set broker.protocol to \"5\" or \"3.1.1\"") ?? "5"
+        let version: MQTTVersion
+        switch protocolText {
+        case "5", "5.0": version = .v5
+        case "3.1.1", "3": version = .v3_1_1
+        default:
+            throw broker.error("protocol", "'\(protocolText)' is not a supported MQTT version", fix: "set broker.protocol to \"5\" or \"3.1.1\"")
+        }
+        let keepAlive = try broker.int("keepalive", range: 0...65535, fix: "set broker.keepalive in seconds (0 turns keep-alive off; 30 is typical)") ?? 30
+        let sessionExpiry = try broker.int("session_expiry", range: 0...Int(UInt32.max), fix: "set broker.session_expiry in seconds (default 86400, one day)") ?? 86_400
+        let connectTimeout = try broker.int("connect_timeout", range: 1...600, fix: "set broker.connect_timeout in seconds (default 10)") ?? 10
+        try broker.rejectUnknownKeys(known: "host, port, protocol, keepalive, session_expiry, connect_timeout")
+
+        // [tls]
+        var tls = try top.section("tls", fix: "add [tls] with ca_file, cert_file and key_file")
+        let caFile = try tls.requiredString("ca_file", fix: "set tls.ca_file to the PEM file of the CA that signed the broker certificate")
+        let certFile = try tls.requiredString("cert_file", fix: "set tls.cert_file to the device certificate (PEM)")
+        let keyFile = try tls.requiredString("key_file", fix: "set tls.key_file to the device private key (PEM)")
+        let crlFile = try tls.string("crl_file", fix: "set tls.crl_file to a PEM CRL file, or remove it")
+        let serverName = try tls.string("server_name", fix: "set tls.server_name to the name in the broker certificate, or remove it to use broker.host") ?? host
+        let minVersion = try tls.string("min_version", fix: "set tls.min_version to \"1.2\" or \"1.3\"") ?? "1.2"
+        guard minVersion == "1.2" || minVersion == "1.3" else {
+            throw tls.error("min_version", "'\(minVersion)' is not allowed", fix: "set tls.min_version to \"1.2\" or \"1.3\" (older versions are refused)")
+        }
+        try tls.rejectUnknownKeys(known: "ca_file, cert_file, key_file, crl_file, server_name, min_version")
+
+        // [time]
+        var requireSync = true
+        var maxErrorMilliseconds = 5000
+        if var time = try top.subtable("time", required: false, fix: "write [time] as a table") {
+            requireSync = try time.bool("require_sync", fix: "set time.require_sync to true or false") ?? true
+            maxErrorMilliseconds = try time.int("max_error_ms", range: 1...3_600_000, fix: "set time.max_error_ms in milliseconds (default 5000)") ?? 5000
+            try time.rejectUnknownKeys(known: "require_sync, max_error_ms")
+        }
+
+        // [spool]
+        var spool = try top.section("spool", fix: "add [spool] with dir = \"/var/lib/pinpost\"")
+        let spoolDir = try spool.requiredString("dir", fix: "set spool.dir to a folder the agent may write (e.g. /var/lib/pinpost)")
+        try spool.rejectUnknownKeys(known: "dir")
+
+        // [gpio]
+        var backend = AgentConfiguration.Backend.simulated
+        if var gpio = try top.subtable("gpio", required: false, fix: "write [gpio] as a table") {
+            let name = try gpio.string("backend", fix: "set gpio.backend to \"simulated\" or \"libgpiod\"") ?? "simulated"
+            guard let chosen = AgentConfiguration.Backend(rawValue: name) else {
+                throw gpio.error("backend", "'\(name)' is not a GPIO backend", fix: "set gpio.backend to \"simulated\" or \"libgpiod\"")
+            }
+            backend = chosen
+            try gpio.rejectUnknownKeys(known: "backend")
+        }
+
+        // [[sensor]]
+        var sensors: [AgentConfiguration.Sensor] = []
+        if let value = top.raw("sensor") {
+            guard let array = value.array else {
+                throw ConfigError(file: file, key: "sensor", problem: "expected [[sensor]] tables, found \(TableReader.typeName(value))", fix: "write each sensor as a [[sensor]] table")
+            }
+            for (index, element) in array.enumerated() {
+                guard let table = element.table else {
+                    throw ConfigError(file: file, key: "sensor[\(index)]", problem: "expected a table", fix: "write each sensor as a [[sensor]] table")
+                }
+                let sensor = try parseSensor(TableReader(table: table, path: "sensor[\(index)]", file: file), backend: backend)
+                if sensors.contains(where: { $0.name == sensor.name }) {
+                    throw ConfigError(file: file, key: "sensor[\(index)].name", problem: "'\(sensor.name)' is used by two sensors", fix: "give each sensor its own name; it becomes a topic level")
+                }
+                if let other = sensors.first(where: { $0.address == sensor.address }) {
+                    throw ConfigError(file: file, key: "sensor[\(index)].line", problem: "\(sensor.address) is already used by sensor '\(other.name)'", fix: "wire each sensor to its own line")
+                }
+                sensors.append(sensor)
+            }
+        }
+        try top.rejectUnknownKeys(known: "[device], [broker], [tls], [time], [spool], [gpio], [[sensor]]")
+
+        return AgentConfiguration(
+            file: file,
+            device: .init(id: id),
+            broker: .init(
+                host: host,
+                port: port,
+                protocolVersion: version,
+                keepAlive: .seconds(keepAlive),
+                sessionExpiry: UInt32(sessionExpiry),
+                connectTimeout: .seconds(connectTimeout)
+            ),
+            tls: .init(
+                caFile: FileSystem.absolute(caFile, relativeTo: folder),
+                certFile: FileSystem.absolute(certFile, relativeTo: folder),
+                keyFile: FileSystem.absolute(keyFile, relativeTo: folder),
+                crlFile: crlFile.map { FileSystem.absolute($0, relativeTo: folder) },
+                serverName: serverName,
+                minVersion: minVersion
+            ),
+            time: .init(requireSync: requireSync, maxErrorMilliseconds: maxErrorMilliseconds),
+            spool: .init(directory: FileSystem.absolute(spoolDir, relativeTo: folder)),
+            backend: backend,
+            sensors: sensors
+        )
+    }
+
+    private static func parseSensor(_ reader: TableReader, backend: AgentConfiguration.Backend) throws(ConfigError) -> AgentConfiguration.Sensor {
+        var sensor = reader
+        let name = try sensor.requiredString("name", fix: "name the sensor (letters, digits, '.', '_', '-'); it becomes the topic devices/<id>/sensors/<name>")
+        guard name.count <= 64, name.utf8.allSatisfy(isIdentifierByte) else {
+            throw sensor.error("name", "'\(name)' cannot be a topic level", fix: "use 1-64 of A-Z a-z 0-9 . _ -")
+        }
+        let kindText = try sensor.requiredString("type", fix: "set type = \"digital\"")
+        guard let kind = AgentConfiguration.Sensor.Kind(rawValue: kindText) else {
+            throw sensor.error("type", "'\(kindText)' is not a sensor type", fix: "set type = \"digital\"")
+        }
+        let chip = try sensor.string("chip", fix: "set chip to a chip name (gpiochip0), a path (/dev/gpiochip0) or a label")
+        let line: LineAddress.Line
+        switch sensor.raw("line") {
+        case .none:
+            throw sensor.error("line", "missing", fix: "set line to the line offset on the chip (e.g. 17) or the line's name (e.g. \"GPIO17\")")
+        case .some(let value):
+            if let offset = value.int, offset >= 0, offset < 4096 {
+                line = .offset(UInt32(offset))
+            } else if let lineName = value.string, !lineName.isEmpty {
+                line = .name(lineName)
+            } else {
+                throw sensor.error("line", "expected a line offset (0-4095) or a line name, found \(TableReader.typeName(value))", fix: "set line = 17 or line = \"GPIO17\"")
+            }
+        }
+        if chip == nil, case .offset = line {
+            throw sensor.error("chip", "missing: a line offset needs a chip", fix: "set chip = \"gpiochip0\", or name the line instead (line = \"GPIO17\")")
+        }
+        let edgeText = try sensor.string("edge", fix: "set edge to \"rising\", \"falling\" or \"both\"") ?? "both"
+        guard let edges = EdgeDetection(rawValue: edgeText), edges != .none else {
+            throw sensor.error("edge", "'\(edgeText)' is not an edge", fix: "set edge to \"rising\", \"falling\" or \"both\"")
+        }
+        let biasText = try sensor.string("bias", fix: "set bias to \"pull-up\", \"pull-down\", \"disabled\" or \"as-is\"") ?? "as-is"
+        guard let bias = LineBias(rawValue: biasText) else {
+            throw sensor.error("bias", "'\(biasText)' is not a bias", fix: "set bias to \"pull-up\", \"pull-down\", \"disabled\" or \"as-is\"")
+        }
+        let activeLow = try sensor.bool("active_low", fix: "set active_low to true or false") ?? false
+        let qosNumber = try sensor.int("qos", range: 0...2, fix: "set qos to 0, 1 or 2 (default 1)") ?? 1
+        var waveform: Waveform?
+        if let text = try sensor.string("simulate", fix: "set simulate to a waveform such as \"toggle:100ms\"") {
+            do {
+                waveform = try Waveform(parsing: text)
+            } catch {
+                throw sensor.error("simulate", "\(error)", fix: "use toggle:<duration>, pulses:<rate>, random:<mean interval> or constant:<0|1>")
+            }
+        }
+        try sensor.rejectUnknownKeys(known: "name, type, chip, line, edge, bias, active_low, qos, simulate")
+        return AgentConfiguration.Sensor(
+            name: name,
+            kind: kind,
+            address: LineAddress(chip: chip, line: line),
+            edges: edges,
+            bias: bias,
+            activeLow: activeLow,
+            qos: QoS(rawValue: UInt8(qosNumber))!,
+            simulate: waveform
+        )
+    }
+
+    private static func isIdentifierByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+             UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"):
+            true
+        default:
+            false
+        }
+    }
+}

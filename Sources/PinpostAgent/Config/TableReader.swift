@@ -1,0 +1,112 @@
+internal import TOMLKit
+
+/// Reads one TOML table, remembering which keys were used so unknown ones can be refused.
+///
+/// A typo such as `keepalive_s` must be an error naming the key, not a silent default.
+struct TableReader {
+    let table: TOMLTable
+    let path: String
+    let file: String
+    private(set) var used: Set<String> = []
+
+    init(table: TOMLTable, path: String, file: String) {
+        self.table = table
+        self.path = path
+        self.file = file
+    }
+
+    func key(_ name: String) -> String {
+        path.isEmpty ? name : "\(path).\(name)"
+    }
+
+    func error(_ name: String, _ problem: String, fix: String) -> ConfigError {
+        ConfigError(file: file, key: key(name), problem: problem, fix: fix)
+    }
+
+    private mutating func value(_ name: String) -> (any TOMLValueConvertible)? {
+        used.insert(name)
+        return table[name]
+    }
+
+    mutating func string(_ name: String, fix: String) throws(ConfigError) -> String? {
+        guard let value = value(name) else { return nil }
+        guard let text = value.string else {
+            throw error(name, "expected a string, found \(Self.typeName(value))", fix: fix)
+        }
+        return text
+    }
+
+    mutating func requiredString(_ name: String, fix: String) throws(ConfigError) -> String {
+        guard let text = try string(name, fix: fix) else {
+            throw error(name, "missing", fix: fix)
+        }
+        guard !text.isEmpty else { throw error(name, "must not be empty", fix: fix) }
+        return text
+    }
+
+    mutating func int(_ name: String, range: ClosedRange<Int>, fix: String) throws(ConfigError) -> Int? {
+        guard let value = value(name) else { return nil }
+        guard let number = value.int else {
+            throw error(name, "expected an integer, found \(Self.typeName(value))", fix: fix)
+        }
+        guard range.contains(number) else {
+            throw error(name, "\(number) is out of range \(range.lowerBound)...\(range.upperBound)", fix: fix)
+        }
+        return number
+    }
+
+    mutating func bool(_ name: String, fix: String) throws(ConfigError) -> Bool? {
+        guard let value = value(name) else { return nil }
+        guard let flag = value.bool else {
+            throw error(name, "expected true or false, found \(Self.typeName(value))", fix: fix)
+        }
+        return flag
+    }
+
+    mutating func raw(_ name: String) -> (any TOMLValueConvertible)? {
+        value(name)
+    }
+
+    /// A section that must be present.
+    mutating func section(_ name: String, fix: String) throws(ConfigError) -> TableReader {
+        guard let reader = try subtable(name, required: true, fix: fix) else {
+            throw ConfigError(file: file, key: key(name), problem: "section [\(key(name))] is missing", fix: fix)
+        }
+        return reader
+    }
+
+    mutating func subtable(_ name: String, required: Bool, fix: String) throws(ConfigError) -> TableReader? {
+        guard let value = value(name) else {
+            if required { throw ConfigError(file: file, key: key(name), problem: "section [\(key(name))] is missing", fix: fix) }
+            return nil
+        }
+        guard let table = value.table else {
+            throw error(name, "expected a table ([\(key(name))]), found \(Self.typeName(value))", fix: fix)
+        }
+        return TableReader(table: table, path: key(name), file: file)
+    }
+
+    /// Refuses keys that were never asked for.
+    func rejectUnknownKeys(known: String) throws(ConfigError) {
+        for name in table.keys.sorted() where !used.contains(name) {
+            throw ConfigError(
+                file: file,
+                key: key(name),
+                problem: "unknown key",
+                fix: "remove it or correct its spelling; known keys here: \(known)"
+            )
+        }
+    }
+
+    static func typeName(_ value: any TOMLValueConvertible) -> String {
+        switch value.type {
+        case .string: "a string"
+        case .int: "an integer"
+        case .double: "a number"
+        case .bool: "a boolean"
+        case .table: "a table"
+        case .array: "an array"
+        default: "a date or time"
+        }
+    }
+}

@@ -1,0 +1,32 @@
+public import MQTT
+public import Timestamps
+
+/// One sensor observation, as it travels from the backend to the broker.
+public struct Reading: Sendable, Equatable {
+    public enum Value: Sendable, Equatable {
+        case digital(Bool)
+        case number(Double)
+    }
+
+    public var sensor: String
+    public var value: Value
+    /// What caused a digital reading (`rising`/`falling`), if an edge did.
+    public var edge: String?
+    /// When the reading was taken (not when it is sent).
+    public var takenAt: UTCTime
+    /// Whether the wall clock was known to be synchronized when the reading was taken.
+    public var clockSynchronized: Bool
+    /// Per-device counter, +1 per reading, persisted across restarts; a gap at a subscriber means a lost reading.
+    public var seq: UInt64
+    public var qos: QoS
+
+    public init(sensor: String, value: Value, edge: String?, takenAt: UTCTime, clockSynchronized: Bool, seq: UInt64, qos: QoS) {
+        self.sensor = sensor
+        self.value = value
+        self.edge = edge
+        self.takenAt = takenAt
+        self.clockSynchronized = clockSynchronized
+        self.seq = seq
+        self.qos = qos
+    }
+}

@@ -1,0 +1,98 @@
+internal import GPIO
+public import Logging
+internal import ServiceLifecycle
+internal import UnixSignals
+internal import TLS
+
+/// Builds the agent's services from a configuration and runs them until SIGTERM or SIGINT.
+public enum Agent {
+    /// Runs `pinpost run`. Throws `AgentStartupError` for problems found before anything runs.
+    public static func run(configuration: AgentConfiguration, logger: Logger) async throws {
+        try KeyFilePolicy.check(keyFile: configuration.tls.keyFile)
+        let tls = try makeTLSContext(configuration)
+        try DeviceIdentity.check(configuration: configuration, certificate: tls.deviceCertificate)
+
+        let sequence: SequenceStore
+        do {
+            sequence = try SequenceStore(directory: configuration.spool.directory)
+        } catch {
+            throw AgentStartupError(exitCode: .config, message: "\(configuration.file): \(error)")
+        }
+        let backend = try makeBackend(configuration)
+        let probe = AdjtimexProbe(maxErrorMilliseconds: configuration.time.maxErrorMilliseconds)
+        let nextSeq = sequence.last + 1
+        let (readings, continuation) = AsyncStream<Reading>.makeStream()
+        let recorder = ReadingRecorder(sequence: sequence, continuation: continuation)
+
+        let publisher = PublisherService(
+            configuration: configuration,
+            tls: tls,
+            readings: readings,
+            clockGate: ClockGate(probe: probe, requireSync: configuration.time.requireSync),
+            logger: logger
+        )
+        let sensors = SensorService(sensors: configuration.sensors, backend: backend, recorder: recorder, clockProbe: probe, logger: logger)
+        logger.info("pinpost starting", metadata: [
+            "device": "\(configuration.device.id)",
+            "broker": "\(configuration.broker.host):\(configuration.broker.port)",
+            "sensors": "\(configuration.sensors.count)",
+            "next_seq": "\(nextSeq)",
+        ])
+        // Order matters: shutdown runs in reverse, so sensors stop before the publisher drains.
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: publisher),
+                    .init(service: sensors, successTerminationBehavior: .ignore),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        try await group.run()
+    }
+
+    static func makeTLSContext(_ configuration: AgentConfiguration) throws(AgentStartupError) -> TLSContext {
+        do {
+            return try TLSContext(configuration: TLSConfiguration(
+                caFile: configuration.tls.caFile,
+                certificateChainFile: configuration.tls.certFile,
+                privateKeyFile: configuration.tls.keyFile,
+                crlFile: configuration.tls.crlFile,
+                serverName: configuration.tls.serverName,
+                minimumVersion: configuration.tls.minVersion == "1.3" ? .tls13 : .tls12
+            ))
+        } catch {
+            throw AgentStartupError(exitCode: .config, message: "\(configuration.file): \(error)")
+        }
+    }
+
+    static func makeBackend(_ configuration: AgentConfiguration) throws(AgentStartupError) -> any GPIOBackend {
+        switch configuration.backend {
+        case .simulated:
+            var waveforms: [LineAddress: Waveform] = [:]
+            for sensor in configuration.sensors {
+                waveforms[sensor.address] = sensor.simulate
+            }
+            return SimulatedGPIO(waveforms: waveforms)
+        case .libgpiod:
+            throw AgentStartupError(
+                exitCode: .config,
+                message: "\(configuration.file): gpio.backend: \"libgpiod\" is not built into this version of pinpost; fix: set gpio.backend = \"simulated\""
+            )
+        }
+    }
+}
+
+/// A problem found before the agent started, with the exit code `pinpost` should use.
+public struct AgentStartupError: Error, Sendable, CustomStringConvertible {
+    public enum ExitCode: Int32, Sendable {
+        case failure = 1
+        case noPermission = 77
+        case config = 78
+    }
+
+    public var exitCode: ExitCode
+    public var message: String
+    public var description: String { message }
+}

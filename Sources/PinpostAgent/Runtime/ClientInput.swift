@@ -1,0 +1,10 @@
+/// Everything the publisher's single loop reacts to, funnelled into one stream so the MQTT
+/// session state has exactly one owner.
+enum ClientInput: Sendable {
+    case transport(generation: Int, TransportEvent)
+    case reading(Reading)
+    case readingsFinished
+    case tick
+    case retry(generation: Int)
+    case shutdown
+}

@@ -1,0 +1,17 @@
+internal import MQTT
+
+/// Maps the agent's configuration onto the MQTT session's: persistent session, offline Will.
+enum SessionSettings {
+    static func make(_ configuration: AgentConfiguration) -> ClientSession.Configuration {
+        let topics = Topics(deviceID: configuration.device.id)
+        var settings = ClientSession.Configuration(
+            clientID: configuration.device.id,
+            version: configuration.broker.protocolVersion,
+            keepAlive: configuration.broker.keepAlive
+        )
+        settings.cleanStart = false
+        settings.sessionExpiry = configuration.broker.protocolVersion == .v5 ? configuration.broker.sessionExpiry : nil
+        settings.will = Will(topic: topics.status, payload: Array("{\"state\":\"offline\"}".utf8), qos: .atLeastOnce, retain: true)
+        return settings
+    }
+}

@@ -1,0 +1,51 @@
+internal import Timestamps
+
+/// The parts of an X.509 certificate a person needs to understand a refusal (never the key or full PEM).
+public struct CertificateSummary: Sendable, Equatable, CustomStringConvertible {
+    /// Subject as a one-line distinguished name, e.g. `CN=dev-0001,O=Pinpost`.
+    public var subject: String
+    public var issuer: String
+    /// The subject's common name, if any.
+    public var commonName: String?
+    /// Subject alternative names as `DNS:x`, `IP:y`, `URI:z`.
+    public var subjectAlternativeNames: [String]
+    /// Validity bounds, seconds since the Unix epoch (UTC).
+    public var notBefore: Int64
+    public var notAfter: Int64
+    /// Whether the extended key usage allows TLS client authentication.
+    public var allowsClientAuth: Bool
+    /// Whether the extended key usage allows TLS server authentication.
+    public var allowsServerAuth: Bool
+
+    public init(
+        subject: String,
+        issuer: String,
+        commonName: String?,
+        subjectAlternativeNames: [String],
+        notBefore: Int64,
+        notAfter: Int64,
+        allowsClientAuth: Bool,
+        allowsServerAuth: Bool
+    ) {
+        self.subject = subject
+        self.issuer = issuer
+        self.commonName = commonName
+        self.subjectAlternativeNames = subjectAlternativeNames
+        self.notBefore = notBefore
+        self.notAfter = notAfter
+        self.allowsClientAuth = allowsClientAuth
+        self.allowsServerAuth = allowsServerAuth
+    }
+
+    public var description: String {
+        var text = "subject \"\(subject)\", issuer \"\(issuer)\", valid \(Self.utc(notBefore)) to \(Self.utc(notAfter))"
+        if !subjectAlternativeNames.isEmpty {
+            text += ", names \(subjectAlternativeNames.joined(separator: ", "))"
+        }
+        return text
+    }
+
+    static func utc(_ seconds: Int64) -> String {
+        UTCTime(epochMilliseconds: seconds * 1000).rfc3339Seconds
+    }
+}

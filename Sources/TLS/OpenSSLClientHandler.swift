@@ -1,0 +1,160 @@
+public import NIOCore
+
+/// Fired (as a user inbound event) once the handshake has completed and the broker is verified.
+public struct TLSHandshakeCompleted: Sendable, Equatable {
+    public var protocolVersion: String
+    public var cipher: String
+    public var peerCertificate: CertificateSummary?
+}
+
+/// A thin NIO shell around `TLSConnection`: ciphertext from the socket goes into OpenSSL's
+/// memory BIO, plaintext comes out as `ByteBuffer`s; writes before the handshake are held back.
+///
+/// A verification or handshake failure is fired as `TLSError` through `errorCaught` and the
+/// channel is closed, so no application byte ever reaches an unverified peer.
+public final class OpenSSLClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    public typealias InboundIn = ByteBuffer
+    public typealias InboundOut = ByteBuffer
+    public typealias OutboundIn = ByteBuffer
+    public typealias OutboundOut = ByteBuffer
+
+    private let connection: TLSConnection
+    private var pendingWrites: [(ByteBuffer, EventLoopPromise<Void>?)] = []
+    private var failed = false
+    private var handshakePromise: EventLoopPromise<TLSHandshakeCompleted>?
+
+    /// - Parameter handshakePromise: succeeded when the broker is verified, failed with `TLSError` otherwise;
+    ///   lets a connector wait for a verified session before sending any MQTT byte.
+    public init(context: TLSContext, handshakePromise: EventLoopPromise<TLSHandshakeCompleted>? = nil) throws(TLSError) {
+        self.connection = try context.makeConnection()
+        self.handshakePromise = handshakePromise
+    }
+
+    public func channelActive(context: ChannelHandlerContext) {
+        context.fireChannelActive()
+        advanceHandshake(context: context)
+    }
+
+    public func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive {
+            advanceHandshake(context: context)
+        }
+    }
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !failed else { return }
+        let buffer = unwrapInboundIn(data)
+        buffer.withUnsafeReadableBytes { connection.receive($0) }
+        if !connection.handshakeComplete {
+            advanceHandshake(context: context)
+            guard connection.handshakeComplete else { return }
+        }
+        readApplicationData(context: context)
+    }
+
+    public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let buffer = unwrapOutboundIn(data)
+        guard connection.handshakeComplete else {
+            pendingWrites.append((buffer, promise))
+            return
+        }
+        encrypt(buffer, context: context, promise: promise)
+    }
+
+    public func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+        if mode == .all, connection.handshakeComplete, !failed {
+            connection.shutdown()
+            flushCiphertext(context: context, promise: nil)
+        }
+        context.close(mode: mode, promise: promise)
+    }
+
+    public func channelInactive(context: ChannelHandlerContext) {
+        let error = TLSError(kind: .closed, message: "the broker closed the connection during the TLS handshake (it may have refused this device's certificate)")
+        handshakePromise?.fail(error)
+        handshakePromise = nil
+        failPendingWrites(error)
+        context.fireChannelInactive()
+    }
+
+    private func advanceHandshake(context: ChannelHandlerContext) {
+        switch connection.handshake() {
+        case .needMoreData:
+            flushCiphertext(context: context, promise: nil)
+        case .complete:
+            flushCiphertext(context: context, promise: nil)
+            let completed = TLSHandshakeCompleted(
+                protocolVersion: connection.negotiatedProtocol,
+                cipher: connection.negotiatedCipher,
+                peerCertificate: connection.peerCertificate
+            )
+            handshakePromise?.succeed(completed)
+            handshakePromise = nil
+            context.fireUserInboundEventTriggered(completed)
+            let writes = pendingWrites
+            pendingWrites.removeAll()
+            for (buffer, promise) in writes {
+                encrypt(buffer, context: context, promise: promise)
+            }
+        case .failed(let error):
+            fail(error, context: context)
+        }
+    }
+
+    private func readApplicationData(context: ChannelHandlerContext) {
+        var plaintext: [UInt8] = []
+        do {
+            let open = try connection.readPlaintext(into: &plaintext)
+            if !plaintext.isEmpty {
+                context.fireChannelRead(wrapInboundOut(context.channel.allocator.buffer(bytes: plaintext)))
+            }
+            flushCiphertext(context: context, promise: nil)  // e.g. key updates
+            if !open {
+                context.close(promise: nil)
+            }
+        } catch {
+            fail(error, context: context)
+        }
+    }
+
+    private func encrypt(_ buffer: ByteBuffer, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+        do {
+            try buffer.withUnsafeReadableBytes { bytes throws(TLSError) in try connection.send(bytes) }
+            flushCiphertext(context: context, promise: promise)
+        } catch {
+            promise?.fail(error)
+            fail(error, context: context)
+        }
+    }
+
+    private func flushCiphertext(context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+        let bytes = connection.takeCiphertext()
+        guard !bytes.isEmpty else {
+            promise?.succeed()
+            return
+        }
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)), promise: promise)
+    }
+
+    private func fail(_ error: TLSError, context: ChannelHandlerContext) {
+        guard !failed else { return }
+        failed = true
+        flushCiphertext(context: context, promise: nil)  // let the alert reach the broker
+        failPendingWrites(error)
+        handshakePromise?.fail(error)
+        handshakePromise = nil
+        context.fireErrorCaught(error)
+        context.close(promise: nil)
+    }
+
+    private func failPendingWrites(_ error: TLSError) {
+        let writes = pendingWrites
+        pendingWrites.removeAll()
+        for (_, promise) in writes {
+            promise?.fail(error)
+        }
+    }
+}
+
+@available(*, unavailable)
+extension OpenSSLClientHandler: Sendable {}

@@ -1,0 +1,196 @@
+internal import CPinpostOpenSSL
+internal import CPinpostOpenSSLShims
+
+/// One client TLS session driven through memory BIOs: ciphertext in and out as bytes,
+/// so the transport (SwiftNIO) stays in charge of the socket.
+///
+/// Not thread-safe: one event loop owns it.
+final class TLSConnection {
+    enum Progress: Equatable {
+        case complete
+        case needMoreData
+        case failed(TLSError)
+    }
+
+    private let ssl: OpaquePointer
+    private let networkIn: OpaquePointer  // bytes from the broker, read by OpenSSL
+    private let networkOut: OpaquePointer  // bytes OpenSSL wants sent to the broker
+    private let verification = VerificationRecord()
+    let context: TLSContext
+    private(set) var handshakeComplete = false
+
+    init(context: TLSContext) throws(TLSError) {
+        self.context = context
+        OpenSSLErrors.clear()
+        guard let ssl = SSL_new(context.context) else {
+            throw TLSError(kind: .handshake, message: "OpenSSL could not create a TLS session: \(OpenSSLErrors.drain())")
+        }
+        guard let networkIn = BIO_new(BIO_s_mem()), let networkOut = BIO_new(BIO_s_mem()) else {
+            SSL_free(ssl)
+            throw TLSError(kind: .handshake, message: "OpenSSL could not create memory BIOs: \(OpenSSLErrors.drain())")
+        }
+        self.ssl = ssl
+        self.networkIn = networkIn
+        self.networkOut = networkOut
+        SSL_set_bio(ssl, networkIn, networkOut)  // the SSL now owns both BIOs
+        SSL_set_connect_state(ssl)
+
+        let name = context.configuration.serverName
+        // SSL_set1_host checks DNS names and, since OpenSSL 3.0, IP literals against IP SANs.
+        guard SSL_set1_host(ssl, name) == 1 else {
+            SSL_free(ssl)
+            throw TLSError(
+                kind: .policy,
+                message: "tls.server_name '\(name)' is not a valid host name or IP address; fix: set broker.host or tls.server_name to the name in the broker certificate"
+            )
+        }
+        if !Self.isIPLiteral(name) {
+            _ = CPinpostOpenSSLShims_SSL_set_tlsext_host_name(ssl, name)
+        }
+        SSL_set_ex_data(ssl, 0, Unmanaged.passUnretained(verification).toOpaque())
+        SSL_set_verify(ssl, SSL_VERIFY_PEER, pinpostVerifyCallback)
+    }
+
+    deinit {
+        SSL_free(ssl)
+    }
+
+    /// Ciphertext received from the network.
+    func receive(_ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        _ = BIO_write(networkIn, base, Int32(bytes.count))
+    }
+
+    /// Advances the handshake as far as the received bytes allow.
+    func handshake() -> Progress {
+        if handshakeComplete { return .complete }
+        OpenSSLErrors.clear()
+        let result = SSL_do_handshake(ssl)
+        if result == 1 {
+            // Belt and braces: the handshake result and the verify result must both say OK.
+            let verifyResult = Int(SSL_get_verify_result(ssl))
+            guard verifyResult == Int(X509_V_OK), SSL_get0_peer_certificate(ssl) != nil else {
+                return .failed(verificationError(code: verifyResult == Int(X509_V_OK) ? Int(X509_V_ERR_UNSPECIFIED) : verifyResult))
+            }
+            handshakeComplete = true
+            return .complete
+        }
+        switch SSL_get_error(ssl, result) {
+        case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
+            return .needMoreData
+        default:
+            let verifyResult = Int(SSL_get_verify_result(ssl))
+            if verifyResult != Int(X509_V_OK) || verification.code != nil {
+                OpenSSLErrors.clear()
+                return .failed(verificationError(code: verification.code ?? verifyResult))
+            }
+            return .failed(TLSError(
+                kind: .handshake,
+                message: "TLS handshake with '\(context.configuration.serverName)' failed: \(OpenSSLErrors.drain()); fix: check that the broker speaks TLS 1.2+ on this port and accepts this device's certificate"
+            ))
+        }
+    }
+
+    private func verificationError(code: Int) -> TLSError {
+        VerificationFailure.error(
+            code: code,
+            certificate: verification.certificate,
+            depth: verification.depth,
+            serverName: context.configuration.serverName
+        )
+    }
+
+    /// Encrypts application bytes; the result is picked up with `takeCiphertext()`.
+    func send(_ bytes: UnsafeRawBufferPointer) throws(TLSError) {
+        var offset = 0
+        while offset < bytes.count {
+            OpenSSLErrors.clear()
+            let written = SSL_write(ssl, bytes.baseAddress! + offset, Int32(bytes.count - offset))
+            if written <= 0 {
+                throw TLSError(kind: .handshake, message: "TLS write failed: \(OpenSSLErrors.drain())")
+            }
+            offset += Int(written)
+        }
+    }
+
+    /// Decrypts whatever application data is available.
+    /// - Returns: `nil` when the peer sent close_notify.
+    func readPlaintext(into output: inout [UInt8]) throws(TLSError) -> Bool {
+        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
+        while true {
+            OpenSSLErrors.clear()
+            let count = chunk.withUnsafeMutableBytes { SSL_read(ssl, $0.baseAddress, Int32($0.count)) }
+            if count > 0 {
+                output.append(contentsOf: chunk[0..<Int(count)])
+                continue
+            }
+            switch SSL_get_error(ssl, count) {
+            case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
+                return true
+            case SSL_ERROR_ZERO_RETURN:
+                return false
+            default:
+                throw TLSError(kind: .handshake, message: "TLS read failed: \(OpenSSLErrors.drain())")
+            }
+        }
+    }
+
+    /// Ciphertext OpenSSL produced (handshake records, encrypted data, alerts).
+    func takeCiphertext() -> [UInt8] {
+        let pending = CPinpostOpenSSLShims_BIO_ctrl_pending(networkOut)
+        guard pending > 0 else { return [] }
+        var bytes = [UInt8](repeating: 0, count: Int(pending))
+        let read = bytes.withUnsafeMutableBytes { BIO_read(networkOut, $0.baseAddress, Int32($0.count)) }
+        return read > 0 ? Array(bytes[0..<Int(read)]) : []
+    }
+
+    /// Queues a close_notify alert.
+    func shutdown() {
+        OpenSSLErrors.clear()
+        _ = SSL_shutdown(ssl)
+        OpenSSLErrors.clear()
+    }
+
+    var negotiatedProtocol: String {
+        SSL_get_version(ssl).map { String(cString: $0) } ?? "?"
+    }
+
+    var negotiatedCipher: String {
+        SSL_CIPHER_get_name(SSL_get_current_cipher(ssl)).map { String(cString: $0) } ?? "?"
+    }
+
+    var peerCertificate: CertificateSummary? {
+        guard let certificate = SSL_get0_peer_certificate(ssl) else { return nil }
+        return X509Inspection.summary(of: certificate)
+    }
+
+    static func isIPLiteral(_ name: String) -> Bool {
+        if name.contains(":") { return true }
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts.allSatisfy { part in !part.isEmpty && part.allSatisfy(\.isNumber) && (Int(part) ?? 256) < 256 }
+    }
+}
+
+/// The first verification failure OpenSSL reported, with the certificate it concerned.
+final class VerificationRecord {
+    var code: Int?
+    var depth: Int?
+    var certificate: CertificateSummary?
+}
+
+/// Records the first failure and otherwise keeps OpenSSL's verdict (it never overrides a failure).
+private func pinpostVerifyCallback(preverifyOK: Int32, storeContext: OpaquePointer?) -> Int32 {
+    guard preverifyOK == 0, let storeContext,
+          let sslPointer = X509_STORE_CTX_get_ex_data(storeContext, SSL_get_ex_data_X509_STORE_CTX_idx()),
+          let recordPointer = SSL_get_ex_data(OpaquePointer(sslPointer), 0)
+    else { return preverifyOK }
+    let record = Unmanaged<VerificationRecord>.fromOpaque(recordPointer).takeUnretainedValue()
+    if record.code == nil {
+        record.code = Int(X509_STORE_CTX_get_error(storeContext))
+        record.depth = Int(X509_STORE_CTX_get_error_depth(storeContext))
+        if let certificate = X509_STORE_CTX_get_current_cert(storeContext) {
+            record.certificate = X509Inspection.summary(of: certificate)
+        }
+    }
+    return preverifyOK
+}

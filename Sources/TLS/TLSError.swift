@@ -1,0 +1,32 @@
+/// A TLS failure explained in words: what failed, on which file or certificate, and the likely fix.
+public struct TLSError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Broad kinds a caller can react to (e.g. certificate failures take the slow reconnect path).
+    public enum Kind: String, Sendable, Equatable {
+        case caFile
+        case certificateFile
+        case privateKeyFile
+        case keyMismatch
+        case crlFile
+        case policy
+        case verification
+        case handshake
+        case closed
+    }
+
+    public var kind: Kind
+    /// Human-readable explanation, including the fix.
+    public var message: String
+    /// OpenSSL's verify result code (X509_V_ERR_*), when the failure is a certificate verification.
+    public var verifyCode: Int?
+    /// The certificate that failed verification, when known.
+    public var certificate: CertificateSummary?
+
+    public init(kind: Kind, message: String, verifyCode: Int? = nil, certificate: CertificateSummary? = nil) {
+        self.kind = kind
+        self.message = message
+        self.verifyCode = verifyCode
+        self.certificate = certificate
+    }
+
+    public var description: String { message }
+}

@@ -1,0 +1,86 @@
+import ArgumentParser
+import Logging
+import PinpostAgent
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Exit codes are a public contract: 0 success, 1 failure (or a failed check), 77 key permissions, 78 config or usage.
+@main
+struct Pinpost: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pinpost",
+        abstract: "Device agent: reads sensors and publishes them over MQTT with mutual TLS.",
+        subcommands: [Run.self, Check.self, Version.self]
+    )
+
+    /// Usage errors exit 78 (EX_CONFIG) like config errors, rather than ArgumentParser's 64.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let code = exitCode(for: error)
+            if code == .validationFailure {
+                FileOutput.standardError(fullMessage(for: error))
+                FileOutput.standardError("run 'pinpost --help' for usage")
+                Glibc.exit(78)
+            }
+            exit(withError: error)
+        }
+    }
+}
+
+/// Options shared by the commands that read a config file.
+struct ConfigOptions: ParsableArguments {
+    @Option(name: .shortAndLong, help: "Path of pinpost.toml.", completion: .file(extensions: ["toml"]))
+    var config: String
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    mutating func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level '\(logLevel)' is not a level; use trace, debug, info, notice, warning, error or critical")
+        }
+    }
+
+    var level: Logger.Level { Logger.Level(rawValue: logLevel) ?? .info }
+
+    func load() throws -> AgentConfiguration {
+        do {
+            return try ConfigLoader.load(path: config)
+        } catch {
+            FileOutput.standardError("pinpost: \(error)")
+            throw ExitCode(78)
+        }
+    }
+}
+
+/// Unbuffered line output, so `check` results appear as they are known even through a pipe.
+enum FileOutput {
+    static func standardError(_ line: String) {
+        write(line, to: 2)
+    }
+
+    static func standardOutput(_ line: String) {
+        write(line, to: 1)
+    }
+
+    private static func write(_ line: String, to descriptor: Int32) {
+        var bytes = Array(line.utf8)
+        bytes.append(UInt8(ascii: "\n"))
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
+            if written < 0 && errno == EINTR { continue }
+            if written <= 0 { return }
+            offset += written
+        }
+    }
+}

@@ -1,0 +1,159 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// End to end against real parts: Mosquitto from Debian, PKI from provisioning/, system OpenSSL, the real binary.
+@Suite("Walking skeleton against a real Mosquitto", .serialized, .timeLimit(.minutes(3)))
+struct SkeletonIntegrationTests {
+    func readings(_ messages: [Subscriber.Message], device: String = "dev-0001") -> [ReadingJSON] {
+        messages.filter { $0.topic == "devices/\(device)/sensors/door" }.compactMap { ReadingJSON.parse($0.payload) }
+    }
+
+    func statuses(_ messages: [Subscriber.Message], device: String = "dev-0001") -> [String] {
+        messages.filter { $0.topic == "devices/\(device)/status" }.map(\.payload)
+    }
+
+    @Test(arguments: ["5", "3.1.1"])
+    func readingsArriveWithContiguousSeqAndSIGTERMExitsZero(protocolVersion: String) throws {
+        let folder = try Repository.temporaryFolder("skeleton")
+        let pki = try TestPKI(in: folder)
+        let broker = try TestBroker(pki: pki)
+        let subscriber = try Subscriber(broker: broker)
+        let config = try AgentConfig(deviceID: "dev-0001", identity: pki.device("dev-0001"), port: broker.port, protocolVersion: protocolVersion).write(to: folder)
+        let agent = try AgentProcess(configPath: config)
+
+        let during = subscriber.wait { readings($0).count >= 12 }
+        #expect(readings(during).count >= 12, "agent log: \(agent.log)")
+        let status = agent.stop(signal: SIGTERM)
+        #expect(status == 0, "agent log: \(agent.log)")
+
+        let messages = subscriber.wait { statuses($0).last == #"{"state":"offline"}"# }
+        let seqs = readings(messages).map(\.seq)
+        #expect(seqs.first == 1)
+        #expect(seqs == Array(1...UInt64(seqs.count)), "seq must be contiguous: \(seqs)")
+        #expect(statuses(messages) == [#"{"state":"online"}"#, #"{"state":"offline"}"#])
+        // The agent flushed everything it took: the last seq it assigned arrived.
+        let last = try String(contentsOf: folder.appendingPathComponent("state-dev-0001/seq"), encoding: .utf8)
+        #expect(UInt64(last.trimmingCharacters(in: .whitespacesAndNewlines)) == seqs.last)
+        // Readings carry their own time and the marker for an untrusted clock.
+        let first = try #require(readings(messages).first)
+        #expect(first.ts.count == 24 && first.ts.hasSuffix("Z"))
+        broker.stop()
+    }
+
+    @Test func seqContinuesAcrossRestarts() throws {
+        let folder = try Repository.temporaryFolder("restart")
+        let pki = try TestPKI(in: folder)
+        let broker = try TestBroker(pki: pki)
+        let subscriber = try Subscriber(broker: broker)
+        let config = try AgentConfig(deviceID: "dev-0001", identity: pki.device("dev-0001"), port: broker.port).write(to: folder)
+
+        for run in 1...2 {
+            let agent = try AgentProcess(configPath: config)
+            subscriber.wait { readings($0).count >= run * 5 }
+            #expect(agent.stop() == 0, "agent log: \(agent.log)")
+            subscriber.wait { statuses($0).count >= run * 2 }
+        }
+        let seqs = readings(subscriber.messages).map(\.seq)
+        #expect(seqs == Array(1...UInt64(seqs.count)), "seq must continue without a gap or repeat: \(seqs)")
+        broker.stop()
+    }
+
+    @Test func willAnnouncesOfflineWhenTheAgentIsKilled() throws {
+        let folder = try Repository.temporaryFolder("will")
+        let pki = try TestPKI(in: folder)
+        let broker = try TestBroker(pki: pki)
+        let subscriber = try Subscriber(broker: broker, topic: "devices/dev-0001/status")
+        let config = try AgentConfig(deviceID: "dev-0001", identity: pki.device("dev-0001"), port: broker.port).write(to: folder)
+        let agent = try AgentProcess(configPath: config)
+        subscriber.wait { $0.count >= 1 }
+        _ = agent.stop(signal: SIGKILL)
+        let messages = subscriber.wait { $0.count >= 2 }
+        #expect(messages.map(\.payload) == [#"{"state":"online"}"#, #"{"state":"offline"}"#], "agent log: \(agent.log)")
+        // Retained: a subscriber arriving later learns the device is offline.
+        let late = try Subscriber(broker: broker, topic: "devices/dev-0001/status")
+        #expect(late.wait { !$0.isEmpty }.map(\.payload) == [#"{"state":"offline"}"#])
+        broker.stop()
+    }
+
+    @Test func aclRefusesPublishingOutsideTheDeviceNamespace() throws {
+        let folder = try Repository.temporaryFolder("acl")
+        let pki = try TestPKI(in: folder)
+        let broker = try TestBroker(pki: pki)
+        let subscriber = try Subscriber(broker: broker)
+        let device = try pki.device("dev-0001")
+        func publish(_ topic: String, _ payload: String) throws {
+            try Command.check("/usr/bin/mosquitto_pub", [
+                "-h", "localhost", "-p", "\(broker.port)", "--cafile", device.trustAnchor,
+                "--cert", device.certificate, "--key", device.key, "-q", "1", "-t", topic, "-m", payload,
+            ])
+        }
+        try publish("devices/dev-0002/sensors/door", "intruder")
+        try publish("devices/dev-0001/sensors/door", "own")
+        let messages = subscriber.wait { $0.contains { $0.payload == "own" } }
+        #expect(messages.map(\.payload) == ["own"], "only the device's own namespace may be written")
+        broker.stop()
+    }
+
+    @Test func checkPassesAgainstAGoodBroker() throws {
+        let folder = try Repository.temporaryFolder("check-good")
+        let pki = try TestPKI(in: folder)
+        let broker = try TestBroker(pki: pki)
+        let config = try AgentConfig(deviceID: "dev-0001", identity: pki.device("dev-0001"), port: broker.port).write(to: folder)
+        let result = try Command.run(try Repository.agentBinary, ["check", "--config", config])
+        #expect(result.status == 0, "\(result.output)")
+        for name in ["config", "key file", "certificates", "clock", "tls handshake", "mqtt connect"] {
+            #expect(result.output.contains("PASS \(name):"), "\(name) missing in: \(result.output)")
+        }
+        broker.stop()
+    }
+
+    @Test func checkRefusesABrokerCertificateForAnotherHost() throws {
+        let folder = try Repository.temporaryFolder("check-host")
+        let pki = try TestPKI(in: folder)
+        let wrongHost = try pki.server("wrong-host", hosts: ["broker.example.net"])
+        let broker = try TestBroker(pki: pki, server: wrongHost)
+        let config = try AgentConfig(deviceID: "dev-0001", identity: pki.device("dev-0001"), port: broker.port).write(to: folder)
+        let result = try Command.run(try Repository.agentBinary, ["check", "--config", config])
+        #expect(result.status == 1)
+        #expect(result.output.contains("FAIL tls handshake"), "\(result.output)")
+        #expect(result.output.contains("hostname mismatch: expected 'localhost'"), "\(result.output)")
+        #expect(result.output.contains("DNS:broker.example.net"), "the refusal names what the certificate carries: \(result.output)")
+        #expect(result.output.contains("FAIL mqtt connect: skipped"), "\(result.output)")
+        // No MQTT byte reached the broker: it never saw a CONNECT.
+        let log = (try? String(contentsOfFile: broker.logFile, encoding: .utf8)) ?? ""
+        #expect(!log.contains("New client connected"), "\(log)")
+        broker.stop()
+    }
+
+    @Test func runRefusesADeviceIDThatIsNotTheCertificateCN() throws {
+        let folder = try Repository.temporaryFolder("cn")
+        let pki = try TestPKI(in: folder)
+        let config = try AgentConfig(deviceID: "dev-0001", identity: pki.device("dev-0002"), port: 1).write(to: folder)
+        let result = try Command.run(try Repository.agentBinary, ["run", "--config", config], timeout: .seconds(20))
+        #expect(result.status == 78)
+        #expect(result.output.contains("device.id 'dev-0001' does not match the CN 'dev-0002'"), "\(result.output)")
+    }
+
+    @Test func runRefusesAKeyOthersCanRead() throws {
+        let folder = try Repository.temporaryFolder("keymode")
+        let pki = try TestPKI(in: folder)
+        let identity = try pki.device("dev-0001")
+        chmod(identity.key, 0o644)
+        let config = try AgentConfig(deviceID: "dev-0001", identity: identity, port: 1).write(to: folder)
+        let result = try Command.run(try Repository.agentBinary, ["run", "--config", config], timeout: .seconds(20))
+        #expect(result.status == 77)
+        #expect(result.output.contains("chmod 600"), "\(result.output)")
+    }
+
+    @Test func malformedConfigExits78NamingFileAndKey() throws {
+        let folder = try Repository.temporaryFolder("badconfig")
+        let path = folder.appendingPathComponent("pinpost.toml").path
+        try "[device]\nid = \"dev-0001\"\n[broker]\nhost = \"localhost\"\nprot = 8883\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try Command.run(try Repository.agentBinary, ["run", "--config", path], timeout: .seconds(20))
+        #expect(result.status == 78)
+        #expect(result.output.contains("\(path): broker.prot: unknown key"), "\(result.output)")
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A config file for the agent under test, pointing at a test broker.
+struct AgentConfig {
+    var deviceID: String
+    var identity: TestPKI.Identity
+    var port: Int
+    var host = "localhost"
+    var protocolVersion = "5"
+    var keepalive = 30
+    var sensors = """
+        [[sensor]]
+        name = "door"
+        type = "digital"
+        chip = "gpiochip0"
+        line = 17
+        simulate = "toggle:100ms"
+        """
+    var extraTLS = ""
+
+    func write(to folder: URL) throws -> String {
+        let text = """
+            [device]
+            id = "\(deviceID)"
+
+            [broker]
+            host = "\(host)"
+            port = \(port)
+            protocol = "\(protocolVersion)"
+            keepalive = \(keepalive)
+
+            [tls]
+            ca_file = "\(identity.trustAnchor)"
+            cert_file = "\(identity.certificate)"
+            key_file = "\(identity.key)"
+            \(extraTLS)
+
+            [time]
+            require_sync = false
+
+            [spool]
+            dir = "state-\(deviceID)"
+
+            [gpio]
+            backend = "simulated"
+
+            \(sensors)
+            """
+        let path = folder.appendingPathComponent("pinpost-\(deviceID).toml").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+}
+
+/// `pinpost run` as a child process, as systemd would run it.
+final class AgentProcess {
+    let child: ChildProcess
+    let logFile: URL
+
+    init(configPath: String) throws {
+        logFile = URL(fileURLWithPath: configPath + ".log")
+        child = try ChildProcess(try Repository.agentBinary, ["run", "--config", configPath, "--log-level", "debug"], outputPath: logFile.path)
+    }
+
+    var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
+
+    /// Sends a signal and waits (bounded) for the exit status (128+N for death by signal N); nil if it had to be killed.
+    func stop(signal: Int32 = SIGTERM, timeout: Duration = .seconds(20)) -> Int32? {
+        child.signal(signal)
+        if let status = child.wait(timeout: timeout) { return status }
+        child.stop(signal: SIGKILL)
+        return nil
+    }
+}

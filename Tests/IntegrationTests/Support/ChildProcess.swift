@@ -1,0 +1,93 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A child process started with a clean signal mask and default handlers.
+///
+/// Foundation's `Process` inherits the spawning thread's signal mask, and the test runner's threads
+/// block SIGTERM, SIGINT and SIGHUP: a broker started that way never sees SIGTERM and cannot shut
+/// down gracefully. posix_spawn with POSIX_SPAWN_SETSIGMASK gives the child what systemd would.
+final class ChildProcess {
+    let pid: pid_t
+    private var exitStatus: Int32?
+
+    /// Starts `executable` with `arguments`, stdout and stderr appended to `outputPath` (or /dev/null).
+    init(_ executable: String, _ arguments: [String], outputPath: String?) throws {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        let output = outputPath ?? "/dev/null"
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGPIPE] {
+            sigaddset(&defaults, signal)
+        }
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var child: pid_t = 0
+        let result = posix_spawn(&child, executable, &actions, &attributes, argv, environ)
+        guard result == 0 else {
+            throw HarnessError("cannot start \(executable): \(String(cString: strerror(result)))")
+        }
+        pid = child
+    }
+
+    var isRunning: Bool {
+        reap(blocking: false)
+        return exitStatus == nil
+    }
+
+    func signal(_ signal: Int32) {
+        if isRunning { kill(pid, signal) }
+    }
+
+    /// Waits (bounded) for the exit; returns the exit code, 128+N for death by signal N, or nil on time-out.
+    @discardableResult
+    func wait(timeout: Duration) -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        while isRunning {
+            if ContinuousClock.now > deadline { return nil }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        return exitStatus
+    }
+
+    /// SIGTERM, then SIGKILL if it has not exited within `grace`.
+    @discardableResult
+    func stop(signal first: Int32 = SIGTERM, grace: Duration = .seconds(10)) -> Int32? {
+        signal(first)
+        if let status = wait(timeout: grace) { return status }
+        kill(pid, SIGKILL)
+        return wait(timeout: .seconds(5))
+    }
+
+    private func reap(blocking: Bool) {
+        guard exitStatus == nil else { return }
+        var status: Int32 = 0
+        let result = waitpid(pid, &status, blocking ? 0 : WNOHANG)
+        guard result == pid else { return }
+        let signalNumber = status & 0x7f
+        exitStatus = signalNumber == 0 ? (status >> 8) & 0xff : 128 + signalNumber
+    }
+
+    deinit {
+        if isRunning {
+            kill(pid, SIGKILL)
+            reap(blocking: true)
+        }
+    }
+}
