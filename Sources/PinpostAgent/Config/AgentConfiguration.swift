@@ -34,8 +34,12 @@ public struct AgentConfiguration: Sendable, Equatable {
         public var maxErrorMilliseconds: Int
     }
 
-    public struct Spool: Sendable, Equatable {
-        public var directory: String
+    /// Reconnect pacing: exponential with full jitter between `initial` and `max`.
+    public struct Reconnect: Sendable, Equatable {
+        public var initial: Duration
+        public var max: Duration
+        /// A connection that lasted this long resets the back-off.
+        public var stableAfter: Duration
     }
 
     public enum Backend: String, Sendable, Equatable {
@@ -64,7 +68,10 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var broker: Broker
     public var tls: TLS
     public var time: Time
-    public var spool: Spool
+    public var spool: SpoolConfiguration
+    public var reconnect: Reconnect
+    /// How often the retained status message is refreshed while connected.
+    public var statusInterval: Duration
     public var backend: Backend
     public var sensors: [Sensor]
 }

@@ -84,7 +84,41 @@ public enum ConfigLoader {
         // [spool]
         var spool = try top.section("spool", fix: "add [spool] with dir = \"/var/lib/pinpost\"")
         let spoolDir = try spool.requiredString("dir", fix: "set spool.dir to a folder the agent may write (e.g. /var/lib/pinpost)")
-        try spool.rejectUnknownKeys(known: "dir")
+        let maxBytes = try spool.int("max_bytes", range: (64 << 10)...(1 << 40), fix: "set spool.max_bytes in bytes, at least 65536 (default 67108864, 64 MiB)") ?? (64 << 20)
+        let whenFullText = try spool.string("when_full", fix: "set spool.when_full to \"drop-oldest\" or \"drop-newest\"") ?? "drop-oldest"
+        guard let whenFull = SpoolConfiguration.WhenFull(rawValue: whenFullText) else {
+            throw spool.error("when_full", "'\(whenFullText)' is not a policy", fix: "set spool.when_full to \"drop-oldest\" or \"drop-newest\"")
+        }
+        let fsyncText = try spool.string("fsync", fix: "set spool.fsync to \"always\" or an interval such as \"1s\"") ?? "1s"
+        let fsync: SpoolConfiguration.Fsync
+        if fsyncText == "always" {
+            fsync = .always
+        } else if let interval = DurationText.parse(fsyncText), interval > .zero, interval <= .seconds(60) {
+            fsync = .interval(interval)
+        } else {
+            throw spool.error("fsync", "'\(fsyncText)' is neither \"always\" nor an interval up to 60s", fix: "set spool.fsync to \"always\" or an interval such as \"1s\"")
+        }
+        try spool.rejectUnknownKeys(known: "dir, max_bytes, when_full, fsync")
+
+        // [backoff]
+        var reconnect = AgentConfiguration.Reconnect(initial: .seconds(1), max: .seconds(300), stableAfter: .seconds(60))
+        if var backoff = try top.subtable("backoff", required: false, fix: "write [backoff] as a table") {
+            let fix = "write a duration such as \"1s\" or \"5m\""
+            reconnect.initial = try backoff.duration("initial", range: .milliseconds(10)...(.seconds(3600)), fix: "set backoff.initial: " + fix) ?? reconnect.initial
+            reconnect.max = try backoff.duration("max", range: .milliseconds(10)...(.seconds(86_400)), fix: "set backoff.max: " + fix) ?? reconnect.max
+            reconnect.stableAfter = try backoff.duration("stable_after", range: .seconds(1)...(.seconds(86_400)), fix: "set backoff.stable_after: " + fix) ?? reconnect.stableAfter
+            guard reconnect.initial <= reconnect.max else {
+                throw backoff.error("max", "is below backoff.initial", fix: "make backoff.max at least backoff.initial")
+            }
+            try backoff.rejectUnknownKeys(known: "initial, max, stable_after")
+        }
+
+        // [status]
+        var statusInterval = Duration.seconds(60)
+        if var status = try top.subtable("status", required: false, fix: "write [status] as a table") {
+            statusInterval = try status.duration("interval", range: .seconds(1)...(.seconds(86_400)), fix: "set status.interval to a duration such as \"60s\"") ?? statusInterval
+            try status.rejectUnknownKeys(known: "interval")
+        }
 
         // [gpio]
         var backend = AgentConfiguration.Backend.simulated
@@ -117,7 +151,7 @@ public enum ConfigLoader {
                 sensors.append(sensor)
             }
         }
-        try top.rejectUnknownKeys(known: "[device], [broker], [tls], [time], [spool], [gpio], [[sensor]]")
+        try top.rejectUnknownKeys(known: "[device], [broker], [tls], [time], [spool], [backoff], [status], [gpio], [[sensor]]")
 
         return AgentConfiguration(
             file: file,
@@ -139,7 +173,9 @@ public enum ConfigLoader {
                 minVersion: minVersion
             ),
             time: .init(requireSync: requireSync, maxErrorMilliseconds: maxErrorMilliseconds),
-            spool: .init(directory: FileSystem.absolute(spoolDir, relativeTo: folder)),
+            spool: SpoolConfiguration(directory: FileSystem.absolute(spoolDir, relativeTo: folder), maxBytes: maxBytes, whenFull: whenFull, fsync: fsync),
+            reconnect: reconnect,
+            statusInterval: statusInterval,
             backend: backend,
             sensors: sensors
         )

@@ -1,3 +1,4 @@
+internal import GPIO
 internal import TOMLKit
 
 /// Reads one TOML table, remembering which keys were used so unknown ones can be refused.
@@ -53,6 +54,18 @@ struct TableReader {
             throw error(name, "\(number) is out of range \(range.lowerBound)...\(range.upperBound)", fix: fix)
         }
         return number
+    }
+
+    /// A duration written as text (`"250ms"`, `"5m"`), bounded by `range`.
+    mutating func duration(_ name: String, range: ClosedRange<Duration>, fix: String) throws(ConfigError) -> Duration? {
+        guard let text = try string(name, fix: fix) else { return nil }
+        guard let duration = DurationText.parse(text) else {
+            throw error(name, "'\(text)' is not a duration", fix: fix)
+        }
+        guard range.contains(duration) else {
+            throw error(name, "\(text) is out of range \(DurationText.format(range.lowerBound))...\(DurationText.format(range.upperBound))", fix: fix)
+        }
+        return duration
     }
 
     mutating func bool(_ name: String, fix: String) throws(ConfigError) -> Bool? {

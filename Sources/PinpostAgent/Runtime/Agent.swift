@@ -12,22 +12,23 @@ public enum Agent {
         let tls = try makeTLSContext(configuration)
         try DeviceIdentity.check(configuration: configuration, certificate: tls.deviceCertificate)
 
-        let sequence: SequenceStore
+        let spool: Spool
         do {
-            sequence = try SequenceStore(directory: configuration.spool.directory)
+            spool = try Spool(configuration: configuration.spool)
         } catch {
             throw AgentStartupError(exitCode: .config, message: "\(configuration.file): \(error)")
         }
         let backend = try makeBackend(configuration)
         let probe = AdjtimexProbe(maxErrorMilliseconds: configuration.time.maxErrorMilliseconds)
-        let nextSeq = sequence.last + 1
-        let (readings, continuation) = AsyncStream<Reading>.makeStream()
-        let recorder = ReadingRecorder(sequence: sequence, continuation: continuation)
+        let nextSeq = spool.lastSeq + 1
+        let (wakeUps, wakeUpContinuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let recorder = ReadingRecorder(spool: spool, topics: Topics(deviceID: configuration.device.id), wakeUp: wakeUpContinuation)
 
         let publisher = PublisherService(
             configuration: configuration,
             tls: tls,
-            readings: readings,
+            spool: spool,
+            wakeUps: wakeUps,
             clockGate: ClockGate(probe: probe, requireSync: configuration.time.requireSync),
             logger: logger
         )

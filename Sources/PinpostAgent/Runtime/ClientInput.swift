@@ -2,7 +2,9 @@
 /// session state has exactly one owner.
 enum ClientInput: Sendable {
     case transport(generation: Int, TransportEvent)
-    case reading(Reading)
+    /// The spool has new readings.
+    case readingsAvailable
+    /// The sensors stopped; nothing more will be appended.
     case readingsFinished
     case tick
     case retry(generation: Int)

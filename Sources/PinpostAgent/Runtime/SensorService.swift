@@ -49,15 +49,15 @@ public struct SensorService: Service {
     private func watch(sensor: AgentConfiguration.Sensor, line: any GPIOInputLine) async throws {
         // Start with the current state so a subscriber knows it without waiting for an edge.
         let initial = try await line.read()
-        try record(sensor, value: initial, edge: nil, at: UTCTime.now())
+        record(sensor, value: initial, edge: nil, at: UTCTime.now())
         logger.info("watching sensor", metadata: ["sensor": "\(sensor.name)", "line": "\(sensor.address)", "value": "\(initial ? 1 : 0)"])
         for try await event in line.events().cancelOnGracefulShutdown() {
-            try record(sensor, value: event.value, edge: event.edge.rawValue, at: wallTime(of: event.timestamp))
+            record(sensor, value: event.value, edge: event.edge.rawValue, at: wallTime(of: event.timestamp))
         }
     }
 
-    private func record(_ sensor: AgentConfiguration.Sensor, value: Bool, edge: String?, at time: UTCTime) throws {
-        let reading = try recorder.record(
+    private func record(_ sensor: AgentConfiguration.Sensor, value: Bool, edge: String?, at time: UTCTime) {
+        let outcome = recorder.record(
             sensor: sensor.name,
             value: .digital(value),
             edge: edge,
@@ -65,7 +65,12 @@ public struct SensorService: Service {
             clockSynchronized: clockProbe.report().synchronized,
             qos: sensor.qos
         )
-        logger.debug("reading", metadata: ["sensor": "\(reading.sensor)", "seq": "\(reading.seq)", "value": "\(value ? 1 : 0)"])
+        switch outcome {
+        case .stored(let seq):
+            logger.debug("reading", metadata: ["sensor": "\(sensor.name)", "seq": "\(seq)", "value": "\(value ? 1 : 0)"])
+        case .dropped(let seq, let reason):
+            logger.warning("reading dropped", metadata: ["sensor": "\(sensor.name)", "seq": "\(seq)", "reason": "\(reason)"])
+        }
     }
 
     /// Maps a kernel monotonic timestamp to wall time by the current offset between the two clocks.

@@ -77,3 +77,21 @@ struct ReadingJSON: Decodable {
         try? JSONDecoder().decode(ReadingJSON.self, from: Data(payload.utf8))
     }
 }
+
+/// The status message's fields tests look at.
+struct StatusJSON: Decodable {
+    var state: String
+    var spool_depth: Int?
+    var dropped: UInt64?
+    var rejected: UInt64?
+    var reconnects: Int?
+    var last_disconnect: String?
+
+    static func parse(_ payload: String) -> StatusJSON? {
+        try? JSONDecoder().decode(StatusJSON.self, from: Data(payload.utf8))
+    }
+
+    static func state(_ payload: String) -> String {
+        parse(payload)?.state ?? "unparsable: \(payload)"
+    }
+}

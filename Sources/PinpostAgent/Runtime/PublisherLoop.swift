@@ -1,0 +1,322 @@
+internal import Logging
+internal import MQTT
+internal import TLS
+internal import Timestamps
+
+/// The publisher's state between inputs.
+struct PublisherLoop {
+    private enum Phase {
+        case disconnected
+        case connected(BrokerConnection, since: Duration)
+    }
+
+    /// Tags above this are the agent's own status messages, not spool seqs.
+    static let statusTag = UInt64.max - 1
+    /// How many readings the session may hold (in flight plus queued); the rest wait in the spool.
+    static let sessionWindow = 256
+
+    let service: PublisherService
+    let continuation: AsyncStream<ClientInput>.Continuation
+    private var session: ClientSession
+    private var phase = Phase.disconnected
+    private var generation = 0
+    private var backoff: Backoff
+    private var slowBackoff: Backoff
+    private var lastFailure: String?
+    private var lastDisconnect: String?
+    private var reconnects = 0
+    private var everConnected = false
+    private var shuttingDown = false
+    private var readingsFinished = false
+    private var drainDeadline: Duration?
+    private var offlineStatusQueued = false
+    private var lastCheckpoint = Duration.zero
+    private var lastStatus = Duration.zero
+    private let clock = ContinuousClock()
+    private let origin: ContinuousClock.Instant
+    private let topics: Topics
+    private var logger: Logger { service.logger }
+    private var spool: Spool { service.spool }
+
+    init(service: PublisherService, continuation: AsyncStream<ClientInput>.Continuation) {
+        self.service = service
+        self.continuation = continuation
+        self.origin = clock.now
+        let configuration = service.configuration
+        self.topics = Topics(deviceID: configuration.device.id)
+        self.session = ClientSession(configuration: SessionSettings.make(configuration))
+        self.backoff = Backoff(base: configuration.reconnect.initial, cap: configuration.reconnect.max)
+        // Trust and authorization failures: start at a minute, never faster than the normal cap allows.
+        self.slowBackoff = Backoff(base: max(.seconds(60), configuration.reconnect.initial), cap: max(.seconds(900), configuration.reconnect.max))
+    }
+
+    private var now: Duration { clock.now - origin }
+
+    mutating func run(inputs: AsyncStream<ClientInput>) async {
+        let recovery = spool.recovery
+        if recovery.isClean {
+            logger.info("spool opened", metadata: ["recovery": "\(recovery)"])
+        } else {
+            logger.warning("spool recovered from damage", metadata: ["recovery": "\(recovery)"])
+        }
+        feedSession()
+        await connect()
+        for await input in inputs {
+            switch input {
+            case .transport(let eventGeneration, let event):
+                guard eventGeneration == generation else { continue }
+                handle(event)
+            case .readingsAvailable:
+                feedSession()
+            case .readingsFinished:
+                readingsFinished = true
+            case .tick:
+                onTick()
+            case .retry(let retryGeneration):
+                if retryGeneration == generation, case .disconnected = phase, !shuttingDown {
+                    await connect()
+                }
+            case .shutdown:
+                shuttingDown = true
+                drainDeadline = now + service.drainTimeout
+            }
+            if shuttingDown, finishIfDone() { return }
+        }
+    }
+
+    private mutating func onTick() {
+        if case .connected = phase {
+            perform(session.tick(now: now))
+        }
+        if checkpointDue {
+            checkpoint()
+        }
+        if case .connected = phase, !shuttingDown, now - lastStatus >= service.configuration.statusInterval {
+            publishStatus("online")
+        }
+    }
+
+    private var checkpointDue: Bool {
+        switch service.configuration.spool.fsync {
+        case .always: return now - lastCheckpoint >= .milliseconds(250)
+        case .interval(let interval): return now - lastCheckpoint >= interval
+        }
+    }
+
+    private mutating func checkpoint() {
+        lastCheckpoint = now
+        do {
+            try spool.checkpoint()
+        } catch {
+            logger.error("spool checkpoint failed: \(error)")
+        }
+    }
+
+    // MARK: Connection
+
+    private mutating func connect() async {
+        generation += 1
+        let current = generation
+        let continuation = self.continuation
+        let configuration = service.configuration
+        let connector = BrokerConnector(
+            host: configuration.broker.host,
+            port: configuration.broker.port,
+            connectTimeout: configuration.broker.connectTimeout,
+            tls: service.tls
+        )
+        do {
+            let connection = try await connector.connect { event in
+                continuation.yield(.transport(generation: current, event))
+            }
+            phase = .connected(connection, since: now)
+            logger.info("TLS established", metadata: [
+                "broker": "\(configuration.broker.host):\(configuration.broker.port)",
+                "protocol": "\(connection.handshake.protocolVersion)",
+                "cipher": "\(connection.handshake.cipher)",
+            ])
+            perform(session.connectionEstablished(now: now))
+        } catch {
+            scheduleRetry(after: error.description, slow: error.isTrustFailure)
+        }
+    }
+
+    /// Marks the connection gone and schedules the next attempt.
+    private mutating func scheduleRetry(after failure: String, slow: Bool) {
+        if case .connected(_, let since) = phase, now - since >= service.configuration.reconnect.stableAfter {
+            // It was a good connection: start the back-off over.
+            backoff.reset()
+            slowBackoff.reset()
+        }
+        phase = .disconnected
+        lastDisconnect = failure
+        if shuttingDown { return }
+        let uniform = Double.random(in: 0..<1)
+        let delay = slow ? slowBackoff.nextDelay(uniform: uniform) : backoff.nextDelay(uniform: uniform)
+        // A repeated failure is logged once per change, not once per attempt.
+        if failure != lastFailure {
+            logger.error("connection failed: \(failure)")
+            lastFailure = failure
+        }
+        logger.info("reconnecting", metadata: ["in": "\(delay)", "pending": "\(spool.statistics().depth)"])
+        let retryGeneration = generation
+        let continuation = self.continuation
+        Task {
+            try? await Task.sleep(for: delay)
+            continuation.yield(.retry(generation: retryGeneration))
+        }
+    }
+
+    private mutating func handle(_ event: TransportEvent) {
+        switch event {
+        case .bytes(let bytes):
+            perform(session.received(bytes, now: now))
+        case .closed(let error):
+            guard case .connected = phase else { return }
+            perform(session.connectionLost())
+            let reason = error.map { "connection lost: \($0)" } ?? "connection closed by the broker"
+            let trust = (error as? TLSError).map { $0.kind == .verification } ?? false
+            scheduleRetry(after: reason, slow: trust)
+        }
+    }
+
+    // MARK: Publishing
+
+    /// Moves readings from the spool into the session while its window has room.
+    private mutating func feedSession() {
+        let room = Self.sessionWindow - session.inFlightCount - session.queuedCount
+        guard room > 0 else { return }
+        for record in spool.takeUnsent(limit: room) {
+            do {
+                let actions = try session.publish(
+                    topic: record.topic,
+                    payload: record.payload,
+                    qos: QoS(rawValue: record.qos) ?? .atLeastOnce,
+                    retain: false,
+                    tag: record.seq,
+                    now: now
+                )
+                perform(actions)
+            } catch {
+                logger.error("reading cannot be published and is discarded", metadata: ["seq": "\(record.seq)", "reason": "\(error)"])
+                spool.acknowledge(record.seq, rejected: true)
+            }
+        }
+    }
+
+    private mutating func publishStatus(_ state: String) {
+        lastStatus = now
+        let status = AgentStatus(state: state, spool: spool.statistics(), reconnects: reconnects, lastDisconnect: lastDisconnect, now: .now())
+        do {
+            perform(try session.publish(topic: topics.status, payload: status.encoded(), qos: .atLeastOnce, retain: true, tag: Self.statusTag, now: now))
+        } catch {
+            logger.error("status not published", metadata: ["reason": "\(error)"])
+        }
+    }
+
+    // MARK: Session actions
+
+    private mutating func perform(_ actions: [SessionAction]) {
+        for action in actions {
+            switch action {
+            case .send(let bytes):
+                if case .connected(let connection, _) = phase {
+                    connection.send(bytes)
+                }
+            case .close(let reason):
+                guard case .connected(let connection, _) = phase else { continue }
+                connection.close()
+                generation += 1  // the transport's own close report is now stale
+                perform(session.connectionLost())
+                switch reason {
+                case .clientDisconnect:
+                    phase = .disconnected
+                case .keepAliveTimeout:
+                    scheduleRetry(after: "keep-alive timeout: the broker did not answer within the ping timeout (dead connection?)", slow: false)
+                case .connectionRefused:
+                    scheduleRetry(after: lastDisconnect ?? "CONNACK refused", slow: true)
+                case .protocolError:
+                    scheduleRetry(after: lastDisconnect ?? "MQTT protocol error", slow: false)
+                case .serverDisconnect:
+                    scheduleRetry(after: lastDisconnect ?? "DISCONNECT from the broker", slow: false)
+                }
+            case .event(let event):
+                handle(event)
+            }
+        }
+    }
+
+    private mutating func handle(_ event: SessionEvent) {
+        switch event {
+        case .connected(let sessionPresent, _):
+            if everConnected { reconnects += 1 }
+            everConnected = true
+            logger.info("MQTT connected", metadata: ["client_id": "\(service.configuration.device.id)", "session_present": "\(sessionPresent)"])
+            lastFailure = nil
+            publishStatus("online")
+            feedSession()
+        case .connectionRefused(let reason):
+            lastDisconnect = "CONNACK refused: \(reason)"
+        case .delivered(let tag):
+            if tag < Self.statusTag {
+                spool.acknowledge(tag)
+                feedSession()
+            }
+        case .deliveryFailed(let tag, let reason):
+            if tag < Self.statusTag {
+                logger.error("broker refused a reading; it will not be retried", metadata: ["seq": "\(tag)", "reason": "\(reason)"])
+                spool.acknowledge(tag, rejected: true)
+                feedSession()
+            }
+        case .messageReceived(let message):
+            logger.debug("message received", metadata: ["topic": "\(message.topic)"])
+        case .subscribed, .unsubscribed:
+            break
+        case .disconnectedByServer(let reason):
+            if reason == .sessionTakenOver {
+                lastDisconnect = "session taken over: another client connected with client id '\(service.configuration.device.id)'"
+                logger.warning("\(lastDisconnect!); backing off instead of fighting it")
+            } else {
+                lastDisconnect = "DISCONNECT from the broker: \(reason)"
+                logger.warning("broker sent DISCONNECT: \(reason)")
+            }
+        case .protocolError(let detail):
+            lastDisconnect = "MQTT protocol error: \(detail)"
+            logger.error("MQTT protocol error from broker: \(detail)")
+        }
+    }
+
+    // MARK: Shutdown
+
+    /// Once readings have stopped: flush what is in flight (bounded), say offline, DISCONNECT.
+    /// Returns true when the loop may end. Whatever is not acknowledged stays in the spool.
+    private mutating func finishIfDone() -> Bool {
+        let timedOut = drainDeadline.map { now >= $0 } ?? false
+        guard readingsFinished || timedOut else { return false }
+        guard case .connected = phase else {
+            let pending = spool.statistics().depth
+            if pending > 0 {
+                logger.notice("shutting down while disconnected; readings stay in the spool for the next start", metadata: ["pending": "\(pending)"])
+            }
+            return true
+        }
+        let inFlight = session.inFlightCount + session.queuedCount
+        if inFlight > 0 && !timedOut { return false }
+        if !offlineStatusQueued {
+            offlineStatusQueued = true
+            publishStatus("offline")
+            return false
+        }
+        if session.inFlightCount + session.queuedCount > 0 && !timedOut { return false }
+        let pending = spool.statistics().depth
+        if pending > 0 {
+            logger.notice("shutting down; unacknowledged readings stay in the spool for the next start", metadata: ["pending": "\(pending)"])
+        }
+        perform(session.disconnect(now: now))
+        if case .connected(let connection, _) = phase {
+            connection.close()
+        }
+        logger.info("disconnected")
+        return true
+    }
+}
