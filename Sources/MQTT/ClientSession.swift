@@ -31,6 +31,9 @@ public struct ClientSession: Sendable {
     private var serverRetainAvailable = true
     private var effectiveKeepAlive: Duration = .zero
     private var lastSendAt: Duration = .zero
+    /// When the broker last sent anything: silence in this direction also triggers a PINGREQ, so a
+    /// dead link is noticed even while the client keeps publishing.
+    private var lastReceiveAt: Duration = .zero
     private var pingSentAt: Duration?
     private var pendingRequests: [UInt16: PendingRequest] = [:]
 
@@ -91,7 +94,7 @@ public struct ClientSession: Sendable {
             return since + configuration.pingTimeout
         case .connected:
             if let pingSentAt { return pingSentAt + configuration.pingTimeout }
-            return effectiveKeepAlive > .zero ? lastSendAt + effectiveKeepAlive : nil
+            return effectiveKeepAlive > .zero ? min(lastSendAt, lastReceiveAt) + effectiveKeepAlive : nil
         }
     }
 
@@ -102,6 +105,7 @@ public struct ClientSession: Sendable {
     public mutating func connectionEstablished(now: Duration) -> [SessionAction] {
         var actions: [SessionAction] = []
         if connection != .idle { tearDown(into: &actions) }
+        lastReceiveAt = now
         let maximumPacketSize = configuration.maximumPacketSize.map { Int($0) } ?? (VariableByteInteger.maximum + 5)
         decoder = PacketDecoder(version: configuration.version, maximumPacketSize: maximumPacketSize)
         cleanStartSent = configuration.cleanStart
@@ -349,7 +353,7 @@ public struct ClientSession: Sendable {
                     actions.append(.close(.keepAliveTimeout))
                     tearDown(into: &actions)
                 }
-            } else if effectiveKeepAlive > .zero && now >= lastSendAt + effectiveKeepAlive {
+            } else if effectiveKeepAlive > .zero && now >= min(lastSendAt, lastReceiveAt) + effectiveKeepAlive {
                 if send(.pingreq, now: now, into: &actions) { pingSentAt = now }
             }
         }
@@ -361,6 +365,7 @@ public struct ClientSession: Sendable {
     /// Bytes arrived from the broker. Decoding stops at the first action that closes the connection.
     public mutating func received(_ bytes: [UInt8], now: Duration) -> [SessionAction] {
         guard connection != .idle else { return [] }
+        lastReceiveAt = now
         var actions: [SessionAction] = []
         decoder.append(bytes)
         while connection != .idle {

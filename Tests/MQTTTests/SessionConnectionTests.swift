@@ -3,25 +3,46 @@ import Testing
 
 @Suite("ClientSession: keep alive, limits, server packets")
 struct SessionConnectionTests {
-    @Test("PINGREQ after Keep Alive without sending; PINGRESP clears it [MQTT-3.1.2-23] [MQTT-3.1.2-20]",
+    @Test("PINGREQ after Keep Alive of silence; PINGRESP clears it [MQTT-3.1.2-23] [MQTT-3.1.2-20]",
           arguments: [MQTTVersion.v3_1_1, .v5])
     func keepAlivePing(version: MQTTVersion) {
         var h = Harness(Harness.config(version, keepAlive: .seconds(30), pingTimeout: .seconds(5)))
         h.connect()
         #expect(h.session.nextDeadline == .seconds(30))
         #expect(h.session.tick(now: .seconds(29)) == [])
-        // Sending something postpones the ping.
-        h.now = .seconds(20)
-        _ = h.publish(qos: .atMostOnce, tag: 1)
-        #expect(h.session.nextDeadline == .seconds(50))
-        #expect(h.session.tick(now: .seconds(30)) == [])
-        let ping = h.session.tick(now: .seconds(50))
+        let ping = h.session.tick(now: .seconds(30))
         #expect(h.packets(ping) == [.pingreq])
-        #expect(h.session.nextDeadline == .seconds(55))
-        h.now = .seconds(52)
+        #expect(h.session.nextDeadline == .seconds(35))
+        h.now = .seconds(32)
         #expect(h.receive(.pingresp) == [])
-        #expect(h.session.nextDeadline == .seconds(80))
-        #expect(h.session.tick(now: .seconds(60)) == [])
+        #expect(h.session.nextDeadline == .seconds(60))
+        #expect(h.session.tick(now: .seconds(59)) == [])
+    }
+
+    @Test("a publishing client still pings when the broker stays silent: a half-open link is found within Keep Alive + ping timeout")
+    func silentBrokerIsProbedWhilePublishing() {
+        var h = Harness(Harness.config(.v5, keepAlive: .seconds(10), pingTimeout: .seconds(5)))
+        h.connect()
+        // QoS 0 every second: the client is never idle, but nothing comes back.
+        for second in 1...9 {
+            h.now = .seconds(Int64(second))
+            _ = h.publish(qos: .atMostOnce, tag: UInt64(second))
+            #expect(h.session.tick(now: h.now) == [])
+        }
+        #expect(h.packets(h.session.tick(now: .seconds(10))) == [.pingreq])
+        #expect(h.session.tick(now: .seconds(15)) == [.close(.keepAliveTimeout)])
+    }
+
+    @Test("traffic from the broker postpones the ping")
+    func brokerTrafficPostponesPing() {
+        var h = Harness(Harness.config(.v5, keepAlive: .seconds(10), pingTimeout: .seconds(5)))
+        h.connect()
+        h.now = .seconds(8)
+        _ = h.publish(qos: .atLeastOnce, tag: 1)
+        h.now = .seconds(9)
+        _ = h.receive(.puback(AckPacket(packetID: 1)))
+        #expect(h.session.nextDeadline == .seconds(18))
+        #expect(h.session.tick(now: .seconds(17)) == [])
     }
 
     @Test("no PINGRESP within pingTimeout closes with keepAliveTimeout", arguments: [MQTTVersion.v3_1_1, .v5])

@@ -14,6 +14,8 @@ struct PublisherLoop {
     static let statusTag = UInt64.max - 1
     /// How many readings the session may hold (in flight plus queued); the rest wait in the spool.
     static let sessionWindow = 256
+    /// A broker close this soon after CONNACK looks like a client-id takeover.
+    static let takeoverWindow = Duration.seconds(10)
 
     let service: PublisherService
     let continuation: AsyncStream<ClientInput>.Continuation
@@ -25,6 +27,8 @@ struct PublisherLoop {
     private var lastFailure: String?
     private var lastDisconnect: String?
     private var reconnects = 0
+    /// Consecutive connections the broker closed soon after accepting them (a client-id takeover pattern).
+    private var earlyCloses = 0
     private var everConnected = false
     private var shuttingDown = false
     private var readingsFinished = false
@@ -172,9 +176,16 @@ struct PublisherLoop {
         case .bytes(let bytes):
             perform(session.received(bytes, now: now))
         case .closed(let error):
-            guard case .connected = phase else { return }
+            guard case .connected(_, let since) = phase else { return }
+            let wasAccepted = session.isConnected
             perform(session.connectionLost())
-            let reason = error.map { "connection lost: \($0)" } ?? "connection closed by the broker"
+            var reason = error.map { "connection lost: \($0)" } ?? "connection closed by the broker"
+            earlyCloses = error == nil && wasAccepted && now - since < Self.takeoverWindow ? earlyCloses + 1 : 0
+            if earlyCloses >= 2 {
+                // MQTT 3.1.1 brokers (and Mosquitto 2.0 for 5.0) drop the older connection without a
+                // reason when a client id is reused: a close soon after CONNACK is that pattern.
+                reason = "connection closed by the broker soon after CONNACK, \(earlyCloses) times in a row: another client may be using client id '\(service.configuration.device.id)' (brokers drop the older connection)"
+            }
             let trust = (error as? TLSError).map { $0.kind == .verification } ?? false
             scheduleRetry(after: reason, slow: trust)
         }

@@ -10,6 +10,10 @@ enum SessionSettings {
             keepAlive: configuration.broker.keepAlive
         )
         settings.cleanStart = false
+        // PINGREQ after keepalive of silence, PINGRESP due within half of it: a dead link is
+        // detected within 1.5 x keepalive. Without keep-alive, CONNACK still gets 10 s.
+        let keepAlive = configuration.broker.keepAlive
+        settings.pingTimeout = keepAlive > .zero ? max(keepAlive / 2, .seconds(1)) : .seconds(10)
         settings.sessionExpiry = configuration.broker.protocolVersion == .v5 ? configuration.broker.sessionExpiry : nil
         settings.will = Will(topic: topics.status, payload: Array("{\"state\":\"offline\"}".utf8), qos: .atLeastOnce, retain: true)
         return settings

@@ -9,9 +9,20 @@ public enum ConnectFailure: Error, Sendable, CustomStringConvertible {
     case other(String)
 
     /// Certificate and trust problems do not heal by retrying quickly.
+    ///
+    /// A connection merely closed during the handshake is not one: a broker restarting, or a load
+    /// balancer without a backend, does the same. A TLS alert about a certificate is.
     public var isTrustFailure: Bool {
-        if case .tls(let error) = self { return error.kind == .verification || error.kind == .closed }
-        return false
+        guard case .tls(let error) = self else { return false }
+        switch error.kind {
+        case .verification:
+            return true
+        case .handshake:
+            let text = error.message
+            return text.contains("alert") && (text.contains("certificate") || text.contains("unknown ca") || text.contains("access denied"))
+        default:
+            return false
+        }
     }
 
     public var description: String {

@@ -11,6 +11,7 @@ struct AgentConfig {
     var host = "localhost"
     var protocolVersion = "5"
     var keepalive = 30
+    var connectTimeout = 10
     var sensors = """
         [[sensor]]
         name = "door"
@@ -20,8 +21,14 @@ struct AgentConfig {
         simulate = "toggle:100ms"
         """
     var extraTLS = ""
+    /// Extra keys for [spool].
+    var extraSpool = ""
+    /// Extra sections appended before the sensors.
+    var extraSections = ""
+    /// Names the state folder (`state-<name>`); defaults to the device id.
+    var spoolName: String?
 
-    func write(to folder: URL) throws -> String {
+    func write(to folder: URL, fileName: String? = nil) throws -> String {
         let text = """
             [device]
             id = "\(deviceID)"
@@ -31,6 +38,7 @@ struct AgentConfig {
             port = \(port)
             protocol = "\(protocolVersion)"
             keepalive = \(keepalive)
+            connect_timeout = \(connectTimeout)
 
             [tls]
             ca_file = "\(identity.trustAnchor)"
@@ -42,14 +50,17 @@ struct AgentConfig {
             require_sync = false
 
             [spool]
-            dir = "state-\(deviceID)"
+            dir = "state-\(spoolName ?? deviceID)"
+            \(extraSpool)
 
             [gpio]
             backend = "simulated"
 
+            \(extraSections)
+
             \(sensors)
             """
-        let path = folder.appendingPathComponent("pinpost-\(deviceID).toml").path
+        let path = folder.appendingPathComponent(fileName ?? "pinpost-\(deviceID).toml").path
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }

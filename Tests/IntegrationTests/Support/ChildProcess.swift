@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -8,9 +9,9 @@ import Glibc
 /// Foundation's `Process` inherits the spawning thread's signal mask, and the test runner's threads
 /// block SIGTERM, SIGINT and SIGHUP: a broker started that way never sees SIGTERM and cannot shut
 /// down gracefully. posix_spawn with POSIX_SPAWN_SETSIGMASK gives the child what systemd would.
-final class ChildProcess {
+final class ChildProcess: Sendable {
     let pid: pid_t
-    private var exitStatus: Int32?
+    private let status = Mutex<Int32?>(nil)
 
     /// Starts `executable` with `arguments`, stdout and stderr appended to `outputPath` (or /dev/null).
     init(_ executable: String, _ arguments: [String], outputPath: String?) throws {
@@ -48,7 +49,7 @@ final class ChildProcess {
 
     var isRunning: Bool {
         reap(blocking: false)
-        return exitStatus == nil
+        return status.withLock { $0 == nil }
     }
 
     func signal(_ signal: Int32) {
@@ -63,7 +64,7 @@ final class ChildProcess {
             if ContinuousClock.now > deadline { return nil }
             Thread.sleep(forTimeInterval: 0.01)
         }
-        return exitStatus
+        return status.withLock { $0 }
     }
 
     /// SIGTERM, then SIGKILL if it has not exited within `grace`.
@@ -76,12 +77,14 @@ final class ChildProcess {
     }
 
     private func reap(blocking: Bool) {
-        guard exitStatus == nil else { return }
-        var status: Int32 = 0
-        let result = waitpid(pid, &status, blocking ? 0 : WNOHANG)
-        guard result == pid else { return }
-        let signalNumber = status & 0x7f
-        exitStatus = signalNumber == 0 ? (status >> 8) & 0xff : 128 + signalNumber
+        status.withLock { exitStatus in
+            guard exitStatus == nil else { return }
+            var raw: Int32 = 0
+            let result = waitpid(pid, &raw, blocking ? 0 : WNOHANG)
+            guard result == pid else { return }
+            let signalNumber = raw & 0x7f
+            exitStatus = signalNumber == 0 ? (raw >> 8) & 0xff : 128 + signalNumber
+        }
     }
 
     deinit {

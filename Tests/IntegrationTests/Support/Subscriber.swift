@@ -1,36 +1,65 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// An independent observer: Debian's `mosquitto_sub` with its own certificate, recording every message.
-final class Subscriber {
+final class Subscriber: @unchecked Sendable {
     struct Message: Equatable {
         var topic: String
         var payload: String
     }
 
-    private let process: ChildProcess
     private let outputFile: URL
+    private let arguments: [String]
+    private let supervisor = Mutex<(process: ChildProcess?, stopped: Bool)>((nil, false))
+    let clientID: String
 
-    init(broker: TestBroker, topic: String = "devices/#") throws {
+    /// - Parameter persistentSession: a fixed client id with Clean Session 0, so the broker queues
+    ///   QoS 1 messages for it while it is away (across broker restarts with persistence).
+    ///   `mosquitto_sub` exits when its connection is lost, so it is restarted until `stop()`.
+    init(broker: TestBroker, topic: String = "devices/#", persistentSession: String? = nil) throws {
         let identity = try broker.pki.watcher()
-        let clientID = "watcher-\(UUID().uuidString.prefix(8))"
-        outputFile = broker.folder.appendingPathComponent("\(clientID).out")
-        process = try ChildProcess("/usr/bin/mosquitto_sub", [
+        let clientID = persistentSession ?? "watcher-\(UUID().uuidString.prefix(8))"
+        self.clientID = clientID
+        outputFile = broker.folder.appendingPathComponent("\(clientID)-\(UUID().uuidString.prefix(4)).out")
+        arguments = [
             "-h", "localhost", "-p", "\(broker.port)",
             "--cafile", identity.trustAnchor, "--cert", identity.certificate, "--key", identity.key,
             "-i", clientID, "-q", "1", "-v", "-t", topic,
-        ], outputPath: outputFile.path)
+        ] + (persistentSession == nil ? [] : ["-c"])
+        let first = try ChildProcess("/usr/bin/mosquitto_sub", arguments, outputPath: outputFile.path)
+        supervisor.withLock { $0.process = first }
+        Thread { [self] in supervise() }.start()
         // Ready once the broker logged the subscription (log_type all).
         let deadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < deadline {
             let log = (try? String(contentsOfFile: broker.logFile, encoding: .utf8)) ?? ""
             if log.contains("Received SUBSCRIBE from \(clientID)") { return }
-            guard process.isRunning else { break }
             Thread.sleep(forTimeInterval: 0.05)
         }
         throw HarnessError("mosquitto_sub did not subscribe: \(output)")
+    }
+
+    /// Restarts mosquitto_sub whenever it exits, until stopped (bounded by the test's own time limit).
+    private func supervise() {
+        while true {
+            let (process, stopped) = supervisor.withLock { ($0.process, $0.stopped) }
+            if stopped { return }
+            if let process, process.isRunning {
+                Thread.sleep(forTimeInterval: 0.05)
+                continue
+            }
+            Thread.sleep(forTimeInterval: 0.2)
+            let next = try? ChildProcess("/usr/bin/mosquitto_sub", arguments, outputPath: outputFile.path)
+            let keep = supervisor.withLock { state -> Bool in
+                guard !state.stopped else { return false }
+                state.process = next
+                return true
+            }
+            if !keep { next?.stop() }
+        }
     }
 
     var output: String { (try? String(contentsOf: outputFile, encoding: .utf8)) ?? "" }
@@ -56,7 +85,11 @@ final class Subscriber {
     }
 
     func stop() {
-        process.stop()
+        let process = supervisor.withLock { state -> ChildProcess? in
+            state.stopped = true
+            return state.process
+        }
+        process?.stop()
     }
 
     deinit {

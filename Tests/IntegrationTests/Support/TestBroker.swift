@@ -9,7 +9,8 @@ final class TestBroker {
     let folder: URL
     let port: Int
     let pki: TestPKI
-    private let process: ChildProcess
+    private var process: ChildProcess
+    private let configFile: String
 
     /// The observer identity allowed to read every device's topics (tests' subscriber).
     static let watcherID = "watcher"
@@ -17,7 +18,8 @@ final class TestBroker {
     var logFile: String { folder.appendingPathComponent("data/mosquitto.log").path }
 
     /// - Parameter server: the certificate the broker presents (defaults to one for `localhost` and 127.0.0.1).
-    init(pki: TestPKI, server: TestPKI.Identity? = nil, name: String = "broker") throws {
+    /// - Parameter persistence: whether Mosquitto keeps sessions and queued messages on disk across restarts.
+    init(pki: TestPKI, server: TestPKI.Identity? = nil, name: String = "broker", persistence: Bool = true) throws {
         self.pki = pki
         folder = pki.folder.appendingPathComponent(name)
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("data"), withIntermediateDirectories: true)
@@ -42,11 +44,13 @@ final class TestBroker {
                 "--log-type", "all",
             ])
             let configFile = folder.appendingPathComponent("mosquitto.conf").path
-            try configuration.write(toFile: configFile, atomically: true, encoding: .utf8)
+            let text = persistence ? configuration : configuration.replacingOccurrences(of: "persistence true", with: "persistence false")
+            try text.write(toFile: configFile, atomically: true, encoding: .utf8)
             let process = try ChildProcess("/usr/sbin/mosquitto", ["-c", configFile], outputPath: folder.appendingPathComponent("stderr.log").path)
             if Self.waitForListener(port: port, process: process) {
                 self.port = port
                 self.process = process
+                self.configFile = configFile
                 return
             }
             process.stop(signal: SIGKILL)
@@ -58,6 +62,26 @@ final class TestBroker {
     /// SIGTERM: Mosquitto saves its persistence file and exits.
     func stop() {
         process.stop()
+    }
+
+    /// SIGKILL: no chance to save anything.
+    func kill() {
+        process.stop(signal: SIGKILL)
+    }
+
+    /// Starts Mosquitto again on the same port with the same configuration.
+    func start() throws {
+        guard !process.isRunning else { return }
+        for _ in 0..<50 {
+            let process = try ChildProcess("/usr/sbin/mosquitto", ["-c", configFile], outputPath: folder.appendingPathComponent("stderr.log").path)
+            if Self.waitForListener(port: port, process: process) {
+                self.process = process
+                return
+            }
+            // The port may linger briefly after a kill; try again.
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        throw HarnessError("mosquitto did not restart on port \(port)")
     }
 
     deinit {

@@ -1,0 +1,130 @@
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A loopback TCP proxy the test controls, standing in for the network between agent and broker.
+///
+/// `.forward` passes bytes; `.blackHole` accepts and reads but delivers nothing (a cable pulled
+/// somewhere upstream: no RST, no FIN); `.refuse` closes new connections at once.
+final class TCPProxy: @unchecked Sendable {
+    enum Mode: Sendable { case forward, blackHole, refuse }
+
+    let port: Int
+    private let upstreamPort: Int
+    private let listener: Int32
+    private let state = Mutex<(mode: Mode, stopped: Bool, accepted: Int, cut: Int)>((.forward, false, 0, 0))
+    private let acceptThread: Thread?
+
+    init(upstreamPort: Int) throws {
+        self.upstreamPort = upstreamPort
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var address = Self.loopback(port: 0)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        guard bound == 0, listen(fd, 16) == 0 else { throw HarnessError("proxy cannot listen") }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        listener = fd
+        port = Int(UInt16(bigEndian: address.sin_port))
+        acceptThread = nil
+        let thread = Thread { [self] in acceptLoop() }
+        thread.start()
+    }
+
+    var mode: Mode {
+        get { state.withLock { $0.mode } }
+        set { state.withLock { $0.mode = newValue } }
+    }
+
+    /// Connections accepted so far (each is one connection attempt by the agent).
+    var acceptedConnections: Int { state.withLock { $0.accepted } }
+
+    /// Resets every open connection, as a network cut that the peers notice would.
+    func cutAll() {
+        state.withLock { $0.cut += 1 }
+    }
+
+    func stop() {
+        state.withLock { $0.stopped = true }
+    }
+
+    deinit {
+        stop()
+        close(listener)
+    }
+
+    private var stopped: Bool { state.withLock { $0.stopped } }
+
+    private func acceptLoop() {
+        while !stopped {
+            var poller = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
+            guard poll(&poller, 1, 100) > 0 else { continue }
+            let client = accept(listener, nil, nil)
+            guard client >= 0 else { continue }
+            let (mode, generation) = state.withLock { state -> (Mode, Int) in
+                state.accepted += 1
+                return (state.mode, state.cut)
+            }
+            if mode == .refuse {
+                close(client)
+                continue
+            }
+            let upstream = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = Self.loopback(port: upstreamPort)
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(upstream, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard connected == 0 else {
+                close(client)
+                close(upstream)
+                continue
+            }
+            Thread { [self] in pump(client, upstream, generation: generation) }.start()
+        }
+    }
+
+    private func pump(_ client: Int32, _ upstream: Int32, generation: Int) {
+        defer {
+            close(client)
+            close(upstream)
+        }
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        var fds = [pollfd(fd: client, events: Int16(POLLIN), revents: 0), pollfd(fd: upstream, events: Int16(POLLIN), revents: 0)]
+        while true {
+            let (mode, stopped, cut) = state.withLock { ($0.mode, $0.stopped, $0.cut) }
+            if stopped || cut != generation {
+                // Reset rather than close politely.
+                var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+                setsockopt(client, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+                return
+            }
+            fds[0].revents = 0
+            fds[1].revents = 0
+            guard poll(&fds, 2, 100) >= 0 else { return }
+            for (index, entry) in fds.enumerated() where entry.revents != 0 {
+                let from = entry.fd
+                let to = index == 0 ? upstream : client
+                let count = buffer.withUnsafeMutableBytes { read(from, $0.baseAddress, $0.count) }
+                if count <= 0 { return }
+                if mode == .blackHole { continue }
+                var offset = 0
+                while offset < count {
+                    let written = buffer.withUnsafeBytes { write(to, $0.baseAddress! + offset, count - offset) }
+                    if written <= 0 { return }
+                    offset += written
+                }
+            }
+        }
+    }
+
+    private static func loopback(port: Int) -> sockaddr_in {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return address
+    }
+}
