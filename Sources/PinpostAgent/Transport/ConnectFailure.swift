@@ -10,7 +10,7 @@ public enum ConnectFailure: Error, Sendable, CustomStringConvertible {
 
     /// Certificate and trust problems do not heal by retrying quickly.
     public var isTrustFailure: Bool {
-        if case .tls(let error) = self { return error.kind == .verification || error.kind == .closed }
+        if case .tls(let error) = self { return [.verification, .ocsp, .rejectedByBroker, .closed].contains(error.kind) }
         return false
     }
 
