@@ -9,6 +9,7 @@ import Glibc
 /// script rightly cannot), CRLs, and one Mosquitto with a listener per broker certificate.
 struct TrustFixture: Sendable {
     @TaskLocal static var current: TrustFixture?
+    private static let issuing = NSLock()
 
     let folder: URL
     let caCertificate: String
@@ -136,6 +137,10 @@ struct TrustFixture: Sendable {
     /// A device identity made by the factory script, in its own folder.
     func device(_ id: String, _ extra: [String] = []) throws -> TestPKI.Identity {
         let out = folder.appendingPathComponent("device-\(id)").path
+        // pinpost-pki checks CA_DIR/serial before taking its lock, while a parallel `openssl ca` may be
+        // replacing that file: issue one certificate at a time.
+        Self.issuing.lock()
+        defer { Self.issuing.unlock() }
         try Command.check(Repository.pki, ["device", folder.appendingPathComponent("ca").path, out, "--id", id] + extra)
         return TestPKI.Identity(certificate: out + "/device.crt", key: out + "/device.key", trustAnchor: out + "/ca.crt")
     }
