@@ -166,3 +166,50 @@ extension TrustMatrixTests {
         #expect(!fixture.mqttSessionSeen(deviceID: "dev-revoked"), "the broker never opened a session for a revoked device")
     }
 }
+
+/// Keys in hardware: the device key lives only in a SoftHSM2 token and is used through OpenSSL's pkcs11 engine.
+extension TrustMatrixTests {
+    @Test("PKCS#11 key in SoftHSM2", .enabled(if: FileManager.default.fileExists(atPath: "/usr/lib/softhsm/libsofthsm2.so")
+        && FileManager.default.fileExists(atPath: "/usr/bin/softhsm2-util"), "needs softhsm2 and libengine-pkcs11-openssl (board/dev/install-deps)"))
+    func pkcs11KeyInSoftHSM() throws {
+        let fixture = try #require(TrustFixture.current)
+        let identity = try fixture.device("dev-pkcs11")
+        let token = fixture.folder.appendingPathComponent("softhsm")
+        try FileManager.default.createDirectory(at: token.appendingPathComponent("tokens"), withIntermediateDirectories: true)
+        let softhsmConf = token.appendingPathComponent("softhsm2.conf").path
+        try "directories.tokendir = \(token.path)/tokens\nobjectstore.backend = file\nlog.level = ERROR\n"
+            .write(toFile: softhsmConf, atomically: true, encoding: .utf8)
+        let environment = ["SOFTHSM2_CONF=\(softhsmConf)"]
+        try Command.check("/usr/bin/env", environment + ["softhsm2-util", "--init-token", "--free", "--label", "pinpost",
+                                                         "--so-pin", "1234", "--pin", "5678"])
+        let pkcs8 = token.appendingPathComponent("device.p8").path
+        try Command.check("/usr/bin/openssl", ["pkcs8", "-topk8", "-nocrypt", "-in", identity.key, "-out", pkcs8])
+        try Command.check("/usr/bin/env", environment + ["softhsm2-util", "--import", pkcs8, "--token", "pinpost",
+                                                         "--label", "devkey", "--id", "01", "--pin", "5678"])
+        // From here on the key exists only inside the token.
+        try FileManager.default.removeItem(atPath: pkcs8)
+        try FileManager.default.removeItem(atPath: identity.key)
+
+        let pinFile = token.appendingPathComponent("pin").path
+        try "5678\n".write(toFile: pinFile, atomically: true, encoding: .utf8)
+        chmod(pinFile, 0o600)
+        let uri = "pkcs11:token=pinpost;object=devkey;type=private"
+        let extra = "pkcs11_module = \"/usr/lib/softhsm/libsofthsm2.so\"\npin_file = \"\(pinFile)\""
+        let config = try fixture.config(case: "pkcs11", deviceID: "dev-pkcs11", identity: identity, listener: "good",
+                                        keyFile: uri, extraTLS: extra)
+        let check = try TrustFixture.check(config, environment: environment)
+        #expect(check.status == 0, "\(check.output)")
+        #expect(check.output.contains("PASS key file: \(uri) is a hardware key (no key file); \(pinFile) private to this user"), "\(check.output)")
+        #expect(check.output.contains("PASS mqtt connect"), "\(check.output)")
+        #expect(fixture.mqttSessionSeen(deviceID: "dev-pkcs11"))
+        #expect(!check.output.contains("5678"), "the PIN never appears in output")
+
+        // A wrong PIN is a clear failure naming the URI and what to check, not a crash or a hang.
+        try "0000\n".write(toFile: pinFile, atomically: true, encoding: .utf8)
+        chmod(pinFile, 0o600)
+        let wrong = try TrustFixture.check(config, environment: environment)
+        #expect(wrong.status == 1, "\(wrong.output)")
+        #expect(wrong.output.contains("FAIL certificates:") && wrong.output.contains("the PKCS#11 key could not be loaded"), "\(wrong.output)")
+        #expect(wrong.output.contains("tls.pin_file"), "\(wrong.output)")
+    }
+}
