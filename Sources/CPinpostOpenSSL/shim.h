@@ -11,4 +11,5 @@
 #include <openssl/pem.h>
 #include <openssl/evp.h>
 #include <openssl/opensslv.h>
+#include <openssl/ocsp.h>
 #endif

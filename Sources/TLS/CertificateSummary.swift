@@ -45,7 +45,8 @@ public struct CertificateSummary: Sendable, Equatable, CustomStringConvertible {
         return text
     }
 
-    static func utc(_ seconds: Int64) -> String {
+    /// Seconds since the epoch as RFC 3339 UTC (`2026-11-23T01:02:03Z`), for messages.
+    public static func utc(_ seconds: Int64) -> String {
         UTCTime(epochMilliseconds: seconds * 1000).rfc3339Seconds
     }
 }

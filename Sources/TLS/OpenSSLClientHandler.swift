@@ -5,6 +5,8 @@ public struct TLSHandshakeCompleted: Sendable, Equatable {
     public var protocolVersion: String
     public var cipher: String
     public var peerCertificate: CertificateSummary?
+    /// Whether the broker stapled an OCSP response that verified and said "good".
+    public var ocspStapleVerified: Bool = false
 }
 
 /// A thin NIO shell around `TLSConnection`: ciphertext from the socket goes into OpenSSL's
@@ -86,7 +88,8 @@ public final class OpenSSLClientHandler: ChannelDuplexHandler, RemovableChannelH
             let completed = TLSHandshakeCompleted(
                 protocolVersion: connection.negotiatedProtocol,
                 cipher: connection.negotiatedCipher,
-                peerCertificate: connection.peerCertificate
+                peerCertificate: connection.peerCertificate,
+                ocspStapleVerified: connection.ocspStapleVerified
             )
             handshakePromise?.succeed(completed)
             handshakePromise = nil

@@ -44,8 +44,13 @@ final class TLSConnection {
                 message: "tls.server_name '\(name)' is not a valid host name or IP address; fix: set broker.host or tls.server_name to the name in the broker certificate"
             )
         }
+        // Names only from subjectAltName (no CN fallback), wildcards only as a whole left-most label.
+        SSL_set_hostflags(ssl, CPinpostOpenSSLShims_host_flags())
         if !Self.isIPLiteral(name) {
             _ = CPinpostOpenSSLShims_SSL_set_tlsext_host_name(ssl, name)
+        }
+        if context.configuration.ocsp != .off {
+            _ = CPinpostOpenSSLShims_SSL_request_ocsp(ssl)
         }
         SSL_set_ex_data(ssl, 0, Unmanaged.passUnretained(verification).toOpaque())
         SSL_set_verify(ssl, SSL_VERIFY_PEER, pinpostVerifyCallback)
@@ -84,9 +89,18 @@ final class TLSConnection {
                 OpenSSLErrors.clear()
                 return .failed(verificationError(code: verification.code ?? verifyResult))
             }
+            let ocspOutcome = CPinpostOpenSSLShims_SSL_ocsp_outcome(ssl)
+            if let failure = OCSPFailure.error(outcome: ocspOutcome, mode: context.configuration.ocsp, certificate: peerCertificate) {
+                OpenSSLErrors.clear()
+                return .failed(failure)
+            }
+            let detail = OpenSSLErrors.drain()
+            if let refusal = BrokerRefusal.error(openSSLDetail: detail, deviceCertificate: context.deviceCertificate) {
+                return .failed(refusal)
+            }
             return .failed(TLSError(
                 kind: .handshake,
-                message: "TLS handshake with '\(context.configuration.serverName)' failed: \(OpenSSLErrors.drain()); fix: check that the broker speaks TLS 1.2+ on this port and accepts this device's certificate"
+                message: "TLS handshake with '\(context.configuration.serverName)' failed: \(detail); fix: check that the broker speaks TLS 1.2+ on this port and accepts this device's certificate"
             ))
         }
     }
@@ -130,7 +144,13 @@ final class TLSConnection {
             case SSL_ERROR_ZERO_RETURN:
                 return false
             default:
-                throw TLSError(kind: .handshake, message: "TLS read failed: \(OpenSSLErrors.drain())")
+                // TLS 1.3: the broker checks this device's certificate after the client finished its handshake,
+                // so its refusal arrives here, as an alert, instead of failing the handshake.
+                let detail = OpenSSLErrors.drain()
+                if let refusal = BrokerRefusal.error(openSSLDetail: detail, deviceCertificate: context.deviceCertificate) {
+                    throw refusal
+                }
+                throw TLSError(kind: .handshake, message: "TLS read failed: \(detail)")
             }
         }
     }
@@ -162,6 +182,10 @@ final class TLSConnection {
     var peerCertificate: CertificateSummary? {
         guard let certificate = SSL_get0_peer_certificate(ssl) else { return nil }
         return X509Inspection.summary(of: certificate)
+    }
+
+    var ocspStapleVerified: Bool {
+        CPinpostOpenSSLShims_SSL_ocsp_outcome(ssl) == Int32(CPINPOST_OCSP_GOOD)
     }
 
     static func isIPLiteral(_ name: String) -> Bool {

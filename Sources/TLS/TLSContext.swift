@@ -46,18 +46,15 @@ public final class TLSContext: @unchecked Sendable {
         SSL_CTX_set_security_level(context, 2)
         _ = CPinpostOpenSSLShims_SSL_CTX_set_mode(context, Int(SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER))
         SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nil)
-
-        // Trust anchors: only what the configuration names, never the system store.
-        _ = try X509Inspection.loadPEMCertificates(path: configuration.caFile, kind: .caFile, field: "tls.ca_file")
-        guard SSL_CTX_load_verify_locations(context, configuration.caFile, nil) == 1 else {
-            throw TLSError(
-                kind: .caFile,
-                message: "tls.ca_file '\(configuration.caFile)': OpenSSL could not load it (\(OpenSSLErrors.drain())); fix: point tls.ca_file at the PEM certificate of the CA that signed the broker's certificate"
-            )
+        // The broker's leaf must be fit for TLS server authentication (EKU serverAuth when an EKU is present).
+        guard SSL_CTX_set_purpose(context, CPinpostOpenSSLShims_X509_PURPOSE_SSL_SERVER()) == 1 else {
+            throw TLSError(kind: .policy, message: "OpenSSL refused the TLS server purpose: \(OpenSSLErrors.drain())")
         }
 
-        if let crlFile = configuration.crlFile {
-            try loadCRLs(crlFile, into: context)
+        try loadTrustAnchors(configuration, into: context)
+        try configureRevocation(configuration, context: context)
+        guard CPinpostOpenSSLShims_SSL_CTX_set_ocsp_mode(context, ocspModeCode(configuration.ocsp)) == 1 else {
+            throw TLSError(kind: .policy, message: "OpenSSL could not enable OCSP stapling (tls.ocsp): \(OpenSSLErrors.drain())")
         }
 
         // Device identity: certificate chain, then the key, then that they match.
@@ -69,16 +66,7 @@ public final class TLSContext: @unchecked Sendable {
                 message: "tls.cert_file '\(configuration.certificateChainFile)': OpenSSL could not use it (\(OpenSSLErrors.drain())); fix: point tls.cert_file at the device certificate in PEM, leaf first"
             )
         }
-        guard SSL_CTX_use_PrivateKey_file(context, configuration.privateKeyFile, SSL_FILETYPE_PEM) == 1 else {
-            let detail = OpenSSLErrors.drain()
-            if detail.contains("key values mismatch") {
-                throw keyMismatch(configuration)
-            }
-            throw TLSError(
-                kind: .privateKeyFile,
-                message: "tls.key_file '\(configuration.privateKeyFile)': OpenSSL could not load the private key (\(detail)); fix: point tls.key_file at the device's unencrypted PEM private key"
-            )
-        }
+        try PrivateKeyLoader.use(configuration.privateKey, in: context, configuration: configuration)
         guard SSL_CTX_check_private_key(context) == 1 else {
             OpenSSLErrors.clear()
             throw keyMismatch(configuration)
@@ -86,27 +74,78 @@ public final class TLSContext: @unchecked Sendable {
         return chain[0]
     }
 
-    private static func keyMismatch(_ configuration: TLSConfiguration) -> TLSError {
-        TLSError(
-            kind: .keyMismatch,
-            message: "tls.key_file '\(configuration.privateKeyFile)' does not belong to the certificate in tls.cert_file '\(configuration.certificateChainFile)'; fix: use the key that the device certificate was issued for"
-        )
+    static func ocspModeCode(_ mode: OCSPMode) -> Int32 {
+        switch mode {
+        case .off: 0
+        case .soft: 1
+        case .require: 2
+        }
     }
 
-    private static func loadCRLs(_ path: String, into context: OpaquePointer) throws(TLSError) {
-        guard let store = SSL_CTX_get_cert_store(context),
-              let lookup = X509_STORE_add_lookup(store, X509_LOOKUP_file())
-        else {
+    /// Trust anchors: only what the configuration names (`tls.ca_file`, `tls.ca_dir`), never the system store.
+    private static func loadTrustAnchors(_ configuration: TLSConfiguration, into context: OpaquePointer) throws(TLSError) {
+        guard configuration.caFile != nil || configuration.caDirectory != nil else {
+            throw TLSError(kind: .caFile, message: "no trust anchors: neither tls.ca_file nor tls.ca_dir is set; fix: set tls.ca_file to the PEM certificate of the CA that signed the broker's certificate")
+        }
+        if let caFile = configuration.caFile {
+            _ = try X509Inspection.loadPEMCertificates(path: caFile, kind: .caFile, field: "tls.ca_file")
+        }
+        if let caDirectory = configuration.caDirectory {
+            try X509Inspection.requireHashedDirectory(caDirectory)
+        }
+        guard SSL_CTX_load_verify_locations(context, configuration.caFile, configuration.caDirectory) == 1 else {
+            throw TLSError(
+                kind: .caFile,
+                message: "\(configuration.trustAnchorDescription): OpenSSL could not load the trust anchors (\(OpenSSLErrors.drain())); fix: point tls.ca_file at the PEM certificate of the CA that signed the broker's certificate, or tls.ca_dir at a folder prepared with `openssl rehash`"
+            )
+        }
+    }
+
+    private static func configureRevocation(_ configuration: TLSConfiguration, context: OpaquePointer) throws(TLSError) {
+        guard configuration.revocation != .off else { return }
+        guard let store = SSL_CTX_get_cert_store(context) else {
+            throw TLSError(kind: .crlFile, message: "OpenSSL could not prepare CRL checking: \(OpenSSLErrors.drain())")
+        }
+        if let crlFile = configuration.crlFile {
+            try loadCRLs(crlFile, into: store)
+        } else if configuration.caDirectory == nil {
+            throw TLSError(
+                kind: .crlFile,
+                message: "tls.crl_mode = \"\(configuration.revocation.rawValue)\" but there is no CRL: neither tls.crl_file nor tls.ca_dir is set; fix: set tls.crl_file to the CA's PEM CRL, or set tls.crl_mode = \"off\""
+            )
+        }
+        // CRL_CHECK: the leaf needs a current CRL from its issuer; CRL_CHECK_ALL: every certificate in the chain.
+        var flags = UInt(X509_V_FLAG_CRL_CHECK)
+        if configuration.revocation == .chain {
+            flags |= UInt(X509_V_FLAG_CRL_CHECK_ALL)
+        }
+        X509_STORE_set_flags(store, flags)
+    }
+
+    private static func keyMismatch(_ configuration: TLSConfiguration) -> TLSError {
+        PrivateKeyLoader.mismatch(configuration)
+    }
+
+    private static func loadCRLs(_ path: String, into store: OpaquePointer) throws(TLSError) {
+        guard let lookup = X509_STORE_add_lookup(store, X509_LOOKUP_file()) else {
             throw TLSError(kind: .crlFile, message: "OpenSSL could not prepare CRL checking: \(OpenSSLErrors.drain())")
         }
         let loaded = X509_load_crl_file(lookup, path, X509_FILETYPE_PEM)
         guard loaded > 0 else {
             throw TLSError(
                 kind: .crlFile,
-                message: "tls.crl_file '\(path)': no CRL could be loaded (\(OpenSSLErrors.drain())); fix: point tls.crl_file at a PEM file with '-----BEGIN X509 CRL-----' blocks, or remove the key"
+                message: "tls.crl_file '\(path)': no CRL could be loaded (\(OpenSSLErrors.drain())); fix: point tls.crl_file at a PEM file with '-----BEGIN X509 CRL-----' blocks, or remove it and set tls.crl_mode = \"off\""
             )
         }
-        X509_STORE_set_flags(store, UInt(X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL))
+    }
+
+    /// The earliest `nextUpdate` of the CRLs in `tls.crl_file` (seconds since the epoch), so a check can say
+    /// when the CRL must be refreshed; `nil` without a CRL file.
+    public var crlNextUpdate: Int64? {
+        guard let crlFile = configuration.crlFile else { return nil }
+        var earliest: CLongLong = -1
+        guard CPinpostOpenSSLShims_crl_file_summary(crlFile, &earliest) > 0, earliest >= 0 else { return nil }
+        return Int64(earliest)
     }
 
     /// Starts a client session for one transport connection.

@@ -9,6 +9,10 @@ public struct TLSError: Error, Sendable, Equatable, CustomStringConvertible {
         case crlFile
         case policy
         case verification
+        /// The broker's OCSP staple was missing (with `tls.ocsp = "require"`), invalid, or not "good".
+        case ocsp
+        /// The broker refused this device's certificate (a TLS alert such as "certificate revoked").
+        case rejectedByBroker
         case handshake
         case closed
     }

@@ -15,7 +15,8 @@ enum VerificationFailure {
     }
 
     private static func explanation(code: Int32, certificate: CertificateSummary?, serverName: String) -> (String, String) {
-        let names = certificate.map { $0.subjectAlternativeNames.isEmpty ? "no subject alternative names (CN \($0.commonName ?? "none"))" : $0.subjectAlternativeNames.joined(separator: ", ") } ?? "unknown names"
+        let names = certificate.map { $0.subjectAlternativeNames.isEmpty ? "no subject alternative names (only CN \($0.commonName ?? "none"), which Pinpost never uses as a name)" : $0.subjectAlternativeNames.joined(separator: ", ") } ?? "unknown names"
+        let issuer = certificate.map { "'\($0.issuer)'" } ?? "of this certificate"
         switch code {
         case X509_V_ERR_HOSTNAME_MISMATCH:
             return ("hostname mismatch: expected '\(serverName)' but the certificate carries \(names)",
@@ -37,18 +38,25 @@ enum VerificationFailure {
                     "put the broker's root CA in tls.ca_file")
         case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT,
              X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-            return ("untrusted issuer or missing intermediate: the issuer of this certificate is neither in tls.ca_file nor sent by the broker",
-                    "put the CA that signed the broker certificate in tls.ca_file, or configure the broker to send its intermediate certificates")
+            return ("untrusted issuer or missing intermediate: the issuer \(issuer) is neither a trust anchor (tls.ca_file / tls.ca_dir) nor sent by the broker",
+                    "if the broker certificate was signed by another CA, issue it from the CA in tls.ca_file (or trust that CA); if \(issuer) is an intermediate, configure the broker to send it (Mosquitto: certfile = leaf followed by intermediates)")
         case X509_V_ERR_CERT_REVOKED:
-            return ("the certificate has been revoked (listed in tls.crl_file)", "the broker must use a certificate that is not revoked")
+            return ("the certificate has been revoked (listed in the CRL of \(issuer) in tls.crl_file)", "the broker must use a certificate that is not revoked")
         case X509_V_ERR_UNABLE_TO_GET_CRL:
-            return ("no CRL in tls.crl_file covers this certificate's issuer", "add the issuer's CRL to tls.crl_file")
+            return ("revocation cannot be checked: no CRL from the issuer \(issuer) in tls.crl_file",
+                    "add that issuer's CRL to tls.crl_file (one file may hold several CRLs), or relax tls.crl_mode (\"leaf\" checks only the broker certificate, \"off\" disables CRL checks)")
         case X509_V_ERR_CRL_HAS_EXPIRED:
-            return ("the CRL in tls.crl_file has expired", "fetch a current CRL from the CA")
+            return ("revocation cannot be checked: the CRL from \(issuer) in tls.crl_file has expired (its nextUpdate has passed)",
+                    "fetch a current CRL from the CA (pinpost-pki crl) into tls.crl_file; if it is current, check this device's clock; or set tls.crl_mode = \"off\"")
         case X509_V_ERR_CRL_NOT_YET_VALID:
             return ("the CRL in tls.crl_file is not yet valid", "check this device's clock, or the CRL's lastUpdate")
-        case X509_V_ERR_INVALID_CA:
-            return ("an issuer in the chain is not a CA (basicConstraints CA:TRUE missing)", "reissue the chain from a real CA certificate")
+        case X509_V_ERR_INVALID_CA, X509_V_ERR_KEYUSAGE_NO_CERTSIGN, X509_V_ERR_INVALID_NON_CA:
+            return ("issuer is not a CA: a certificate in the chain signs others without basicConstraints CA:TRUE and keyUsage keyCertSign",
+                    "issue the broker certificate from a real CA (or intermediate CA) certificate, not from another leaf")
+        case X509_V_ERR_PATH_LENGTH_EXCEEDED:
+            return ("the chain is longer than an issuer's pathLenConstraint allows", "issue the broker certificate directly from an allowed intermediate")
+        case X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER, X509_V_ERR_CRL_SIGNATURE_FAILURE, X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE:
+            return ("the CRL for this certificate cannot be verified (wrong issuer or bad signature)", "use the CRL published by the certificate's own issuer in tls.crl_file")
         case X509_V_ERR_INVALID_PURPOSE:
             return ("the certificate is not allowed for TLS server authentication (extendedKeyUsage lacks serverAuth)",
                     "reissue the broker certificate with extendedKeyUsage serverAuth")

@@ -1,5 +1,8 @@
 internal import CPinpostOpenSSL
 internal import CPinpostOpenSSLShims
+#if canImport(Glibc)
+internal import Glibc
+#endif
 
 /// Reads certificate details through OpenSSL into Swift values.
 enum X509Inspection {
@@ -51,6 +54,28 @@ enum X509Inspection {
             )
         }
         return certificates
+    }
+
+    /// A `tls.ca_dir` must be a folder with OpenSSL hash links (`<hash>.0`), or nothing will be trusted from it.
+    static func requireHashedDirectory(_ path: String) throws(TLSError) {
+        let fix = "fix: run `openssl rehash '\(path)'` after copying the CA certificates (PEM) into it, or use tls.ca_file"
+        guard let directory = opendir(path) else {
+            throw TLSError(kind: .caFile, message: "tls.ca_dir '\(path)': cannot open the folder; \(fix)")
+        }
+        defer { closedir(directory) }
+        var hashed = 0
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            let parts = name.split(separator: ".")
+            if parts.count == 2, parts[0].count == 8, parts[0].allSatisfy(\.isHexDigit), parts[1].allSatisfy(\.isNumber) {
+                hashed += 1
+            }
+        }
+        guard hashed > 0 else {
+            throw TLSError(kind: .caFile, message: "tls.ca_dir '\(path)': no hashed certificate links (<hash>.0) in the folder; \(fix)")
+        }
     }
 
     static func distinguishedName(_ name: OpaquePointer?) -> String {

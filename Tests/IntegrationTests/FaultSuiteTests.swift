@@ -23,11 +23,7 @@ struct FaultSuiteTests {
         }
         Thread.sleep(forTimeInterval: 1)
         #expect(agent.stop() == 0, "\(agent.log)")
-        // A SIGTERM that finds the agent between reconnects leaves readings in the spool: the next
-        // start delivers them. Start it once more so the tally covers that path too.
-        let next = try AgentProcess(configPath: rig.config())
-        Thread.sleep(forTimeInterval: 2)
-        #expect(next.stop() == 0, "\(next.log)")
+        try rig.drain()
         let tally = rig.tally(upTo: try rig.lastSeq())
         print("fault scenario 1 (3 graceful broker restarts, then one agent restart): \(tally)")
         #expect(tally.missing.isEmpty, "\(tally)\n\(agent.log)")
@@ -43,25 +39,23 @@ struct FaultSuiteTests {
             rig.subscriber.wait(timeout: .seconds(10)) { _ in rig.readings.count >= 10 }
             Thread.sleep(forTimeInterval: 0.5)
             // Hold the agent off until the observer is back, so only the agent's guarantee is measured
-            // (without persistence the broker forgets the observer's session).
+            // (a killed broker forgets what it had not saved, the observer's session among it).
             rig.proxy.mode = .refuse
             rig.proxy.cutAll()
+            let before = rig.subscriberCountInLog()
             rig.broker.kill()
             try rig.broker.start()
-            if !persistence {
-                // A fresh subscription: wait for the broker to log it again.
-                let before = rig.subscriberCountInLog()
-                let deadline = ContinuousClock.now + .seconds(15)
-                while rig.subscriberCountInLog() <= before && ContinuousClock.now < deadline {
-                    Thread.sleep(forTimeInterval: 0.05)
-                }
-            } else {
-                Thread.sleep(forTimeInterval: 0.3)
+            // SIGKILL loses what Mosquitto changed since its last autosave, the observer's session
+            // included, so wait until the observer has subscribed again before letting the agent in.
+            let deadline = ContinuousClock.now + .seconds(15)
+            while rig.subscriberCountInLog() <= before && ContinuousClock.now < deadline {
+                Thread.sleep(forTimeInterval: 0.05)
             }
             rig.proxy.mode = .forward
         }
         Thread.sleep(forTimeInterval: 1.5)
         #expect(agent.stop() == 0, "\(agent.log)")
+        try rig.drain()
         let tally = rig.tally(upTo: try rig.lastSeq())
         print("fault scenario 2 (broker SIGKILL x2, persistence \(persistence)): \(tally)")
         #expect(tally.missing.isEmpty, "\(tally)\n\(agent.log)")
@@ -195,6 +189,14 @@ func waitFor(timeout: Duration, _ condition: () -> Bool) -> Bool {
 }
 
 extension FaultRig {
+    /// A SIGTERM that finds the agent between reconnects leaves readings in the spool: the next
+    /// start delivers them. Starting it once more makes the tally cover that path too.
+    func drain() throws {
+        let agent = try AgentProcess(configPath: config())
+        Thread.sleep(forTimeInterval: 2)
+        #expect(agent.stop() == 0, "\(agent.log)")
+    }
+
     /// How many times the broker has logged this rig's subscriber subscribing.
     func subscriberCountInLog() -> Int {
         let log = (try? String(contentsOfFile: broker.logFile, encoding: .utf8)) ?? ""

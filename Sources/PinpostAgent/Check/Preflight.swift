@@ -25,8 +25,11 @@ public enum Preflight {
         add("config", true, "\(configuration.file): device '\(configuration.device.id)', broker \(configuration.broker.host):\(configuration.broker.port) (MQTT \(configuration.broker.protocolVersion)), \(configuration.sensors.count) sensor(s)")
 
         do {
-            try KeyFilePolicy.check(keyFile: configuration.tls.keyFile)
-            add("key file", true, "\(configuration.tls.keyFile) is private to this user")
+            let checked = try KeyFilePolicy.checkSecrets(configuration)
+            let key = configuration.tls.privateKeySource(pin: nil)
+            let keyText = key.filePath == nil ? "\(key) is a hardware key (no key file)" : ""
+            let files = checked.isEmpty ? "" : "\(checked.joined(separator: ", ")) private to this user"
+            add("key file", true, [keyText, files].filter { !$0.isEmpty }.joined(separator: "; "))
         } catch {
             add("key file", false, error.message)
         }
@@ -34,10 +37,22 @@ public enum Preflight {
         var context: TLSContext?
         do {
             let tls = try Agent.makeTLSContext(configuration)
-            try DeviceIdentity.check(configuration: configuration, certificate: tls.deviceCertificate)
+            let status = try DeviceIdentity.check(configuration: configuration, certificate: tls.deviceCertificate)
             let certificate = tls.deviceCertificate
-            let daysLeft = (certificate.notAfter - UTCTime.now().epochMilliseconds / 1000) / 86_400
-            add("certificates", true, "device certificate CN=\(certificate.commonName ?? "?") issued by \"\(certificate.issuer)\", \(daysLeft) days left; key matches; trust anchors from \(configuration.tls.caFile)")
+            var detail = "device certificate CN=\(certificate.commonName ?? "?") issued by \"\(certificate.issuer)\", \(status.daysLeft) days left"
+            if let warning = status.warning {
+                detail += " (WARNING: \(warning))"
+            }
+            detail += "; identity rule \(configuration.tls.identity); key matches; trust anchors from \(tls.configuration.trustAnchorDescription)"
+            detail += "; CRL check \(configuration.tls.crlMode.rawValue)"
+            if let nextUpdate = tls.crlNextUpdate {
+                let now = UTCTime.now().epochMilliseconds / 1000
+                detail += nextUpdate < now
+                    ? " (WARNING: tls.crl_file expired at \(CertificateSummary.utc(nextUpdate)); handshakes will fail until it is refreshed)"
+                    : " (CRL next update \(CertificateSummary.utc(nextUpdate)))"
+            }
+            detail += "; OCSP stapling \(configuration.tls.ocsp.rawValue)"
+            add("certificates", true, detail)
             context = tls
         } catch {
             add("certificates", false, error.message)
@@ -64,7 +79,7 @@ public enum Preflight {
             add("mqtt connect", false, "skipped: no verified TLS connection")
         case .connected(let handshake, let outcome):
             let peer = handshake.peerCertificate.map { " with broker \($0.subject)" } ?? ""
-            add("tls handshake", true, "\(handshake.protocolVersion) \(handshake.cipher)\(peer), chain and name '\(configuration.tls.serverName)' verified")
+            add("tls handshake", true, "\(handshake.protocolVersion) \(handshake.cipher)\(peer), chain and name '\(configuration.tls.serverName)' verified\(handshake.ocspStapleVerified ? ", OCSP staple good" : "")")
             switch outcome {
             case .accepted(let sessionPresent):
                 add("mqtt connect", true, "CONNACK accepted client id '\(configuration.device.id)' (session present: \(sessionPresent))")

@@ -1,5 +1,6 @@
 public import GPIO
 public import MQTT
+public import TLS
 
 /// Everything `pinpost.toml` says, validated, with paths resolved against the config file's folder.
 public struct AgentConfiguration: Sendable, Equatable {
@@ -16,16 +17,39 @@ public struct AgentConfiguration: Sendable, Equatable {
         /// v5 Session Expiry Interval: how long the broker keeps the session while the device is away.
         public var sessionExpiry: UInt32
         public var connectTimeout: Duration
+        /// MQTT user name, for brokers that check passwords (sent only inside the verified TLS session).
+        public var username: String? = nil
+        /// File with the MQTT password (first line); a secret, so it gets the key file's checks.
+        public var passwordFile: String? = nil
     }
 
     public struct TLS: Sendable, Equatable {
-        public var caFile: String
+        /// PEM trust anchors for the broker's chain; at least one of `caFile` and `caDir` is set.
+        public var caFile: String?
+        /// OpenSSL hashed folder of trust anchors (`openssl rehash`).
+        public var caDir: String?
         public var certFile: String
+        /// A PEM file path, a `pkcs11:` URI or a TPM `handle:0x…` (see `PrivateKeySource`).
         public var keyFile: String
+        /// PKCS#11 module for `pkcs11:` keys; nil uses p11-kit-proxy (every module p11-kit knows).
+        public var pkcs11Module: String?
+        /// File holding the token PIN for `pkcs11:` keys; a secret, so it gets the key file's checks.
+        public var pinFile: String?
         public var crlFile: String?
+        public var crlMode: RevocationMode
+        public var ocsp: OCSPMode
         /// Name the broker certificate must carry; defaults to `broker.host`.
         public var serverName: String
         public var minVersion: String
+        /// How `device.id` is tied to the device certificate (brokers map the certificate to permissions).
+        public var identity: DeviceIdentity.Rule
+        /// Warn when the device certificate expires within this many days.
+        public var expiryWarningDays: Int
+
+        /// The key as the TLS layer sees it; `pin` is read by the caller (it is a secret in its own file).
+        public func privateKeySource(pin: String?) -> PrivateKeySource {
+            PrivateKeySource.parse(keyFile, module: pkcs11Module, pin: pin)
+        }
     }
 
     public struct Time: Sendable, Equatable {

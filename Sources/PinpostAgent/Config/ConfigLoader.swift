@@ -1,6 +1,7 @@
 internal import TOMLKit
 internal import GPIO
 internal import MQTT
+internal import TLS
 
 /// Parses `pinpost.toml`: every key checked, every error naming file, key and fix.
 public enum ConfigLoader {
@@ -57,20 +58,58 @@ public enum ConfigLoader {
         let keepAlive = try broker.int("keepalive", range: 0...65535, fix: "set broker.keepalive in seconds (0 turns keep-alive off; 30 is typical)") ?? 30
         let sessionExpiry = try broker.int("session_expiry", range: 0...Int(UInt32.max), fix: "set broker.session_expiry in seconds (default 86400, one day)") ?? 86_400
         let connectTimeout = try broker.int("connect_timeout", range: 1...600, fix: "set broker.connect_timeout in seconds (default 10)") ?? 10
-        try broker.rejectUnknownKeys(known: "host, port, protocol, keepalive, session_expiry, connect_timeout")
+        let username = try broker.string("username", fix: "set broker.username to the MQTT user name, or remove it")
+        let passwordFile = try broker.string("password_file", fix: "set broker.password_file to a file (mode 0600) whose first line is the MQTT password, or remove it")
+        if passwordFile != nil, username == nil {
+            throw broker.error("password_file", "set without broker.username", fix: "set broker.username too (MQTT sends a password only with a user name)")
+        }
+        try broker.rejectUnknownKeys(known: "host, port, protocol, keepalive, session_expiry, connect_timeout, username, password_file")
 
         // [tls]
         var tls = try top.section("tls", fix: "add [tls] with ca_file, cert_file and key_file")
-        let caFile = try tls.requiredString("ca_file", fix: "set tls.ca_file to the PEM file of the CA that signed the broker certificate")
+        let caFile = try tls.string("ca_file", fix: "set tls.ca_file to the PEM file of the CA that signed the broker certificate")
+        let caDir = try tls.string("ca_dir", fix: "set tls.ca_dir to a folder of CA certificates prepared with `openssl rehash`, or remove it")
+        guard caFile != nil || caDir != nil else {
+            throw tls.error("ca_file", "missing (and no tls.ca_dir): the broker's certificate cannot be verified without a trust anchor", fix: "set tls.ca_file to the PEM file of the CA that signed the broker certificate")
+        }
         let certFile = try tls.requiredString("cert_file", fix: "set tls.cert_file to the device certificate (PEM)")
-        let keyFile = try tls.requiredString("key_file", fix: "set tls.key_file to the device private key (PEM)")
+        let keyFile = try tls.requiredString("key_file", fix: "set tls.key_file to the device private key (PEM file, pkcs11: URI or TPM handle:0x...)")
+        let pkcs11Module = try tls.string("pkcs11_module", fix: "set tls.pkcs11_module to the PKCS#11 module (.so), or remove it to use p11-kit-proxy")
+        let pinFile = try tls.string("pin_file", fix: "set tls.pin_file to a file (mode 0600) holding the token PIN, or remove it")
+        if !keyFile.hasPrefix("pkcs11:") {
+            if pkcs11Module != nil {
+                throw tls.error("pkcs11_module", "set, but tls.key_file is not a pkcs11: URI", fix: "remove tls.pkcs11_module, or set tls.key_file to the key's pkcs11: URI")
+            }
+            if pinFile != nil {
+                throw tls.error("pin_file", "set, but tls.key_file is not a pkcs11: URI", fix: "remove tls.pin_file, or set tls.key_file to the key's pkcs11: URI")
+            }
+        }
         let crlFile = try tls.string("crl_file", fix: "set tls.crl_file to a PEM CRL file, or remove it")
+        let crlModeText = try tls.string("crl_mode", fix: "set tls.crl_mode to \"require\", \"leaf\" or \"off\"") ?? (crlFile == nil ? "off" : "require")
+        guard let crlMode = RevocationMode(rawValue: crlModeText) else {
+            throw tls.error("crl_mode", "'\(crlModeText)' is not a CRL mode", fix: "set tls.crl_mode to \"require\" (whole chain), \"leaf\" (broker certificate only) or \"off\"")
+        }
+        if crlMode != .off, crlFile == nil, caDir == nil {
+            throw tls.error("crl_mode", "\"\(crlModeText)\" needs CRLs, but neither tls.crl_file nor tls.ca_dir is set", fix: "set tls.crl_file to the CA's PEM CRL, or set tls.crl_mode = \"off\"")
+        }
+        if crlMode == .off, crlFile != nil {
+            throw tls.error("crl_file", "set, but tls.crl_mode = \"off\" would ignore it", fix: "remove tls.crl_file, or set tls.crl_mode to \"require\" or \"leaf\"")
+        }
+        let ocspText = try tls.string("ocsp", fix: "set tls.ocsp to \"off\", \"soft\" or \"require\"") ?? "off"
+        guard let ocsp = OCSPMode(rawValue: ocspText) else {
+            throw tls.error("ocsp", "'\(ocspText)' is not an OCSP mode", fix: "set tls.ocsp to \"off\", \"soft\" (check a staple when the broker sends one) or \"require\"")
+        }
         let serverName = try tls.string("server_name", fix: "set tls.server_name to the name in the broker certificate, or remove it to use broker.host") ?? host
         let minVersion = try tls.string("min_version", fix: "set tls.min_version to \"1.2\" or \"1.3\"") ?? "1.2"
         guard minVersion == "1.2" || minVersion == "1.3" else {
             throw tls.error("min_version", "'\(minVersion)' is not allowed", fix: "set tls.min_version to \"1.2\" or \"1.3\" (older versions are refused)")
         }
-        try tls.rejectUnknownKeys(known: "ca_file, cert_file, key_file, crl_file, server_name, min_version")
+        let identityText = try tls.string("identity", fix: "set tls.identity to \"cn\", \"uri:<URI with {id}>\" or \"none\"") ?? "cn"
+        guard let identity = DeviceIdentity.Rule(parsing: identityText) else {
+            throw tls.error("identity", "'\(identityText)' is not an identity rule", fix: "set tls.identity to \"cn\" (device.id = certificate CN), \"uri:spiffe://example.net/device/{id}\" (a SAN URI) or \"none\"")
+        }
+        let expiryWarningDays = try tls.int("expiry_warning_days", range: 0...3650, fix: "set tls.expiry_warning_days to a number of days (default 30)") ?? 30
+        try tls.rejectUnknownKeys(known: "ca_file, ca_dir, cert_file, key_file, pkcs11_module, pin_file, crl_file, crl_mode, ocsp, server_name, min_version, identity, expiry_warning_days")
 
         // [time]
         var requireSync = true
@@ -162,15 +201,24 @@ public enum ConfigLoader {
                 protocolVersion: version,
                 keepAlive: .seconds(keepAlive),
                 sessionExpiry: UInt32(sessionExpiry),
-                connectTimeout: .seconds(connectTimeout)
+                connectTimeout: .seconds(connectTimeout),
+                username: username,
+                passwordFile: passwordFile.map { FileSystem.absolute($0, relativeTo: folder) }
             ),
             tls: .init(
-                caFile: FileSystem.absolute(caFile, relativeTo: folder),
+                caFile: caFile.map { FileSystem.absolute($0, relativeTo: folder) },
+                caDir: caDir.map { FileSystem.absolute($0, relativeTo: folder) },
                 certFile: FileSystem.absolute(certFile, relativeTo: folder),
-                keyFile: FileSystem.absolute(keyFile, relativeTo: folder),
+                keyFile: keyFile.hasPrefix("pkcs11:") || keyFile.hasPrefix("handle:") ? keyFile : FileSystem.absolute(keyFile, relativeTo: folder),
+                pkcs11Module: pkcs11Module,
+                pinFile: pinFile.map { FileSystem.absolute($0, relativeTo: folder) },
                 crlFile: crlFile.map { FileSystem.absolute($0, relativeTo: folder) },
+                crlMode: crlMode,
+                ocsp: ocsp,
                 serverName: serverName,
-                minVersion: minVersion
+                minVersion: minVersion,
+                identity: identity,
+                expiryWarningDays: expiryWarningDays
             ),
             time: .init(requireSync: requireSync, maxErrorMilliseconds: maxErrorMilliseconds),
             spool: SpoolConfiguration(directory: FileSystem.absolute(spoolDir, relativeTo: folder), maxBytes: maxBytes, whenFull: whenFull, fsync: fsync),

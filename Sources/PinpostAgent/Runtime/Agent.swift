@@ -8,9 +8,12 @@ internal import TLS
 public enum Agent {
     /// Runs `pinpost run`. Throws `AgentStartupError` for problems found before anything runs.
     public static func run(configuration: AgentConfiguration, logger: Logger) async throws {
-        try KeyFilePolicy.check(keyFile: configuration.tls.keyFile)
+        try KeyFilePolicy.checkSecrets(configuration)
         let tls = try makeTLSContext(configuration)
-        try DeviceIdentity.check(configuration: configuration, certificate: tls.deviceCertificate)
+        let identity = try DeviceIdentity.check(configuration: configuration, certificate: tls.deviceCertificate)
+        if let warning = identity.warning {
+            logger.warning("\(warning)", metadata: ["days_left": "\(identity.daysLeft)"])
+        }
 
         let spool: Spool
         do {
@@ -54,12 +57,18 @@ public enum Agent {
     }
 
     static func makeTLSContext(_ configuration: AgentConfiguration) throws(AgentStartupError) -> TLSContext {
+        let pin = try configuration.tls.pinFile.map { path throws(AgentStartupError) in
+            try KeyFilePolicy.readSecret(path, field: "tls.pin_file")
+        }
         do {
             return try TLSContext(configuration: TLSConfiguration(
                 caFile: configuration.tls.caFile,
+                caDirectory: configuration.tls.caDir,
                 certificateChainFile: configuration.tls.certFile,
-                privateKeyFile: configuration.tls.keyFile,
+                privateKey: configuration.tls.privateKeySource(pin: pin),
                 crlFile: configuration.tls.crlFile,
+                revocation: configuration.tls.crlMode,
+                ocsp: configuration.tls.ocsp,
                 serverName: configuration.tls.serverName,
                 minimumVersion: configuration.tls.minVersion == "1.3" ? .tls13 : .tls12
             ))

@@ -186,7 +186,7 @@ struct PublisherLoop {
                 // reason when a client id is reused: a close soon after CONNACK is that pattern.
                 reason = "connection closed by the broker soon after CONNACK, \(earlyCloses) times in a row: another client may be using client id '\(service.configuration.device.id)' (brokers drop the older connection)"
             }
-            let trust = (error as? TLSError).map { $0.kind == .verification } ?? false
+            let trust = (error as? TLSError).map { [.verification, .rejectedByBroker, .ocsp].contains($0.kind) } ?? false
             scheduleRetry(after: reason, slow: trust)
         }
     }

@@ -15,6 +15,9 @@ enum SessionSettings {
         let keepAlive = configuration.broker.keepAlive
         settings.pingTimeout = keepAlive > .zero ? max(keepAlive / 2, .seconds(1)) : .seconds(10)
         settings.sessionExpiry = configuration.broker.protocolVersion == .v5 ? configuration.broker.sessionExpiry : nil
+        // Credentials go only into CONNECT, which is sent only inside a verified TLS session.
+        settings.username = configuration.broker.username
+        settings.password = configuration.broker.passwordFile.flatMap { try? KeyFilePolicy.readSecret($0, field: "broker.password_file") }.map { Array($0.utf8) }
         settings.will = Will(topic: topics.status, payload: Array("{\"state\":\"offline\"}".utf8), qos: .atLeastOnce, retain: true)
         return settings
     }

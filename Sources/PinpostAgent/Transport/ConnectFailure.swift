@@ -14,15 +14,7 @@ public enum ConnectFailure: Error, Sendable, CustomStringConvertible {
     /// balancer without a backend, does the same. A TLS alert about a certificate is.
     public var isTrustFailure: Bool {
         guard case .tls(let error) = self else { return false }
-        switch error.kind {
-        case .verification:
-            return true
-        case .handshake:
-            let text = error.message
-            return text.contains("alert") && (text.contains("certificate") || text.contains("unknown ca") || text.contains("access denied"))
-        default:
-            return false
-        }
+        return [.verification, .ocsp, .rejectedByBroker].contains(error.kind)
     }
 
     public var description: String {

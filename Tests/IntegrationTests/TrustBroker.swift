@@ -1,0 +1,99 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One Mosquitto with many TLS listeners, each presenting its own broker certificate, so the whole
+/// trust matrix needs one broker start instead of one per case.
+final class TrustBroker {
+    struct Listener {
+        var name: String
+        /// Leaf first, intermediates may follow.
+        var certificate: String
+        var key: String
+        /// Broker-side CRL for client certificates (Mosquitto `crlfile`).
+        var crl: String? = nil
+        /// Extra per-listener lines (e.g. `ciphers` to let Mosquitto serve a weak key at all).
+        var extraLines: [String] = []
+    }
+
+    let folder: URL
+    private(set) var ports: [String: Int] = [:]
+    private let process: ChildProcess
+
+    var logFile: String { folder.appendingPathComponent("data/mosquitto.log").path }
+
+    init(pki: TestPKI, folder: URL, listeners: [Listener]) throws {
+        self.folder = folder
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("data"), withIntermediateDirectories: true)
+        var acl = try Command.check(Repository.mosquittoConf, ["acl"])
+        acl += "\n# test observer\nuser \(TestBroker.watcherID)\ntopic read devices/#\n"
+        let aclFile = folder.appendingPathComponent("acl").path
+        try acl.write(toFile: aclFile, atomically: true, encoding: .utf8)
+
+        let logFile = folder.appendingPathComponent("data/mosquitto.log").path
+        var lastError = "no attempt"
+        for _ in 0..<3 {
+            var ports: [String: Int] = [:]
+            var text = ""
+            for (index, listener) in listeners.enumerated() {
+                let port = try TestBroker.freeLoopbackPort()
+                ports[listener.name] = port
+                var arguments = [
+                    "--port", "\(port)", "--cafile", pki.caCertificate,
+                    "--certfile", listener.certificate, "--keyfile", listener.key,
+                    "--acl-file", aclFile, "--data-dir", folder.appendingPathComponent("data").path,
+                ]
+                if let crl = listener.crl { arguments += ["--crlfile", crl] }
+                arguments += index == 0 ? ["--user", "root", "--log-type", "all"] : ["--listener-only"]
+                text += try Command.check(Repository.mosquittoConf, arguments)
+                text += "\n" + listener.extraLines.joined(separator: "\n") + "\n"
+            }
+            let configFile = folder.appendingPathComponent("mosquitto.conf").path
+            try text.write(toFile: configFile, atomically: true, encoding: .utf8)
+            try? FileManager.default.removeItem(atPath: logFile)
+            let process = try ChildProcess("/usr/sbin/mosquitto", ["-c", configFile], outputPath: folder.appendingPathComponent("stderr.log").path)
+            if Self.waitForListeners(Array(ports.values), process: process) {
+                self.ports = ports
+                self.process = process
+                return
+            }
+            process.stop(signal: SIGKILL)
+            lastError = (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "no log"
+        }
+        throw HarnessError("mosquitto with \(listeners.count) listeners did not start: \(lastError)")
+    }
+
+    func stop() {
+        process.stop()
+    }
+
+    deinit {
+        stop()
+    }
+
+    private static func waitForListeners(_ ports: [Int], process: ChildProcess) -> Bool {
+        let deadline = ContinuousClock.now + .seconds(10)
+        var pending = Set(ports)
+        while ContinuousClock.now < deadline {
+            guard process.isRunning else { return false }
+            pending = pending.filter { !canConnect(port: $0) }
+            if pending.isEmpty { return true }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return false
+    }
+
+    private static func canConnect(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
+    }
+}
