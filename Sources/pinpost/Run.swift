@@ -10,8 +10,10 @@ struct Run: AsyncParsableCommand {
     func run() async throws {
         let configuration = try options.load()
         let level = options.level
+        // Journal priorities under systemd, timestamped text on a terminal (see JournalLogHandler).
+        let style = JournalLogHandler.detectStyle()
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
+            var handler = JournalLogHandler(label: label, style: style)
             handler.logLevel = level
             return handler
         }

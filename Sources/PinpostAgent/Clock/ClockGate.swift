@@ -17,7 +17,8 @@ public struct ClockGate: Sendable {
 
     /// Returns once the clock is synchronized (or at once when `requireSync` is false).
     /// Throws `CancellationError` if the task is cancelled while waiting.
-    public func waitUntilTrusted(logger: Logger) async throws {
+    /// - Parameter heartbeat: called on every poll, so a service watchdog sees the agent alive while it waits.
+    public func waitUntilTrusted(logger: Logger, heartbeat: @Sendable () -> Void = {}) async throws {
         guard requireSync else { return }
         let clock = ContinuousClock()
         var lastLog: ContinuousClock.Instant?
@@ -32,6 +33,7 @@ public struct ClockGate: Sendable {
                 logger.notice("waiting for a synchronized clock before any TLS (time.require_sync = true)", metadata: ["clock": "\(report)"])
                 lastLog = now
             }
+            heartbeat()
             try await Task.sleep(for: pollInterval)
         }
     }

@@ -33,7 +33,8 @@ public enum Agent {
             spool: spool,
             wakeUps: wakeUps,
             clockGate: ClockGate(probe: probe, requireSync: configuration.time.requireSync),
-            logger: logger
+            logger: logger,
+            systemd: SystemdNotifier.fromProcessEnvironment()
         )
         let sensors = SensorService(sensors: configuration.sensors, backend: backend, recorder: recorder, clockProbe: probe, logger: logger)
         logger.info("pinpost starting", metadata: [

@@ -36,6 +36,9 @@ struct PublisherLoop {
     private var offlineStatusQueued = false
     private var lastCheckpoint = Duration.zero
     private var lastStatus = Duration.zero
+    private var lastWatchdog = Duration.zero
+    private let watchdogInterval = SystemdNotifier.processPingInterval()
+    private var toldReady = false
     private let clock = ContinuousClock()
     private let origin: ContinuousClock.Instant
     private let topics: Topics
@@ -65,6 +68,11 @@ struct PublisherLoop {
         }
         feedSession()
         await connect()
+        if !toldReady {
+            // The clock gate passed and the agent is now waiting for the broker: start-up is done.
+            notifySystemd([.ready, .status("waiting for the broker")])
+            toldReady = true
+        }
         for await input in inputs {
             switch input {
             case .transport(let eventGeneration, let event):
@@ -91,6 +99,11 @@ struct PublisherLoop {
     private mutating func onTick() {
         if case .connected = phase {
             perform(session.tick(now: now))
+        }
+        if let watchdogInterval, now - lastWatchdog >= watchdogInterval {
+            // Pinged from the loop itself, so a wedged loop stops the pings and systemd restarts it.
+            lastWatchdog = now
+            notifySystemd([.watchdog])
         }
         if checkpointDue {
             checkpoint()
@@ -155,6 +168,7 @@ struct PublisherLoop {
         phase = .disconnected
         lastDisconnect = failure
         if shuttingDown { return }
+        notifySystemd([.status("disconnected, retrying: \(failure)")])
         let uniform = Double.random(in: 0..<1)
         let delay = slow ? slowBackoff.nextDelay(uniform: uniform) : backoff.nextDelay(uniform: uniform)
         // A repeated failure is logged once per change, not once per attempt.
@@ -266,6 +280,8 @@ struct PublisherLoop {
             lastFailure = nil
             publishStatus("online")
             feedSession()
+            notifySystemd((toldReady ? [] : [.ready]) + [.status("connected to \(service.configuration.broker.host):\(service.configuration.broker.port)")])
+            toldReady = true
         case .connectionRefused(let reason):
             lastDisconnect = "CONNACK refused: \(reason)"
         case .delivered(let tag):
@@ -294,6 +310,15 @@ struct PublisherLoop {
         case .protocolError(let detail):
             lastDisconnect = "MQTT protocol error: \(detail)"
             logger.error("MQTT protocol error from broker: \(detail)")
+        }
+    }
+
+    private func notifySystemd(_ states: [SystemdNotifier.State]) {
+        guard let systemd = service.systemd else { return }
+        do {
+            try systemd.send(states)
+        } catch {
+            logger.debug("systemd notification failed: \(error)")
         }
     }
 

@@ -19,6 +19,8 @@ public struct PublisherService: Service {
     let logger: Logger
     /// How long a graceful shutdown waits for outstanding acknowledgements.
     let drainTimeout: Duration
+    /// systemd's notification socket, when started as a `Type=notify` service.
+    let systemd: SystemdNotifier?
 
     public init(
         configuration: AgentConfiguration,
@@ -27,8 +29,10 @@ public struct PublisherService: Service {
         wakeUps: AsyncStream<Void>,
         clockGate: ClockGate,
         logger: Logger,
-        drainTimeout: Duration = .seconds(5)
+        drainTimeout: Duration = .seconds(5),
+        systemd: SystemdNotifier? = nil
     ) {
+        self.systemd = systemd
         self.configuration = configuration
         self.tls = tls
         self.spool = spool
@@ -54,8 +58,12 @@ public struct PublisherService: Service {
                         continuation.yield(.tick)
                     }
                 }
+                let systemd = self.systemd
+                let watchdog = SystemdNotifier.processPingInterval()
                 do {
-                    try await clockGate.waitUntilTrusted(logger: logger)
+                    try await clockGate.waitUntilTrusted(logger: logger) {
+                        if watchdog != nil { try? systemd?.send(.watchdog) }
+                    }
                 } catch {
                     group.cancelAll()
                     return
@@ -65,6 +73,7 @@ public struct PublisherService: Service {
                 group.cancelAll()
             }
         } onGracefulShutdown: {
+            try? systemd?.send(.stopping, .status("shutting down: flushing readings"))
             continuation.yield(.shutdown)
         }
         do {

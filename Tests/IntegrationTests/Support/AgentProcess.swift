@@ -71,9 +71,9 @@ final class AgentProcess {
     let child: ChildProcess
     let logFile: URL
 
-    init(configPath: String) throws {
+    init(configPath: String, environment: [String: String] = [:]) throws {
         logFile = URL(fileURLWithPath: configPath + ".log")
-        child = try ChildProcess(try Repository.agentBinary, ["run", "--config", configPath, "--log-level", "debug"], outputPath: logFile.path)
+        child = try ChildProcess(try Repository.agentBinary, ["run", "--config", configPath, "--log-level", "debug"], outputPath: logFile.path, environment: environment)
     }
 
     var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }

@@ -14,7 +14,8 @@ final class ChildProcess: Sendable {
     private let status = Mutex<Int32?>(nil)
 
     /// Starts `executable` with `arguments`, stdout and stderr appended to `outputPath` (or /dev/null).
-    init(_ executable: String, _ arguments: [String], outputPath: String?) throws {
+    /// - Parameter environment: extra variables on top of this process's environment.
+    init(_ executable: String, _ arguments: [String], outputPath: String?, environment extra: [String: String] = [:]) throws {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -39,8 +40,12 @@ final class ChildProcess: Sendable {
 
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
+        var variables = ProcessInfo.processInfo.environment
+        variables.merge(extra) { _, new in new }
+        let envp = variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { envp.forEach { free($0) } }
         var child: pid_t = 0
-        let result = posix_spawn(&child, executable, &actions, &attributes, argv, environ)
+        let result = posix_spawn(&child, executable, &actions, &attributes, argv, envp)
         guard result == 0 else {
             throw HarnessError("cannot start \(executable): \(String(cString: strerror(result)))")
         }

@@ -1,0 +1,146 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A factory made with the shipped tools: an offline root (`pinpost-pki ca`), the factory
+/// intermediate (`pinpost-factory init`), a broker certificate from the root, bundles per device.
+struct ProvisioningFactory {
+    let folder: URL
+    var root: String { folder.appendingPathComponent("root").path }
+    var factory: String { folder.appendingPathComponent("factory").path }
+    var rootCertificate: String { root + "/ca.crt" }
+    var crl: String { factory + "/crl.pem" }
+    var registry: String { factory + "/registry.csv" }
+
+    static var factoryTool: String { Repository.root.appendingPathComponent("provisioning/pinpost-factory").path }
+    static var installTool: String { Repository.root.appendingPathComponent("provisioning/pinpost-install-bundle").path }
+
+    init(in folder: URL) throws {
+        self.folder = folder
+        try Command.check(Repository.pki, ["ca", folder.appendingPathComponent("root").path, "--cn", "Pinpost Offline Root"])
+        try Command.check(Self.factoryTool, ["init", folder.appendingPathComponent("factory").path, "--root", folder.appendingPathComponent("root").path, "--cn", "Pinpost Factory 1"])
+    }
+
+    func bundle(_ id: String) -> String { factory + "/bundles/" + id }
+
+    /// Station flow: key made at the station, travels in the bundle.
+    @discardableResult
+    func provision(_ id: String, port: Int, extra: [String] = []) throws -> String {
+        try Command.check(Self.factoryTool, ["device", factory, "--id", id, "--broker-host", "localhost", "--broker-port", "\(port)", "--no-require-sync"] + extra)
+        return bundle(id)
+    }
+
+    func revoke(_ id: String) throws {
+        try Command.check(Self.factoryTool, ["revoke", factory, "--id", id])
+    }
+
+    /// The broker's certificate, issued by the offline root for localhost.
+    func serverIdentity() throws -> (certificate: String, key: String) {
+        let out = folder.appendingPathComponent("broker-server").path
+        if !FileManager.default.fileExists(atPath: out + "/server.crt") {
+            try Command.check(Repository.pki, ["server", root, out, "--host", "localhost", "--host", "127.0.0.1"])
+        }
+        return (out + "/server.crt", out + "/server.key")
+    }
+}
+
+/// Mosquitto configured entirely by `provisioning/mosquitto-conf`, trusting the offline root, with the
+/// factory's CRL and the generated ACL plus one read-only observer.
+final class ProvisioningBroker {
+    let factory: ProvisioningFactory
+    let folder: URL
+    let port: Int
+    let configFile: String
+    private var process: ChildProcess
+    static let observer = "observer"
+
+    var logFile: String { folder.appendingPathComponent("data/mosquitto.log").path }
+    var log: String { (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "" }
+
+    init(factory: ProvisioningFactory) throws {
+        self.factory = factory
+        folder = factory.folder.appendingPathComponent("broker")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let acl = folder.appendingPathComponent("acl").path
+        try Command.check(Repository.mosquittoConf, ["acl", "--observer", Self.observer, "--out", acl])
+        let server = try factory.serverIdentity()
+        port = try TestBroker.freeLoopbackPort()
+        configFile = folder.appendingPathComponent("mosquitto.conf").path
+        try Command.check(Repository.mosquittoConf, [
+            "--port", "\(port)", "--cafile", factory.rootCertificate, "--certfile", server.certificate,
+            "--keyfile", server.key, "--acl-file", acl, "--crlfile", factory.crl,
+            "--data-dir", folder.appendingPathComponent("data").path, "--user", "root", "--log-type", "all", "--out", configFile,
+        ])
+        process = try Self.start(configFile: configFile, port: port, folder: folder)
+    }
+
+    private static func start(configFile: String, port: Int, folder: URL) throws -> ChildProcess {
+        let process = try ChildProcess("/usr/sbin/mosquitto", ["-c", configFile], outputPath: folder.appendingPathComponent("stderr.log").path)
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            guard process.isRunning else { break }
+            if (try? Command.run("/usr/bin/env", ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/\(port)"], timeout: .seconds(5)))?.status == 0 {
+                return process
+            }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        throw HarnessError("mosquitto did not start on port \(port): \((try? String(contentsOf: folder.appendingPathComponent("data/mosquitto.log"), encoding: .utf8)) ?? "")")
+    }
+
+    /// Stops and starts again on the same port, so a new CRL is read for certain.
+    func restart() throws {
+        process.stop()
+        process = try Self.start(configFile: configFile, port: port, folder: folder)
+    }
+
+    /// `mosquitto_pub` with the bundle's own certificate and key; returns its result.
+    func publish(bundle: String, topic: String, message: String) throws -> CommandResult {
+        try Command.run("/usr/bin/mosquitto_pub", [
+            "-h", "localhost", "-p", "\(port)", "--cafile", bundle + "/ca.crt", "--cert", bundle + "/device.crt",
+            "--key", bundle + "/device.key", "-V", "mqttv5", "-q", "1", "-t", topic, "-m", message,
+        ], timeout: .seconds(20))
+    }
+
+    deinit {
+        process.stop()
+    }
+}
+
+/// A `mosquitto_sub` with a bundle's identity (the observer's, or a device's), recording `topic payload` lines.
+final class ProvisioningObserver {
+    private let process: ChildProcess
+    private let output: String
+
+    init(broker: ProvisioningBroker, bundle: String, topics: [String] = ["devices/#"]) throws {
+        output = broker.folder.appendingPathComponent("observer-\(UUID().uuidString.prefix(6)).out").path
+        let clientID = "observer-\(UUID().uuidString.prefix(6))"
+        process = try ChildProcess("/usr/bin/mosquitto_sub", [
+            "-h", "localhost", "-p", "\(broker.port)", "--cafile", bundle + "/ca.crt", "--cert", bundle + "/device.crt",
+            "--key", bundle + "/device.key", "-i", clientID, "-q", "1", "-v",
+        ] + topics.flatMap { ["-t", $0] }, outputPath: output)
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            if broker.log.contains("Received SUBSCRIBE from \(clientID)") { return }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        throw HarnessError("observer did not subscribe: \(broker.log.suffix(2000))")
+    }
+
+    var lines: [String] {
+        ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    }
+
+    func wait(timeout: Duration = .seconds(20), until condition: ([String]) -> Bool) -> [String] {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if condition(lines) { return lines }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return lines
+    }
+
+    deinit {
+        process.stop()
+    }
+}
