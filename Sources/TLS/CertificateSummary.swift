@@ -50,3 +50,11 @@ public struct CertificateSummary: Sendable, Equatable, CustomStringConvertible {
         UTCTime(epochMilliseconds: seconds * 1000).rfc3339Seconds
     }
 }
+
+extension CertificateSummary {
+    /// Every certificate in a PEM file, leaf first; for checks that need validity dates
+    /// (the clock floor) without building a TLS context.
+    public static func load(pemFile path: String, field: String) throws(TLSError) -> [CertificateSummary] {
+        try X509Inspection.loadPEMCertificates(path: path, kind: .certificateFile, field: field)
+    }
+}

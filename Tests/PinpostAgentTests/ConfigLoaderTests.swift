@@ -180,6 +180,38 @@ struct ConfigLoaderTests {
         #expect(error.key == "tls.min_version")
     }
 
+    @Test func timeSectionDefaultsAndValues() throws {
+        let defaults = try parse(Self.valid)
+        #expect(defaults.time.syncTimeout == .seconds(300))
+        #expect(defaults.time.onTimeout == .wait)
+        #expect(defaults.time.stepThreshold == .seconds(1))
+        let text = Self.valid.replacingFirst("require_sync = true", with: "require_sync = true\nsync_timeout = \"0s\"\non_timeout = \"proceed-if-plausible\"\nstep_threshold = \"250ms\"")
+        let configured = try parse(text)
+        #expect(configured.time.syncTimeout == nil, "0s waits without a time-out")
+        #expect(configured.time.onTimeout == .proceedIfPlausible)
+        #expect(configured.time.stepThreshold == .milliseconds(250))
+    }
+
+    @Test func unknownTimeoutPolicyIsExplained() throws {
+        let error = try #require(failure(Self.valid.replacingFirst("require_sync = true", with: "require_sync = true\non_timeout = \"connect\"")))
+        #expect(error.key == "time.on_timeout")
+        #expect(error.fix.contains("proceed-if-plausible"))
+    }
+
+    @Test func spoolAndBackoffSettings() throws {
+        let text = Self.valid.replacingFirst("dir = \"state\"", with: "dir = \"state\"\nmax_bytes = 1048576\nwhen_full = \"drop-newest\"\nfsync = \"always\"\n\n[backoff]\ninitial = \"500ms\"\nmax = \"2m\"")
+        let configuration = try parse(text)
+        #expect(configuration.spool.maxBytes == 1_048_576)
+        #expect(configuration.spool.whenFull == .dropNewest)
+        #expect(configuration.spool.fsync == .always)
+        #expect(configuration.reconnect.initial == .milliseconds(500))
+        #expect(configuration.reconnect.max == .seconds(120))
+        let inverted = try #require(failure(Self.valid + "\n[backoff]\ninitial = \"10m\"\nmax = \"1m\"\n"))
+        #expect(inverted.key == "backoff.max")
+        let badFsync = try #require(failure(Self.valid.replacingFirst("dir = \"state\"", with: "dir = \"state\"\nfsync = \"sometimes\"")))
+        #expect(badFsync.key == "spool.fsync")
+    }
+
     @Test func missingFileIsAConfigError() throws {
         #expect(throws: ConfigError.self) { try ConfigLoader.load(path: "/nonexistent/pinpost.toml") }
     }

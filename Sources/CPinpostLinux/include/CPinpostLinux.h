@@ -22,5 +22,18 @@ int CPinpostLinux_read_clock_status(CPinpostLinux_clock_status *out);
 /// TIME_ERROR, the adjtimex state meaning "clock not synchronized".
 extern const int CPinpostLinux_TIME_ERROR;
 
+/// A timerfd on CLOCK_REALTIME armed far in the future with TFD_TIMER_CANCEL_ON_SET: it becomes
+/// readable (and a read fails with ECANCELED) the moment anyone steps the wall clock.
+/// Returns the fd, or -1 with errno set. Non-blocking, close-on-exec.
+int CPinpostLinux_clock_step_fd(void);
+
+/// Consumes a wake-up of a clock-step fd and re-arms it. Returns 1 if the clock was stepped,
+/// 0 if nothing was pending, -1 on another error (errno set).
+int CPinpostLinux_clock_step_consume(int fd);
+
+/// Seconds since the epoch (UTC) when this file was compiled: SOURCE_DATE_EPOCH when the build
+/// defines it, else __DATE__/__TIME__ (the compiler's local time, usually UTC on build machines).
+long long CPinpostLinux_build_epoch(void);
+
 #endif
 #endif

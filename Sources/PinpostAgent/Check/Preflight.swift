@@ -34,10 +34,13 @@ public enum Preflight {
             add("key file", false, error.message)
         }
 
+        let floor = ClockFloor.make(for: configuration)
+        let wallNow = UTCTime.now().epochMilliseconds / 1000
         var context: TLSContext?
         do {
             let tls = try Agent.makeTLSContext(configuration)
-            let status = try DeviceIdentity.check(configuration: configuration, certificate: tls.deviceCertificate)
+            // With a clock below the floor, validity is judged at the floor; the clock line says why.
+            let status = try DeviceIdentity.check(configuration: configuration, certificate: tls.deviceCertificate, now: max(wallNow, floor.floor))
             let certificate = tls.deviceCertificate
             var detail = "device certificate CN=\(certificate.commonName ?? "?") issued by \"\(certificate.issuer)\", \(status.daysLeft) days left"
             if let warning = status.warning {
@@ -58,8 +61,10 @@ public enum Preflight {
             add("certificates", false, error.message)
         }
 
-        let clock = AdjtimexProbe(maxErrorMilliseconds: configuration.time.maxErrorMilliseconds).report()
-        if clock.synchronized {
+        let clock = CombinedClockProbe.full(maxErrorMilliseconds: configuration.time.maxErrorMilliseconds).report()
+        if let violation = floor.violation(now: wallNow) {
+            add("clock", false, "\(violation); \(clock)")
+        } else if clock.synchronized {
             add("clock", true, "\(clock)")
         } else if !configuration.time.requireSync {
             add("clock", true, "\(clock); not required (time.require_sync = false)")

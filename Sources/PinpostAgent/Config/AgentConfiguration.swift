@@ -56,6 +56,11 @@ public struct AgentConfiguration: Sendable, Equatable {
         public var requireSync: Bool
         /// The kernel's maximum error estimate must be below this for the clock to count as synchronized.
         public var maxErrorMilliseconds: Int
+        /// How long to wait for synchronization before `onTimeout` applies; nil waits without a time-out.
+        public var syncTimeout: Duration?
+        public var onTimeout: ClockGate.TimeoutPolicy
+        /// Wall-clock steps at least this large are logged and re-checked while running.
+        public var stepThreshold: Duration
     }
 
     /// Reconnect pacing: exponential with full jitter between `initial` and `max`.

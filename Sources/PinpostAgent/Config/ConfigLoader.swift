@@ -112,12 +112,20 @@ public enum ConfigLoader {
         try tls.rejectUnknownKeys(known: "ca_file, ca_dir, cert_file, key_file, pkcs11_module, pin_file, crl_file, crl_mode, ocsp, server_name, min_version, identity, expiry_warning_days")
 
         // [time]
-        var requireSync = true
-        var maxErrorMilliseconds = 5000
-        if var time = try top.subtable("time", required: false, fix: "write [time] as a table") {
-            requireSync = try time.bool("require_sync", fix: "set time.require_sync to true or false") ?? true
-            maxErrorMilliseconds = try time.int("max_error_ms", range: 1...3_600_000, fix: "set time.max_error_ms in milliseconds (default 5000)") ?? 5000
-            try time.rejectUnknownKeys(known: "require_sync, max_error_ms")
+        var time = AgentConfiguration.Time(requireSync: true, maxErrorMilliseconds: 5000, syncTimeout: .seconds(300), onTimeout: .wait, stepThreshold: .seconds(1))
+        if var section = try top.subtable("time", required: false, fix: "write [time] as a table") {
+            time.requireSync = try section.bool("require_sync", fix: "set time.require_sync to true or false") ?? true
+            time.maxErrorMilliseconds = try section.int("max_error_ms", range: 1...3_600_000, fix: "set time.max_error_ms in milliseconds (default 5000)") ?? 5000
+            if let timeout = try section.duration("sync_timeout", range: .zero...(.seconds(7 * 86_400)), fix: "set time.sync_timeout to a duration such as \"5m\", or \"0s\" to wait without a time-out") {
+                time.syncTimeout = timeout == .zero ? nil : timeout
+            }
+            let policy = try section.string("on_timeout", fix: "set time.on_timeout to \"wait\" or \"proceed-if-plausible\"") ?? "wait"
+            guard let onTimeout = ClockGate.TimeoutPolicy(rawValue: policy) else {
+                throw section.error("on_timeout", "'\(policy)' is not a policy", fix: "set time.on_timeout to \"wait\" or \"proceed-if-plausible\"")
+            }
+            time.onTimeout = onTimeout
+            time.stepThreshold = try section.duration("step_threshold", range: .milliseconds(1)...(.seconds(86_400)), fix: "set time.step_threshold to a duration such as \"1s\"") ?? time.stepThreshold
+            try section.rejectUnknownKeys(known: "require_sync, max_error_ms, sync_timeout, on_timeout, step_threshold")
         }
 
         // [spool]
@@ -220,7 +228,7 @@ public enum ConfigLoader {
                 identity: identity,
                 expiryWarningDays: expiryWarningDays
             ),
-            time: .init(requireSync: requireSync, maxErrorMilliseconds: maxErrorMilliseconds),
+            time: time,
             spool: SpoolConfiguration(directory: FileSystem.absolute(spoolDir, relativeTo: folder), maxBytes: maxBytes, whenFull: whenFull, fsync: fsync),
             reconnect: reconnect,
             statusInterval: statusInterval,

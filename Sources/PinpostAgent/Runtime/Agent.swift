@@ -3,6 +3,7 @@ public import Logging
 internal import ServiceLifecycle
 internal import UnixSignals
 internal import TLS
+internal import Timestamps
 
 /// Builds the agent's services from a configuration and runs them until SIGTERM or SIGINT.
 public enum Agent {
@@ -10,7 +11,11 @@ public enum Agent {
     public static func run(configuration: AgentConfiguration, logger: Logger) async throws {
         try KeyFilePolicy.checkSecrets(configuration)
         let tls = try makeTLSContext(configuration)
-        let identity = try DeviceIdentity.check(configuration: configuration, certificate: tls.deviceCertificate)
+        // A clock below the floor is known to be wrong: judge the certificate's validity at the floor
+        // instead, and let the clock gate hold the connection until the clock is fixed.
+        let floor = ClockFloor.make(for: configuration)
+        let wallNow = UTCTime.now().epochMilliseconds / 1000
+        let identity = try DeviceIdentity.check(configuration: configuration, certificate: tls.deviceCertificate, now: max(wallNow, floor.floor))
         if let warning = identity.warning {
             logger.warning("\(warning)", metadata: ["days_left": "\(identity.daysLeft)"])
         }
@@ -22,7 +27,15 @@ public enum Agent {
             throw AgentStartupError(exitCode: .config, message: "\(configuration.file): \(error)")
         }
         let backend = try makeBackend(configuration)
-        let probe = AdjtimexProbe(maxErrorMilliseconds: configuration.time.maxErrorMilliseconds)
+        let readingProbe = CombinedClockProbe.cheap(maxErrorMilliseconds: configuration.time.maxErrorMilliseconds)
+        let clockGate = ClockGate(
+            probe: CombinedClockProbe.full(maxErrorMilliseconds: configuration.time.maxErrorMilliseconds),
+            requireSync: configuration.time.requireSync,
+            syncTimeout: configuration.time.syncTimeout,
+            onTimeout: configuration.time.onTimeout,
+            floor: floor,
+            waiter: LinuxClockWaiter()
+        )
         let nextSeq = spool.lastSeq + 1
         let (wakeUps, wakeUpContinuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         let recorder = ReadingRecorder(spool: spool, topics: Topics(deviceID: configuration.device.id), wakeUp: wakeUpContinuation)
@@ -32,11 +45,12 @@ public enum Agent {
             tls: tls,
             spool: spool,
             wakeUps: wakeUps,
-            clockGate: ClockGate(probe: probe, requireSync: configuration.time.requireSync),
+            clockGate: clockGate,
             logger: logger,
             systemd: SystemdNotifier.fromProcessEnvironment()
         )
-        let sensors = SensorService(sensors: configuration.sensors, backend: backend, recorder: recorder, clockProbe: probe, logger: logger)
+        let sensors = SensorService(sensors: configuration.sensors, backend: backend, recorder: recorder, clockProbe: readingProbe, logger: logger)
+        let stepMonitor = ClockStepMonitor(threshold: configuration.time.stepThreshold, floor: floor, deviceCertificate: tls.deviceCertificate, logger: logger)
         logger.info("pinpost starting", metadata: [
             "device": "\(configuration.device.id)",
             "broker": "\(configuration.broker.host):\(configuration.broker.port)",
@@ -47,6 +61,7 @@ public enum Agent {
         let group = ServiceGroup(
             configuration: .init(
                 services: [
+                    .init(service: stepMonitor, successTerminationBehavior: .ignore),
                     .init(service: publisher),
                     .init(service: sensors, successTerminationBehavior: .ignore),
                 ],

@@ -61,8 +61,11 @@ public struct PublisherService: Service {
                 let systemd = self.systemd
                 let watchdog = SystemdNotifier.processPingInterval()
                 do {
-                    try await clockGate.waitUntilTrusted(logger: logger) {
-                        if watchdog != nil { try? systemd?.send(.watchdog) }
+                    // SIGTERM must end a wait for the clock too, not only a running session.
+                    _ = try await cancelWhenGracefulShutdown {
+                        try await clockGate.waitUntilTrusted(logger: logger) {
+                            if watchdog != nil { try? systemd?.send(.watchdog) }
+                        }
                     }
                 } catch {
                     group.cancelAll()

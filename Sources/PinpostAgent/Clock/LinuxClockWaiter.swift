@@ -1,0 +1,104 @@
+internal import CPinpostLinux
+internal import Dispatch
+internal import Synchronization
+#if canImport(Glibc)
+internal import Glibc
+#endif
+
+/// Wakes on a wall-clock step (timerfd with TFD_TIMER_CANCEL_ON_SET) and on timesyncd's flag file
+/// appearing (inotify on its folder), otherwise after the poll interval: the gate reacts to the
+/// event itself rather than to the next poll.
+public final class LinuxClockWaiter: ClockWaiter {
+    private let stepDescriptor: Int32
+    private let inotifyDescriptor: Int32
+    private let flagName: String
+
+    /// - Parameter flagFile: the file whose creation ends a wait; its folder is watched if it exists.
+    public init(flagFile: String = TimesyncFlagProbe.defaultPath) {
+        stepDescriptor = CPinpostLinux_clock_step_fd()
+        let slash = flagFile.lastIndex(of: "/") ?? flagFile.startIndex
+        let folder = String(flagFile[..<slash])
+        flagName = String(flagFile[flagFile.index(after: slash)...])
+        let descriptor = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
+        if descriptor >= 0, inotify_add_watch(descriptor, folder.isEmpty ? "/" : folder, UInt32(IN_CREATE | IN_MOVED_TO)) >= 0 {
+            inotifyDescriptor = descriptor
+        } else {
+            if descriptor >= 0 { close(descriptor) }
+            inotifyDescriptor = -1
+        }
+    }
+
+    deinit {
+        if stepDescriptor >= 0 { close(stepDescriptor) }
+        if inotifyDescriptor >= 0 { close(inotifyDescriptor) }
+    }
+
+    public var now: Duration {
+        var spec = timespec()
+        clock_gettime(CLOCK_BOOTTIME, &spec)
+        return .seconds(Int64(spec.tv_sec)) + .nanoseconds(Int64(spec.tv_nsec))
+    }
+
+    public func wait(upTo limit: Duration) async -> ClockWakeReason {
+        let cancelled = CancellationFlag()
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                DispatchQueue.global().async { [self] in
+                    continuation.resume(returning: blockingWait(upTo: limit, cancelled: cancelled))
+                }
+            }
+        } onCancel: {
+            cancelled.set()
+        }
+    }
+
+    /// poll(2) in slices so cancellation is noticed within 200 ms.
+    private func blockingWait(upTo limit: Duration, cancelled: CancellationFlag) -> ClockWakeReason {
+        let deadline = now + limit
+        var descriptors: [pollfd] = []
+        if stepDescriptor >= 0 { descriptors.append(pollfd(fd: stepDescriptor, events: Int16(POLLIN), revents: 0)) }
+        if inotifyDescriptor >= 0 { descriptors.append(pollfd(fd: inotifyDescriptor, events: Int16(POLLIN), revents: 0)) }
+        while !cancelled.isSet {
+            let remaining = deadline - now
+            if remaining <= .zero { return .timedOut }
+            let slice = min(remaining, .milliseconds(200))
+            let milliseconds = Int32(slice.components.seconds * 1000 + slice.components.attoseconds / 1_000_000_000_000_000)
+            for index in descriptors.indices { descriptors[index].revents = 0 }
+            let ready = poll(&descriptors, nfds_t(descriptors.count), max(milliseconds, 1))
+            guard ready > 0 else { continue }
+            if stepDescriptor >= 0, CPinpostLinux_clock_step_consume(stepDescriptor) == 1 {
+                return .stepped
+            }
+            if inotifyDescriptor >= 0, flagCreated() {
+                return .flagFileAppeared
+            }
+        }
+        return .timedOut
+    }
+
+    /// Drains inotify events; true if one named the flag file.
+    private func flagCreated() -> Bool {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        var found = false
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(inotifyDescriptor, $0.baseAddress, $0.count) }
+            if count <= 0 { return found }
+            var offset = 0
+            let headerSize = MemoryLayout<inotify_event>.size
+            while offset + headerSize <= count {
+                let nameLength = buffer.withUnsafeBytes { Int($0.load(fromByteOffset: offset + 12, as: UInt32.self)) }
+                let nameBytes = buffer[(offset + headerSize)..<min(offset + headerSize + nameLength, count)]
+                let name = String(decoding: nameBytes.prefix { $0 != 0 }, as: UTF8.self)
+                if name == flagName { found = true }
+                offset += headerSize + nameLength
+            }
+        }
+    }
+}
+
+/// Set from a cancellation handler, read by the polling thread.
+final class CancellationFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    func set() { flag.store(true, ordering: .relaxed) }
+    var isSet: Bool { flag.load(ordering: .relaxed) }
+}

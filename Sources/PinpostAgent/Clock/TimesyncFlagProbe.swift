@@ -1,0 +1,24 @@
+#if canImport(Glibc)
+internal import Glibc
+#endif
+
+/// systemd-timesyncd creates `/run/systemd/timesync/synchronized` once it has synchronized the
+/// clock (and removes it at boot): a cheap yes that also works where adjtimex is not telling.
+public struct TimesyncFlagProbe: ClockProbe {
+    public static let defaultPath = "/run/systemd/timesync/synchronized"
+    public var path: String
+
+    public init(path: String = TimesyncFlagProbe.defaultPath) {
+        self.path = path
+    }
+
+    public func report() -> ClockReport {
+        let present = access(path, F_OK) == 0
+        return ClockReport(
+            synchronized: present,
+            source: "timesyncd",
+            estimatedErrorMilliseconds: nil,
+            detail: present ? "\(path) present" : "\(path) absent"
+        )
+    }
+}
