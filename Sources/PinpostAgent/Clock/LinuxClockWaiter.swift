@@ -12,6 +12,9 @@ public final class LinuxClockWaiter: ClockWaiter {
     private let stepDescriptor: Int32
     private let inotifyDescriptor: Int32
     private let flagName: String
+    /// A private serial queue gets its own (overcommit) thread while it blocks in poll(2), so waiting
+    /// never occupies the width-limited global pool that Swift concurrency and signal handling share.
+    private let queue = DispatchQueue(label: "pinpost.clock-waiter")
 
     /// - Parameter flagFile: the file whose creation ends a wait; its folder is watched if it exists.
     public init(flagFile: String = TimesyncFlagProbe.defaultPath) {
@@ -43,7 +46,7 @@ public final class LinuxClockWaiter: ClockWaiter {
         let cancelled = CancellationFlag()
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                DispatchQueue.global().async { [self] in
+                queue.async { [self] in
                     continuation.resume(returning: blockingWait(upTo: limit, cancelled: cancelled))
                 }
             }
