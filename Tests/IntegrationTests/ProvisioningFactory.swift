@@ -65,7 +65,7 @@ final class ProvisioningBroker {
         let acl = folder.appendingPathComponent("acl").path
         try Command.check(Repository.mosquittoConf, ["acl", "--observer", Self.observer, "--out", acl])
         let server = try factory.serverIdentity()
-        port = try TestBroker.freeLoopbackPort()
+        port = try Loopback.freePort()
         configFile = folder.appendingPathComponent("mosquitto.conf").path
         try Command.check(Repository.mosquittoConf, [
             "--port", "\(port)", "--cafile", factory.rootCertificate, "--certfile", server.certificate,

@@ -37,7 +37,7 @@ final class TrustBroker {
             var ports: [String: Int] = [:]
             var text = ""
             for (index, listener) in listeners.enumerated() {
-                let port = try TestBroker.freeLoopbackPort()
+                let port = try Loopback.freePort()
                 ports[listener.name] = port
                 var arguments = [
                     "--port", "\(port)", "--cafile", pki.caCertificate,
@@ -53,7 +53,7 @@ final class TrustBroker {
             try text.write(toFile: configFile, atomically: true, encoding: .utf8)
             try? FileManager.default.removeItem(atPath: logFile)
             let process = try ChildProcess("/usr/sbin/mosquitto", ["-c", configFile], outputPath: folder.appendingPathComponent("stderr.log").path)
-            if Self.waitForListeners(Array(ports.values), process: process) {
+            if Loopback.waitForListeners(Array(ports.values), process: process) {
                 self.ports = ports
                 self.process = process
                 return
@@ -70,30 +70,5 @@ final class TrustBroker {
 
     deinit {
         stop()
-    }
-
-    private static func waitForListeners(_ ports: [Int], process: ChildProcess) -> Bool {
-        let deadline = ContinuousClock.now + .seconds(10)
-        var pending = Set(ports)
-        while ContinuousClock.now < deadline {
-            guard process.isRunning else { return false }
-            pending = pending.filter { !canConnect(port: $0) }
-            if pending.isEmpty { return true }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        return false
-    }
-
-    private static func canConnect(port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(port).bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        } == 0
     }
 }

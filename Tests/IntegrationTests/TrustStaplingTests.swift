@@ -21,7 +21,7 @@ extension TrustMatrixTests {
         var port = 0
         var process: ChildProcess?
         for _ in 0..<3 where process == nil {
-            port = try TestBroker.freeLoopbackPort()
+            port = try Loopback.freePort()
             let candidate = try ChildProcess("/usr/bin/openssl", [
                 "s_server", "-accept", "127.0.0.1:\(port)", "-cert", certificate, "-key", key,
                 "-status_file", response, "-quiet",

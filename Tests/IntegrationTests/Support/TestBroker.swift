@@ -32,7 +32,7 @@ final class TestBroker {
 
         var lastError = ""
         for _ in 0..<5 {
-            let port = try Self.freeLoopbackPort()
+            let port = try Loopback.freePort()
             let configuration = try Command.check(Repository.mosquittoConf, [
                 "--port", "\(port)",
                 "--cafile", pki.caCertificate,
@@ -47,7 +47,7 @@ final class TestBroker {
             let text = persistence ? configuration : configuration.replacingOccurrences(of: "persistence true", with: "persistence false")
             try text.write(toFile: configFile, atomically: true, encoding: .utf8)
             let process = try ChildProcess("/usr/sbin/mosquitto", ["-c", configFile], outputPath: folder.appendingPathComponent("stderr.log").path)
-            if Self.waitForListener(port: port, process: process) {
+            if Loopback.waitForListeners([port], process: process) {
                 self.port = port
                 self.process = process
                 self.configFile = configFile
@@ -74,7 +74,7 @@ final class TestBroker {
         guard !process.isRunning else { return }
         for _ in 0..<50 {
             let process = try ChildProcess("/usr/sbin/mosquitto", ["-c", configFile], outputPath: folder.appendingPathComponent("stderr.log").path)
-            if Self.waitForListener(port: port, process: process) {
+            if Loopback.waitForListeners([port], process: process) {
                 self.process = process
                 return
             }
@@ -86,49 +86,5 @@ final class TestBroker {
 
     deinit {
         stop()
-    }
-
-    /// A port the kernel just handed out for loopback; Mosquitto binds it right after.
-    static func freeLoopbackPort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw HarnessError("socket() failed") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-        }
-        guard bound == 0 else { throw HarnessError("bind() failed") }
-        let named = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        guard named == 0 else { throw HarnessError("getsockname() failed") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
-    private static func waitForListener(port: Int, process: ChildProcess) -> Bool {
-        let deadline = ContinuousClock.now + .seconds(10)
-        while ContinuousClock.now < deadline {
-            guard process.isRunning else { return false }
-            if canConnect(port: port) { return true }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        return false
-    }
-
-    private static func canConnect(port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(port).bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        } == 0
     }
 }
