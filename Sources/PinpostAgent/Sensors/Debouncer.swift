@@ -16,6 +16,12 @@ public struct Debouncer: Sendable {
         public var value: Bool
         public var edge: Edge
         public var timestamp: MonotonicInstant
+
+        public init(value: Bool, edge: Edge, timestamp: MonotonicInstant) {
+            self.value = value
+            self.edge = edge
+            self.timestamp = timestamp
+        }
     }
 
     public enum Rule: Sendable {

@@ -13,6 +13,12 @@ public struct PulseCounter: Sendable {
         public var total: UInt64
         /// Pulses per second over the interval.
         public var rate: Double
+
+        public init(pulses: UInt64, total: UInt64, rate: Double) {
+            self.pulses = pulses
+            self.total = total
+            self.rate = rate
+        }
     }
 
     public private(set) var total: UInt64 = 0
