@@ -1,3 +1,4 @@
+import Foundation
 import GPIO
 import PinpostAgent
 import Testing
@@ -81,6 +82,15 @@ struct SensorConfigTests {
         #expect(sensors[3].device == "28-0316a2791aff")
         #expect(sensors[4].channel == "in_temp_input")
         #expect(sensors[4].simulate == .sine(period: .seconds(60), min: 18, max: 24))
+    }
+
+    @Test(arguments: ["raspberry-pi-4", "raspberry-pi-5", "beaglebone-black"])
+    func boardProfilesAreValidConfigs(board: String) throws {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let path = repository.appendingPathComponent("board/profiles/\(board).toml").path
+        let configuration = try ConfigLoader.load(path: path)
+        #expect(configuration.backend == .libgpiod)
+        #expect(!configuration.sensors.isEmpty)
     }
 
     @Test func simSocketDefaultsToTheSpool() throws {
