@@ -33,6 +33,16 @@ let package = Package(
             dependencies: ["CPinpostOpenSSL"],
             cSettings: [.define("_GNU_SOURCE")]
         ),
+        .systemLibrary(
+            name: "CPinpostGPIOD",
+            pkgConfig: "libgpiod",
+            providers: [.apt(["libgpiod-dev"])]
+        ),
+        .target(
+            name: "CPinpostGPIODShims",
+            dependencies: ["CPinpostGPIOD"],
+            cSettings: [.define("_GNU_SOURCE")]
+        ),
         .target(
             name: "CPinpostLinux",
             cSettings: [.define("_GNU_SOURCE")]
@@ -55,6 +65,7 @@ let package = Package(
         ),
         .target(
             name: "GPIO",
+            dependencies: ["CPinpostGPIODShims"],
             swiftSettings: strictSwift
         ),
         .target(

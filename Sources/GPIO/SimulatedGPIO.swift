@@ -7,6 +7,11 @@ internal import Synchronization
 public final class SimulatedGPIO: GPIOBackend {
     private let waveforms: [LineAddress: Waveform]
     private let claimed = Mutex<[LineAddress: String]>([:])
+    private let lines = Mutex<[LineAddress: WeakLine]>([:])
+
+    private struct WeakLine {
+        weak var line: SimulatedInputLine?
+    }
 
     /// - Parameter waveforms: what drives each line; a line without one stays low.
     public init(waveforms: [LineAddress: Waveform]) {
@@ -23,11 +28,26 @@ public final class SimulatedGPIO: GPIOBackend {
         if let holder {
             throw GPIOError("\(address) is busy: already requested by consumer '\(holder)'; fix: stop the other program or choose another line")
         }
-        return SimulatedInputLine(
+        let line = SimulatedInputLine(
             request: request,
             waveform: waveforms[address] ?? .constant(false),
-            onRelease: { [weak self] in self?.claimed.withLock { _ = $0.removeValue(forKey: address) } }
+            onRelease: { [weak self] in
+                self?.claimed.withLock { _ = $0.removeValue(forKey: address) }
+                self?.lines.withLock { _ = $0.removeValue(forKey: address) }
+            }
         )
+        lines.withLock { $0[address] = WeakLine(line: line) }
+        return line
+    }
+
+    /// Drives a claimed line to `value` now, as a person pressing a button would (the live control
+    /// behind `pinpost sim set`); an edge is emitted if the value changed. `value` is the logical
+    /// value (what the reading will carry), so `1` means "active" whatever `active_low` says.
+    public func set(_ address: LineAddress, to value: Bool) throws(GPIOError) {
+        guard let line = lines.withLock({ $0[address]?.line }) else {
+            throw GPIOError("\(address) is not requested by any sensor; fix: name a configured sensor")
+        }
+        line.set(value)
     }
 }
 

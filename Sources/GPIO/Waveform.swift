@@ -14,8 +14,12 @@ public enum Waveform: Sendable, Hashable, CustomStringConvertible {
     case random(meanInterval: Duration)
     /// Hold one value; no edges.
     case constant(Bool)
+    /// An analog value (temperature, humidity) swinging between `min` and `max` once per `period`;
+    /// for the `ds18b20`, `iio` and analog `poll` kinds, which read `value(at:)` instead of a line.
+    case sine(period: Duration, min: Double, max: Double)
 
-    /// Parses `toggle:<duration>`, `pulses:<rate>` (`10` or `10/s`), `random:<duration>`, `constant:<0|1>`.
+    /// Parses `toggle:<duration>`, `pulses:<rate>` (`10` or `10/s`), `random:<duration>`, `constant:<0|1>`,
+    /// `sine:<period>,<min>,<max>`.
     public init(parsing text: String) throws(WaveformError) {
         let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
         guard parts.count == 2 else { throw WaveformError(text: text) }
@@ -37,9 +41,33 @@ public enum Waveform: Sendable, Hashable, CustomStringConvertible {
             case "1", "true", "high": self = .constant(true)
             default: throw WaveformError(text: text)
             }
+        case "sine":
+            let fields = argument.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingSpaces() }
+            guard fields.count == 3,
+                  let period = DurationText.parse(fields[0]), period > .zero,
+                  let low = Double(fields[1]), let high = Double(fields[2]),
+                  low.isFinite, high.isFinite, low <= high
+            else { throw WaveformError(text: text) }
+            self = .sine(period: period, min: low, max: high)
         default:
             throw WaveformError(text: text)
         }
+    }
+
+    /// Whether this waveform describes an analog value (`sine`) rather than a digital line.
+    public var isAnalog: Bool {
+        if case .sine = self { return true }
+        return false
+    }
+
+    /// The analog value `elapsed` after the start: `sine` starts at the middle and rises first;
+    /// digital waveforms give their initial value as 0 or 1.
+    public func value(after elapsed: Duration) -> Double {
+        guard case .sine(let period, let low, let high) = self else { return initialValue ? 1 : 0 }
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        let periodSeconds = Double(period.components.seconds) + Double(period.components.attoseconds) * 1e-18
+        let phase = 2 * Double.pi * seconds / periodSeconds
+        return (low + high) / 2 + (high - low) / 2 * sin(phase)
     }
 
     /// The value the line starts with.
@@ -60,7 +88,7 @@ public enum Waveform: Sendable, Hashable, CustomStringConvertible {
             let u = min(max(uniform, 1e-12), 1 - 1e-12)
             let seconds = -Double(mean.components.seconds) - Double(mean.components.attoseconds) * 1e-18
             return .nanoseconds(Int64((seconds * log(1 - u) * 1e9).rounded()))
-        case .constant:
+        case .constant, .sine:
             return nil
         }
     }
@@ -71,6 +99,7 @@ public enum Waveform: Sendable, Hashable, CustomStringConvertible {
         case .pulses(let rate): "pulses:\(rate)/s"
         case .random(let mean): "random:\(DurationText.format(mean))"
         case .constant(let value): "constant:\(value ? 1 : 0)"
+        case .sine(let period, let low, let high): "sine:\(DurationText.format(period)),\(low),\(high)"
         }
     }
 }
@@ -80,6 +109,12 @@ public struct WaveformError: Error, Sendable, Equatable, CustomStringConvertible
     public var text: String
 
     public var description: String {
-        "'\(text)' is not a waveform; use toggle:<duration> (e.g. toggle:100ms), pulses:<rate per second>, random:<mean interval> or constant:<0|1>"
+        "'\(text)' is not a waveform; use toggle:<duration> (e.g. toggle:100ms), pulses:<rate per second>, random:<mean interval>, constant:<0|1> or sine:<period>,<min>,<max> (e.g. sine:60s,18,24)"
+    }
+}
+
+extension Substring {
+    fileprivate func trimmingSpaces() -> String {
+        String(drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
     }
 }

@@ -76,19 +76,75 @@ public struct AgentConfiguration: Sendable, Equatable {
         case libgpiod
     }
 
+    /// The `[gpio]` settings beyond the backend: where sysfs lives and the simulator's control socket.
+    public struct GPIOSettings: Sendable, Equatable {
+        /// Root of the sysfs tree (`/sys`); tests point it at a fake tree.
+        public var sysfsRoot: String
+        /// Unix socket of the simulator's live control (`pinpost sim set`); only the simulated backend listens.
+        public var simSocket: String
+
+        public init(sysfsRoot: String = "/sys", simSocket: String = "/var/lib/pinpost/sim.sock") {
+            self.sysfsRoot = sysfsRoot
+            self.simSocket = simSocket
+        }
+    }
+
     public struct Sensor: Sendable, Equatable {
-        public enum Kind: String, Sendable, Equatable {
+        public enum Kind: String, Sendable, Equatable, CaseIterable {
+            /// A GPIO input: a reading at start, per (debounced) change and optionally every `interval`.
             case digital
+            /// Pulses on a GPIO input, published every `interval` as count and rate.
+            case counter
+            /// A GPIO input read every `interval` (no edge detection).
+            case poll
+            /// A 1-Wire DS18B20 thermometer read from sysfs every `interval`.
+            case ds18b20
+            /// A Linux IIO channel (ADC, BME280, ...) read from sysfs every `interval`.
+            case iio
+
+            /// Kinds that claim a GPIO line.
+            public var usesLine: Bool { self == .digital || self == .counter || self == .poll }
         }
 
         public var name: String
         public var kind: Kind
-        public var address: LineAddress
+        /// The GPIO line; `nil` for the sysfs kinds (`ds18b20`, `iio`).
+        public var address: LineAddress?
         public var edges: EdgeDetection
         public var bias: LineBias
         public var activeLow: Bool
         public var qos: QoS
         public var simulate: Waveform?
+        /// `digital`, `counter`: edges closer than this are bounces (monotonic time; zero = off).
+        public var debounce: Duration
+        /// Publishing period; required for `counter`, `poll`, `ds18b20`, `iio`; optional heartbeat for `digital`.
+        public var interval: Duration?
+        /// `ds18b20`: the `28-...` id (nil: the first found); `iio`: `iio:deviceN` or the device's `name`.
+        public var device: String?
+        /// `iio`: the channel attribute, e.g. `in_temp_input`, `in_voltage0_raw` or `in_humidityrelative`.
+        public var channel: String?
+        /// Unit published with the value; overrides the kind's own (`°C` for ds18b20, the IIO channel's).
+        public var unit: String?
+
+        public init(
+            name: String, kind: Kind, address: LineAddress?, edges: EdgeDetection = .both, bias: LineBias = .asIs,
+            activeLow: Bool = false, qos: QoS = .atLeastOnce, simulate: Waveform? = nil, debounce: Duration = .zero,
+            interval: Duration? = nil, device: String? = nil, channel: String? = nil, unit: String? = nil
+        ) {
+            self.name = name
+            self.kind = kind
+            self.address = address
+            self.edges = edges
+            self.bias = bias
+            self.activeLow = activeLow
+            self.qos = qos
+            self.simulate = simulate
+            self.debounce = debounce
+            self.interval = interval
+            self.device = device
+            self.channel = channel
+            self.unit = unit
+        }
     }
 
     /// The file this configuration was read from (absolute), for messages.
@@ -102,5 +158,6 @@ public struct AgentConfiguration: Sendable, Equatable {
     /// How often the retained status message is refreshed while connected.
     public var statusInterval: Duration
     public var backend: Backend
+    public var gpio: GPIOSettings = GPIOSettings()
     public var sensors: [Sensor]
 }

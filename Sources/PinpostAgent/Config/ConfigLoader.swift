@@ -169,13 +169,29 @@ public enum ConfigLoader {
 
         // [gpio]
         var backend = AgentConfiguration.Backend.simulated
+        var gpioSettings = AgentConfiguration.GPIOSettings(
+            sysfsRoot: "/sys",
+            simSocket: FileSystem.absolute("sim.sock", relativeTo: FileSystem.absolute(spoolDir, relativeTo: folder))
+        )
         if var gpio = try top.subtable("gpio", required: false, fix: "write [gpio] as a table") {
             let name = try gpio.string("backend", fix: "set gpio.backend to \"simulated\" or \"libgpiod\"") ?? "simulated"
             guard let chosen = AgentConfiguration.Backend(rawValue: name) else {
                 throw gpio.error("backend", "'\(name)' is not a GPIO backend", fix: "set gpio.backend to \"simulated\" or \"libgpiod\"")
             }
             backend = chosen
-            try gpio.rejectUnknownKeys(known: "backend")
+            if let root = try gpio.string("sysfs_root", fix: "set gpio.sysfs_root to the sysfs mount point (default \"/sys\")") {
+                guard !root.isEmpty else {
+                    throw gpio.error("sysfs_root", "must not be empty", fix: "set gpio.sysfs_root = \"/sys\" or remove it")
+                }
+                gpioSettings.sysfsRoot = FileSystem.absolute(root, relativeTo: folder)
+            }
+            if let socket = try gpio.string("sim_socket", fix: "set gpio.sim_socket to a path for the simulator's control socket") {
+                guard !socket.isEmpty, socket.utf8.count < 108 else {
+                    throw gpio.error("sim_socket", "'\(socket)' cannot be a unix socket path (1-107 bytes)", fix: "use a short path such as \"/run/pinpost/sim.sock\", or remove it for <spool.dir>/sim.sock")
+                }
+                gpioSettings.simSocket = FileSystem.absolute(socket, relativeTo: folder)
+            }
+            try gpio.rejectUnknownKeys(known: "backend, sysfs_root, sim_socket")
         }
 
         // [[sensor]]
@@ -192,8 +208,8 @@ public enum ConfigLoader {
                 if sensors.contains(where: { $0.name == sensor.name }) {
                     throw ConfigError(file: file, key: "sensor[\(index)].name", problem: "'\(sensor.name)' is used by two sensors", fix: "give each sensor its own name; it becomes a topic level")
                 }
-                if let other = sensors.first(where: { $0.address == sensor.address }) {
-                    throw ConfigError(file: file, key: "sensor[\(index)].line", problem: "\(sensor.address) is already used by sensor '\(other.name)'", fix: "wire each sensor to its own line")
+                if let address = sensor.address, let other = sensors.first(where: { $0.address == address }) {
+                    throw ConfigError(file: file, key: "sensor[\(index)].line", problem: "\(address) is already used by sensor '\(other.name)'", fix: "wire each sensor to its own line")
                 }
                 sensors.append(sensor)
             }
@@ -233,21 +249,104 @@ public enum ConfigLoader {
             reconnect: reconnect,
             statusInterval: statusInterval,
             backend: backend,
+            gpio: gpioSettings,
             sensors: sensors
         )
     }
 
     private static func parseSensor(_ reader: TableReader, backend: AgentConfiguration.Backend) throws(ConfigError) -> AgentConfiguration.Sensor {
         var sensor = reader
+        let kinds = AgentConfiguration.Sensor.Kind.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
         let name = try sensor.requiredString("name", fix: "name the sensor (letters, digits, '.', '_', '-'); it becomes the topic devices/<id>/sensors/<name>")
         guard name.count <= 64, name.utf8.allSatisfy(isIdentifierByte) else {
             throw sensor.error("name", "'\(name)' cannot be a topic level", fix: "use 1-64 of A-Z a-z 0-9 . _ -")
         }
-        let kindText = try sensor.requiredString("type", fix: "set type = \"digital\"")
+        let kindText = try sensor.requiredString("type", fix: "set type to one of \(kinds)")
         guard let kind = AgentConfiguration.Sensor.Kind(rawValue: kindText) else {
-            throw sensor.error("type", "'\(kindText)' is not a sensor type", fix: "set type = \"digital\"")
+            throw sensor.error("type", "'\(kindText)' is not a sensor type", fix: "set type to one of \(kinds)")
         }
+        var result = AgentConfiguration.Sensor(name: name, kind: kind, address: nil)
+        var known = ["name", "type", "qos", "simulate"]
+        let qosNumber = try sensor.int("qos", range: 0...2, fix: "set qos to 0, 1 or 2 (default 1)") ?? 1
+        result.qos = QoS(rawValue: UInt8(qosNumber))!
+
+        if kind.usesLine {
+            known += ["chip", "line", "bias", "active_low"]
+            result.address = try lineAddress(&sensor)
+            let biasText = try sensor.string("bias", fix: "set bias to \"pull-up\", \"pull-down\", \"disabled\" or \"as-is\"") ?? "as-is"
+            guard let bias = LineBias(rawValue: biasText) else {
+                throw sensor.error("bias", "'\(biasText)' is not a bias", fix: "set bias to \"pull-up\", \"pull-down\", \"disabled\" or \"as-is\"")
+            }
+            result.bias = bias
+            result.activeLow = try sensor.bool("active_low", fix: "set active_low to true or false") ?? false
+        }
+        if kind == .digital || kind == .counter {
+            known += ["edge", "debounce"]
+            let defaultEdge = kind == .counter ? "rising" : "both"
+            let edgeText = try sensor.string("edge", fix: "set edge to \"rising\", \"falling\" or \"both\"") ?? defaultEdge
+            guard let edges = EdgeDetection(rawValue: edgeText), edges != .none else {
+                throw sensor.error("edge", "'\(edgeText)' is not an edge", fix: "set edge to \"rising\", \"falling\" or \"both\"")
+            }
+            result.edges = edges
+            result.debounce = try duration(&sensor, "debounce", range: .zero ... .seconds(10), fix: "set debounce to a duration such as \"20ms\" (0 turns it off; at most 10s)") ?? .zero
+        } else {
+            result.edges = .none
+        }
+        known.append("interval")
+        let defaultInterval: Duration? = switch kind {
+        case .digital: nil
+        case .counter: .seconds(10)
+        case .poll: .seconds(1)
+        case .ds18b20: .seconds(30)
+        case .iio: .seconds(10)
+        }
+        result.interval = try duration(&sensor, "interval", range: .milliseconds(10) ... .seconds(86_400), fix: "set interval to a duration between 10ms and 1d, e.g. \"10s\"") ?? defaultInterval
+        if kind == .ds18b20 || kind == .iio {
+            known += ["device", "unit"]
+            result.device = try sensor.string("device", fix: kind == .ds18b20
+                ? "set device to the thermometer's id (\"28-0316a2791aff\", see /sys/bus/w1/devices) or remove it to use the first one found"
+                : "set device to \"iio:device0\" or the device's name (cat /sys/bus/iio/devices/*/name)")
+            if kind == .iio {
+                known.append("channel")
+                if result.device == nil {
+                    throw sensor.error("device", "missing", fix: "set device to \"iio:device0\" or the device's name (cat /sys/bus/iio/devices/*/name)")
+                }
+                let channel = try sensor.requiredString("channel", fix: "set channel to the IIO attribute to read, e.g. \"in_temp_input\" or \"in_voltage0_raw\" (ls /sys/bus/iio/devices/iio:device0)")
+                guard channel.hasPrefix("in_"), !channel.contains("/") else {
+                    throw sensor.error("channel", "'\(channel)' is not an IIO input channel", fix: "use an attribute such as \"in_temp_input\", \"in_voltage0_raw\" or \"in_humidityrelative_input\"")
+                }
+                result.channel = channel
+            } else if let device = result.device, !(device.hasPrefix("28-") && !device.contains("/")) {
+                throw sensor.error("device", "'\(device)' is not a DS18B20 id", fix: "use the folder name under /sys/bus/w1/devices, which starts with \"28-\", or remove device to use the first one found")
+            }
+            result.unit = try sensor.string("unit", fix: "set unit to the unit text to publish, e.g. \"°C\"")
+        }
+        if let text = try sensor.string("simulate", fix: "set simulate to a waveform such as \"toggle:100ms\"") {
+            let waveform: Waveform
+            do {
+                waveform = try Waveform(parsing: text)
+            } catch {
+                throw sensor.error("simulate", "\(error)", fix: kind.usesLine
+                    ? "use toggle:<duration>, pulses:<rate>, random:<mean interval> or constant:<0|1>"
+                    : "use sine:<period>,<min>,<max>, e.g. sine:60s,18,24")
+            }
+            if waveform.isAnalog == kind.usesLine {
+                throw sensor.error("simulate", "'\(text)' does not fit a \(kind.rawValue) sensor", fix: kind.usesLine
+                    ? "use toggle:<duration>, pulses:<rate>, random:<mean interval> or constant:<0|1> (sine is for ds18b20 and iio)"
+                    : "use sine:<period>,<min>,<max>, e.g. sine:60s,18,24")
+            }
+            result.simulate = waveform
+        }
+        try sensor.rejectUnknownKeys(known: "\(known.joined(separator: ", ")) (for type \(kind.rawValue))")
+        return result
+    }
+
+    /// `chip` + `line` (offset or name) of a GPIO sensor.
+    private static func lineAddress(_ sensor: inout TableReader) throws(ConfigError) -> LineAddress {
         let chip = try sensor.string("chip", fix: "set chip to a chip name (gpiochip0), a path (/dev/gpiochip0) or a label")
+        if let chip, chip.isEmpty {
+            throw sensor.error("chip", "must not be empty", fix: "set chip to a chip name (gpiochip0), a path (/dev/gpiochip0) or a label, or remove it with a named line")
+        }
         let line: LineAddress.Line
         switch sensor.raw("line") {
         case .none:
@@ -264,35 +363,18 @@ public enum ConfigLoader {
         if chip == nil, case .offset = line {
             throw sensor.error("chip", "missing: a line offset needs a chip", fix: "set chip = \"gpiochip0\", or name the line instead (line = \"GPIO17\")")
         }
-        let edgeText = try sensor.string("edge", fix: "set edge to \"rising\", \"falling\" or \"both\"") ?? "both"
-        guard let edges = EdgeDetection(rawValue: edgeText), edges != .none else {
-            throw sensor.error("edge", "'\(edgeText)' is not an edge", fix: "set edge to \"rising\", \"falling\" or \"both\"")
+        return LineAddress(chip: chip, line: line)
+    }
+
+    private static func duration(_ reader: inout TableReader, _ key: String, range: ClosedRange<Duration>, fix: String) throws(ConfigError) -> Duration? {
+        guard let text = try reader.string(key, fix: fix) else { return nil }
+        guard let value = DurationText.parse(text) else {
+            throw reader.error(key, "'\(text)' is not a duration", fix: fix)
         }
-        let biasText = try sensor.string("bias", fix: "set bias to \"pull-up\", \"pull-down\", \"disabled\" or \"as-is\"") ?? "as-is"
-        guard let bias = LineBias(rawValue: biasText) else {
-            throw sensor.error("bias", "'\(biasText)' is not a bias", fix: "set bias to \"pull-up\", \"pull-down\", \"disabled\" or \"as-is\"")
+        guard range.contains(value) else {
+            throw reader.error(key, "\(text) is out of range", fix: fix)
         }
-        let activeLow = try sensor.bool("active_low", fix: "set active_low to true or false") ?? false
-        let qosNumber = try sensor.int("qos", range: 0...2, fix: "set qos to 0, 1 or 2 (default 1)") ?? 1
-        var waveform: Waveform?
-        if let text = try sensor.string("simulate", fix: "set simulate to a waveform such as \"toggle:100ms\"") {
-            do {
-                waveform = try Waveform(parsing: text)
-            } catch {
-                throw sensor.error("simulate", "\(error)", fix: "use toggle:<duration>, pulses:<rate>, random:<mean interval> or constant:<0|1>")
-            }
-        }
-        try sensor.rejectUnknownKeys(known: "name, type, chip, line, edge, bias, active_low, qos, simulate")
-        return AgentConfiguration.Sensor(
-            name: name,
-            kind: kind,
-            address: LineAddress(chip: chip, line: line),
-            edges: edges,
-            bias: bias,
-            activeLow: activeLow,
-            qos: QoS(rawValue: UInt8(qosNumber))!,
-            simulate: waveform
-        )
+        return value
     }
 
     private static func isIdentifierByte(_ byte: UInt8) -> Bool {

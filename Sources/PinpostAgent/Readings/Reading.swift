@@ -6,6 +6,11 @@ public struct Reading: Sendable, Equatable {
     public enum Value: Sendable, Equatable {
         case digital(Bool)
         case number(Double)
+        /// A physical quantity with its unit (`°C`, `%`, `kPa`, `mV`), published as `"unit"`.
+        case measurement(Double, unit: String?)
+        /// A counter's period: `pulses` in this interval (`value`), `total` since start (`count`) and
+        /// pulses per second over the interval (`rate`).
+        case pulses(UInt64, total: UInt64, rate: Double, unit: String?)
     }
 
     public var sensor: String
@@ -19,6 +24,14 @@ public struct Reading: Sendable, Equatable {
     /// Per-device counter, +1 per reading, persisted across restarts; a gap at a subscriber means a lost reading.
     public var seq: UInt64
     public var qos: QoS
+
+    /// The unit published with the value, when the sensor knows one.
+    public var unit: String? {
+        switch value {
+        case .digital, .number: nil
+        case .measurement(_, let unit), .pulses(_, _, _, let unit): unit
+        }
+    }
 
     public init(sensor: String, value: Value, edge: String?, takenAt: UTCTime, clockSynchronized: Bool, seq: UInt64, qos: QoS) {
         self.sensor = sensor

@@ -3,7 +3,8 @@ internal import Timestamps
 /// The JSON published for a reading, written by hand: fixed field order, no Foundation, no allocation surprises.
 ///
 /// `{"sensor":"door","value":1,"edge":"rising","ts":"2026-11-23T01:02:03.456Z","seq":42}`
-/// plus `"clock":"unsynced"` when the clock was not known to be right.
+/// plus `"clock":"unsynced"` when the clock was not known to be right. Measurements add `"unit"`
+/// (`{"sensor":"room","value":21.437,"unit":"°C",...}`); counters add `"count"` and `"rate"`.
 public enum ReadingPayload {
     public static func encode(_ reading: Reading) -> [UInt8] {
         var json = "{\"sensor\":"
@@ -11,7 +12,16 @@ public enum ReadingPayload {
         json += ",\"value\":"
         switch reading.value {
         case .digital(let on): json += on ? "1" : "0"
-        case .number(let number): json += number.isFinite ? "\(number)" : "null"
+        case .number(let number), .measurement(let number, _): appendNumber(number, to: &json)
+        case .pulses(let pulses, _, _, _): json += "\(pulses)"
+        }
+        if case .pulses(_, let total, let rate, _) = reading.value {
+            json += ",\"count\":\(total),\"rate\":"
+            appendNumber(rate, to: &json)
+        }
+        if let unit = reading.unit {
+            json += ",\"unit\":"
+            appendString(unit, to: &json)
         }
         if let edge = reading.edge {
             json += ",\"edge\":"
@@ -23,6 +33,21 @@ public enum ReadingPayload {
         }
         json += "}"
         return Array(json.utf8)
+    }
+
+    /// Appends a JSON number rounded to 6 decimals (sysfs scales leave binary noise such as
+    /// 25.080000000000002), or `null` when not finite.
+    static func appendNumber(_ number: Double, to json: inout String) {
+        guard number.isFinite else {
+            json += "null"
+            return
+        }
+        let rounded = (number * 1e6).rounded() / 1e6
+        if rounded == rounded.rounded(), abs(rounded) < 1e15 {
+            json += "\(Int64(rounded))"
+        } else {
+            json += "\(rounded)"
+        }
     }
 
     /// Appends a JSON string literal, escaping what RFC 8259 requires.

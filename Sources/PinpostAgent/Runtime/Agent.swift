@@ -49,7 +49,7 @@ public enum Agent {
             logger: logger,
             systemd: SystemdNotifier.fromProcessEnvironment()
         )
-        let sensors = SensorService(sensors: configuration.sensors, backend: backend, recorder: recorder, clockProbe: readingProbe, logger: logger)
+        let sensors = SensorService(sensors: configuration.sensors, backend: backend, recorder: recorder, clockProbe: readingProbe, logger: logger, settings: configuration.gpio)
         let stepMonitor = ClockStepMonitor(threshold: configuration.time.stepThreshold, floor: floor, deviceCertificate: tls.deviceCertificate, logger: logger)
         logger.info("pinpost starting", metadata: [
             "device": "\(configuration.device.id)",
@@ -98,14 +98,13 @@ public enum Agent {
         case .simulated:
             var waveforms: [LineAddress: Waveform] = [:]
             for sensor in configuration.sensors {
-                waveforms[sensor.address] = sensor.simulate
+                if let address = sensor.address {
+                    waveforms[address] = sensor.simulate
+                }
             }
             return SimulatedGPIO(waveforms: waveforms)
         case .libgpiod:
-            throw AgentStartupError(
-                exitCode: .config,
-                message: "\(configuration.file): gpio.backend: \"libgpiod\" is not built into this version of pinpost; fix: set gpio.backend = \"simulated\""
-            )
+            return LibgpiodBackend()
         }
     }
 }

@@ -1,0 +1,4 @@
+#ifndef CPINPOST_GPIOD_SHIM_H
+#define CPINPOST_GPIOD_SHIM_H
+#include <gpiod.h>
+#endif

@@ -1,0 +1,47 @@
+#if canImport(Glibc)
+internal import Glibc
+#endif
+
+/// The few sysfs operations the sensor kinds need: read a small attribute, list a folder.
+///
+/// Everything is relative to a configurable root (`gpio.sysfs_root`), so tests run against fake trees.
+struct SysfsFiles: Sendable {
+    var root: String
+
+    func path(_ relative: String) -> String {
+        root.hasSuffix("/") ? root + relative : root + "/" + relative
+    }
+
+    func exists(_ relative: String) -> Bool {
+        FileSystem.exists(path(relative))
+    }
+
+    /// The attribute's text, or a `SensorReadError` naming the file.
+    func read(_ relative: String) throws(SensorReadError) -> String {
+        let full = path(relative)
+        do {
+            return String(decoding: try FileSystem.readFile(full, limit: 64 << 10), as: UTF8.self)
+        } catch {
+            throw SensorReadError("cannot read \(full): \(error)")
+        }
+    }
+
+    /// Entry names in a folder (sorted), or nil if it cannot be opened.
+    func list(_ relative: String) -> [String]? {
+        guard let directory = opendir(path(relative)) else { return nil }
+        defer { closedir(directory) }
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+}
+
+/// A sensor could not be read this time; the message names the file or device and the fix.
+public struct SensorReadError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
