@@ -24,6 +24,7 @@ deps:
 # The integration tests run the pinpost binary, so build it before testing.
 test: deps
 	$(SWIFT) build $(SWIFT_BUILD_FLAGS)
+	@if [ "$${PINPOST_SKIP_GPIO_SIM:-0}" != 1 ]; then board/gpio-sim/run-test --prepare; fi
 	$(SWIFT) test $(SWIFT_BUILD_FLAGS) $(SWIFT_TEST_FLAGS)
 
 build:
