@@ -105,6 +105,14 @@ struct ClockGateTests {
         #expect(waiter.now == .milliseconds(12_300), "proceeds on the step itself, not at 15 s")
     }
 
+    @Test func aStepFollowedBySynchronizationIsNoticedWithinAQuarterSecond() async throws {
+        // NTP clients step the clock first and mark it synchronized right after.
+        let waiter = VirtualClockWaiter()
+        waiter.schedule(.stepped, at: .milliseconds(12_300))
+        _ = try await gate(waiter, syncedAt: .milliseconds(12_400)).waitUntilTrusted(logger: CapturedLog().logger)
+        #expect(waiter.now <= .milliseconds(12_550), "checked again 250 ms after the step, not at 15 s: \(waiter.now)")
+    }
+
     @Test func theFlagFileAppearingEndsTheWaitAtOnce() async throws {
         let waiter = VirtualClockWaiter()
         waiter.schedule(.flagFileAppeared, at: .milliseconds(7_100))

@@ -23,6 +23,10 @@ public struct ClockGate: Sendable {
         case proceededUnsynchronized(ClockReport)
     }
 
+    /// After a clock step: poll this often for `quickPeriod`.
+    static let quickPoll = Duration.milliseconds(250)
+    static let quickPeriod = Duration.seconds(5)
+
     public var probe: any ClockProbe
     public var requireSync: Bool
     /// nil: no time-out.
@@ -66,6 +70,9 @@ public struct ClockGate: Sendable {
         var lastLog: Duration?
         var lastMessage = ""
         var timeoutLogged = false
+        // NTP clients step the clock and then mark it synchronized: after a step, look again often
+        // for a little while instead of waiting for the next regular poll.
+        var quickUntil: Duration?
         func log(_ level: Logger.Level, _ message: String) {
             let now = waiter.now
             if message != lastMessage || lastLog.map({ now - $0 >= logInterval }) ?? true {
@@ -106,9 +113,11 @@ public struct ClockGate: Sendable {
                 }
             }
             heartbeat()
-            let reason = await waiter.wait(upTo: pollInterval)
+            let quick = quickUntil.map { waiter.now < $0 } ?? false
+            let reason = await waiter.wait(upTo: quick ? Self.quickPoll : pollInterval)
             if reason == .stepped {
                 logger.info("wall clock stepped; checking again")
+                quickUntil = waiter.now + Self.quickPeriod
             }
         }
     }
