@@ -48,9 +48,10 @@ public struct ClientSession: Sendable {
     private var incomingQoS2: Set<UInt16> = []
     private var packetIDs = PacketIDAllocator()
     /// True once this session has state the broker may share: restored from a snapshot, or an accepted CONNACK.
-    /// An MQTT 5 session without it starts with Clean Start=1, because it cannot honour a broker session it knows
-    /// nothing about ([MQTT-3.2.2-4]: Session Present=1 would oblige it to close).
+    /// An MQTT 5 client without it that gets Session Present=1 must close [MQTT-3.2.2-4].
     private var holdsSessionState = false
+    /// Set by that close: the next CONNECT asks for a new session (Clean Start=1), as the spec suggests.
+    private var startCleanNext = false
     /// Source of `sendOrder` and `pubrecOrder`.
     private var orderCounter: UInt64 = 0
 
@@ -122,7 +123,7 @@ public struct ClientSession: Sendable {
         decoder = PacketDecoder(version: configuration.version, maximumPacketSize: maximumPacketSize)
         cleanStartSent = configuration.cleanStart
             || (configuration.version == .v3_1_1 && configuration.clientID.isEmpty)
-            || (configuration.version == .v5 && !holdsSessionState)
+            || startCleanNext
         var connect = ConnectPacket(
             clientID: configuration.clientID, cleanStart: cleanStartSent, keepAlive: configuration.keepAliveSeconds,
             will: configuration.will, username: configuration.username, password: configuration.password)
@@ -503,14 +504,25 @@ public struct ClientSession: Sendable {
             return
         }
         if connack.sessionPresent && cleanStartSent {
-            // [MQTT-3.2.2-1] (3.1.1) / [MQTT-3.2.2-2] (5): Clean Start=1 requires Session Present=0. A v5 session
-            // without state always sends Clean Start=1, so this also covers "no session state but Session
-            // Present=1: the client MUST close" [MQTT-3.2.2-4].
+            // [MQTT-3.2.2-1] (3.1.1) / [MQTT-3.2.2-2] (5): Clean Start=1 requires Session Present=0; the session we
+            // hold cannot match what the server claims ([MQTT-3.2.2-4]).
             actions.append(.event(.protocolError("Session Present=1 in reply to Clean Start=1")))
             actions.append(.close(.protocolError))
             tearDown(into: &actions)
             return
         }
+        if connack.sessionPresent && configuration.version == .v5 && !holdsSessionState {
+            // [MQTT-3.2.2-4]: the server resumed a session this client knows nothing about (e.g. an earlier process
+            // whose state was not persisted): its packet identifiers and QoS 2 phases are unknown, so close and
+            // start a new session. Clean Start=1 is not sent up front because Mosquitto 2.0 does not persist a
+            // session opened with Clean Start=1 across its own restart.
+            startCleanNext = true
+            actions.append(.event(.protocolError("Session Present=1 but this client holds no session state [MQTT-3.2.2-4]; reconnecting with Clean Start=1")))
+            actions.append(.close(.protocolError))
+            tearDown(into: &actions)
+            return
+        }
+        startCleanNext = false
         let properties = connack.properties
         sendWindow = Int(properties.receiveMaximum ?? UInt16.max)
         serverMaximumPacketSize = properties.maximumPacketSize.map { Int($0) }

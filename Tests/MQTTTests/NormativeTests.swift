@@ -44,15 +44,26 @@ struct NormativeTests {
         #expect(h.events(h.receive(.publish(incoming))) == [.messageReceived(incoming)])
     }
 
-    @Test("v5: a session with no state sends Clean Start=1 and closes on Session Present=1 [MQTT-3.2.2-4]")
+    @Test("v5: Session Present=1 to a client without session state closes, then Clean Start=1 starts anew [MQTT-3.2.2-4]")
     func noStateSessionPresentCloses() {
         var h = Harness(Harness.config(.v5, cleanStart: false))
-        let sent = h.packets(h.session.connectionEstablished(now: .zero))
-        guard case .connect(let connect)? = sent.first else { Issue.record("no CONNECT"); return }
-        #expect(connect.cleanStart)
+        guard case .connect(let first)? = h.packets(h.session.connectionEstablished(now: .zero)).first else {
+            Issue.record("no CONNECT"); return
+        }
+        #expect(!first.cleanStart)
         let actions = h.receive(.connack(ConnAckPacket(sessionPresent: true)))
         #expect(h.closes(actions) == [.protocolError])
         #expect(!h.session.isConnected)
+        guard case .connect(let second)? = h.packets(h.session.connectionEstablished(now: .zero)).first else {
+            Issue.record("no CONNECT"); return
+        }
+        #expect(second.cleanStart)
+        #expect(h.closes(h.receive(.connack(ConnAckPacket(sessionPresent: false)))) == [])
+        _ = h.session.connectionLost()
+        guard case .connect(let third)? = h.packets(h.session.connectionEstablished(now: .zero)).first else {
+            Issue.record("no CONNECT"); return
+        }
+        #expect(!third.cleanStart)
     }
 
     @Test("v5: once a session exists (connected or restored), Clean Start=0 resumes it and Session Present=1 is accepted [MQTT-3.1.2-5] [MQTT-3.1.2-6]")
@@ -75,7 +86,7 @@ struct NormativeTests {
         #expect(restored.session.isConnected)
     }
 
-    @Test("v3.1.1 keeps Clean Session 0 from the first connection (no rule like [MQTT-3.2.2-4]); Session Present=1 accepted")
+    @Test("v3.1.1 has no rule like [MQTT-3.2.2-4]: Session Present=1 is accepted without local state")
     func v311NoStateSessionPresent() {
         var h = Harness(Harness.config(.v3_1_1))
         guard case .connect(let connect)? = h.packets(h.session.connectionEstablished(now: .zero)).first else {

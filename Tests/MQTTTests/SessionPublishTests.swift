@@ -10,8 +10,7 @@ struct SessionPublishTests {
         guard case .connect(let connect)? = sent.first else { Issue.record("no CONNECT"); return }
         #expect(connect.clientID == "dev1")
         #expect(connect.keepAlive == 30)
-        // v5 without session state starts clean [MQTT-3.2.2-4]; 3.1.1 always resumes.
-        #expect(connect.cleanStart == (version == .v5))
+        #expect(connect.cleanStart == false)
         #expect(connect.properties.sessionExpiryInterval == (version == .v5 ? 3600 : nil))
         #expect(!h.session.isConnected)
         let actions = h.receive(.connack(ConnAckPacket(sessionPresent: false)))
