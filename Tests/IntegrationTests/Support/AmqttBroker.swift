@@ -32,7 +32,7 @@ final class AmqttBroker {
         let logFile = folder.appendingPathComponent("amqtt.log").path
         var lastError = ""
         for _ in 0..<5 {
-            let port = try TestBroker.freeLoopbackPort()
+            let port = try Loopback.freePort()
             let configuration = """
                 listeners:
                   default:
@@ -95,22 +95,9 @@ final class AmqttBroker {
         let deadline = ContinuousClock.now + .seconds(20)
         while ContinuousClock.now < deadline {
             guard process.isRunning else { return false }
-            if canConnect(port: port) { return true }
+            if Loopback.canConnect(port: port) { return true }
             Thread.sleep(forTimeInterval: 0.1)
         }
         return false
-    }
-
-    private static func canConnect(port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(port).bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        } == 0
     }
 }
