@@ -3,13 +3,14 @@
 # libgpiod-dev, openssl, pkg-config).
 #
 #   make demo                        run the end-to-end demo (DEMO_SECONDS=20)
-#   make test SWIFT_TEST_FLAGS=...   install deps, build, run swift test
+#   make test SWIFT_TEST_FLAGS=...   install deps, build, run swift test, fuzz MQTT (FUZZ_SECONDS=60)
 #   make build                       swift build
 #   make clean                       remove build output and the demo folder
 
 SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
 SWIFT_BUILD_FLAGS ?=
 SWIFT_TEST_FLAGS ?=
+FUZZ_SECONDS ?= 60
 
 .PHONY: all demo test build deps clean
 
@@ -22,10 +23,12 @@ deps:
 	board/dev/install-deps
 
 # The integration tests run the pinpost binary, so build it before testing.
+# Then the MQTT fuzz target runs for FUZZ_SECONDS (its own package and build folder; 0 skips it).
 test: deps
 	$(SWIFT) build $(SWIFT_BUILD_FLAGS)
 	@if [ "$${PINPOST_SKIP_GPIO_SIM:-0}" != 1 ]; then board/gpio-sim/run-test --prepare; fi
 	$(SWIFT) test $(SWIFT_BUILD_FLAGS) $(SWIFT_TEST_FLAGS)
+	if [ "$(FUZZ_SECONDS)" != 0 ]; then Tests/Fuzz/run $(FUZZ_SECONDS); fi
 
 build:
 	$(SWIFT) build $(SWIFT_BUILD_FLAGS)

@@ -93,7 +93,7 @@ let package = Package(
         ),
 
         // MARK: Tests
-        .testTarget(name: "MQTTTests", dependencies: ["MQTT"], swiftSettings: strictSwift),
+        .testTarget(name: "MQTTTests", dependencies: ["MQTT"], exclude: ["NORMATIVE.md"], swiftSettings: strictSwift),
         .testTarget(name: "GPIOTests", dependencies: ["GPIO"], swiftSettings: strictSwift),
         .testTarget(name: "TLSTests", dependencies: ["TLS"], swiftSettings: strictSwift),
         .testTarget(name: "TimestampsTests", dependencies: ["Timestamps"], swiftSettings: strictSwift),

@@ -15,6 +15,10 @@ public struct ClientSession: Sendable {
         var message: SessionSnapshot.Message
         /// Sent (or re-sent) on the current connection; counts against the server's Receive Maximum.
         var transmitted: Bool
+        /// When the message was first handed out; restores application order if the session is lost.
+        var sendOrder: UInt64
+        /// When PUBREC arrived; PUBRELs are (re)sent in this order [MQTT-4.6.0-4].
+        var pubrecOrder: UInt64 = 0
     }
 
     private enum PendingRequest: Sendable { case subscribe, unsubscribe }
@@ -43,6 +47,13 @@ public struct ClientSession: Sendable {
     private var queue = MessageQueue()
     private var incomingQoS2: Set<UInt16> = []
     private var packetIDs = PacketIDAllocator()
+    /// True once this session has state the broker may share: restored from a snapshot, or an accepted CONNACK.
+    /// An MQTT 5 client without it that gets Session Present=1 must close [MQTT-3.2.2-4].
+    private var holdsSessionState = false
+    /// Set by that close: the next CONNECT asks for a new session (Clean Start=1), as the spec suggests.
+    private var startCleanNext = false
+    /// Source of `sendOrder` and `pubrecOrder`.
+    private var orderCounter: UInt64 = 0
 
     public init(configuration: Configuration) {
         self.configuration = configuration
@@ -57,13 +68,15 @@ public struct ClientSession: Sendable {
         var seen: Set<UInt16> = []
         for record in snapshot.inFlight where record.packetID != 0 && record.message.qos != .atMostOnce {
             guard seen.insert(record.packetID).inserted else { continue }  // corrupt snapshot: keep the first
+            orderCounter += 1
             inFlight.append(InFlightRecord(packetID: record.packetID, phase: record.phase, message: record.message,
-                                           transmitted: false))
+                                           transmitted: false, sendOrder: orderCounter, pubrecOrder: orderCounter))
         }
         queue = MessageQueue(snapshot.queued.filter { $0.qos != .atMostOnce })
         incomingQoS2 = Set(snapshot.incomingQoS2PacketIDs.filter { $0 != 0 })
         packetIDs = PacketIDAllocator(next: snapshot.nextPacketID)
         for record in inFlight { packetIDs.reserve(record.packetID) }
+        holdsSessionState = true
     }
 
     // MARK: - Observation
@@ -110,6 +123,7 @@ public struct ClientSession: Sendable {
         decoder = PacketDecoder(version: configuration.version, maximumPacketSize: maximumPacketSize)
         cleanStartSent = configuration.cleanStart
             || (configuration.version == .v3_1_1 && configuration.clientID.isEmpty)
+            || startCleanNext
         var connect = ConnectPacket(
             clientID: configuration.clientID, cleanStart: cleanStartSent, keepAlive: configuration.keepAliveSeconds,
             will: configuration.will, username: configuration.username, password: configuration.password)
@@ -282,8 +296,9 @@ public struct ClientSession: Sendable {
                 queue.prepend([head])
                 return
             }
+            orderCounter += 1
             inFlight.append(InFlightRecord(packetID: packetID, phase: .awaitingAcknowledgement, message: message,
-                                           transmitted: true))
+                                           transmitted: true, sendOrder: orderCounter))
             transmittedCount += 1
             _ = send(.publish(publishPacket(message, packetID: packetID, dup: false)), now: now, into: &actions)
         }
@@ -422,7 +437,13 @@ public struct ClientSession: Sendable {
                 pump(now: now, into: &actions)
                 return
             }
-            inFlight[index].phase = .awaitingCompletion
+            // PUBRELs must go out in PUBREC order, also when resent [MQTT-4.6.0-4].
+            if inFlight[index].phase == .awaitingAcknowledgement {
+                orderCounter += 1
+                inFlight[index].phase = .awaitingCompletion
+                inFlight[index].pubrecOrder = orderCounter
+                orderPubrels()
+            }
             _ = send(.pubrel(AckPacket(packetID: ack.packetID)), now: now, into: &actions)
         case .pubcomp(let ack):
             guard let index = inFlight.firstIndex(where: {
@@ -458,6 +479,14 @@ public struct ClientSession: Sendable {
         }
     }
 
+    /// Sorts the records awaiting PUBCOMP by PUBREC arrival within the positions they occupy, so a resend emits
+    /// PUBRELs in PUBREC order [MQTT-4.6.0-4] while PUBLISHes keep their original order and places [MQTT-4.6.0-1].
+    private mutating func orderPubrels() {
+        let positions = inFlight.indices.filter { inFlight[$0].phase == .awaitingCompletion }
+        let sorted = positions.map { inFlight[$0] }.sorted { $0.pubrecOrder < $1.pubrecOrder }
+        for (position, record) in zip(positions, sorted) { inFlight[position] = record }
+    }
+
     /// Ends a QoS 1/2 exchange: the identifier is free again and the caller learns the outcome.
     private mutating func complete(at index: Int, reason: ReasonCode, into actions: inout [SessionAction]) {
         let record = inFlight.remove(at: index)
@@ -482,6 +511,18 @@ public struct ClientSession: Sendable {
             tearDown(into: &actions)
             return
         }
+        if connack.sessionPresent && configuration.version == .v5 && !holdsSessionState {
+            // [MQTT-3.2.2-4]: the server resumed a session this client knows nothing about (e.g. an earlier process
+            // whose state was not persisted): its packet identifiers and QoS 2 phases are unknown, so close and
+            // start a new session. Clean Start=1 is not sent up front because Mosquitto 2.0 does not persist a
+            // session opened with Clean Start=1 across its own restart.
+            startCleanNext = true
+            actions.append(.event(.protocolError("Session Present=1 but this client holds no session state [MQTT-3.2.2-4]; reconnecting with Clean Start=1")))
+            actions.append(.close(.protocolError))
+            tearDown(into: &actions)
+            return
+        }
+        startCleanNext = false
         let properties = connack.properties
         sendWindow = Int(properties.receiveMaximum ?? UInt16.max)
         serverMaximumPacketSize = properties.maximumPacketSize.map { Int($0) }
@@ -490,13 +531,14 @@ public struct ClientSession: Sendable {
         effectiveKeepAlive = .seconds(Int(properties.serverKeepAlive ?? configuration.keepAliveSeconds))
         if let assigned = properties.assignedClientIdentifier { configuration.clientID = assigned }
         connection = .connected
+        holdsSessionState = true
         pingSentAt = nil
         transmittedCount = 0
         actions.append(.event(.connected(sessionPresent: connack.sessionPresent, connack)))
         if !connack.sessionPresent {
             // The server has no session: ours is void [MQTT-3.2.2-5], [MQTT-3.1.2-6]. Unfinished outgoing messages
             // become new messages (fresh identifiers, DUP=0) ahead of the queue.
-            queue.prepend(inFlight.map(\.message))
+            queue.prepend(inFlight.sorted { $0.sendOrder < $1.sendOrder }.map(\.message))
             inFlight.removeAll()
             incomingQoS2.removeAll()
             packetIDs.releaseAll()

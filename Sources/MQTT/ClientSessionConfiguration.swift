@@ -14,7 +14,9 @@ extension ClientSession {
         /// 0 = off; encoded as whole seconds (a positive value below one second becomes 1 s, above 65535 s clamps).
         public var keepAlive: Duration
         /// Clean Session / Clean Start. The agent uses false to keep QoS 1/2 state across reconnects.
-        /// Forced to true for MQTT 3.1.1 with an empty client identifier [MQTT-3.1.3-7].
+        /// Forced to true for MQTT 3.1.1 with an empty client identifier [MQTT-3.1.3-7], and for MQTT 5 on the
+        /// connection after the session closed because the server claimed a session this client holds no state for
+        /// (Session Present=1 without restored or earlier state [MQTT-3.2.2-4]).
         public var cleanStart: Bool
         /// MQTT 5 Session Expiry Interval in seconds (nil = absent = 0: session ends at disconnect).
         public var sessionExpiry: UInt32?

@@ -75,9 +75,11 @@ struct SessionResendTests {
         #expect(!h.session.isConnected)
     }
 
-    @Test("Clean Start=0 with no local state accepts Session Present=1")
-    func sessionPresentWithoutStateIsFine() {
-        var h = Harness(Harness.config(.v5, cleanStart: false))
+    @Test("Clean Start=0 after a first session: Session Present=1 is accepted", arguments: [MQTTVersion.v3_1_1, .v5])
+    func sessionPresentWithStateIsFine(version: MQTTVersion) {
+        var h = Harness(Harness.config(version, cleanStart: false))
+        h.connect()
+        _ = h.session.connectionLost()
         let actions = h.connect(sessionPresent: true)
         #expect(h.closes(actions) == [])
         #expect(h.session.isConnected)

@@ -39,7 +39,9 @@ struct BrokerProbe {
 
         var settings = SessionSettings.make(configuration)
         settings.will = nil  // a probe must not announce the device offline
-        var session = ClientSession(configuration: settings)
+        // Restoring an (empty) snapshot makes the probe claim the device's broker session, so MQTT 5 sends
+        // Clean Start 0 and accepts Session Present=1 instead of wiping a running agent's session.
+        var session = ClientSession(configuration: settings, restoring: SessionSnapshot(clientID: settings.clientID))
         let clock = ContinuousClock()
         let start = clock.now
         for action in session.connectionEstablished(now: .zero) {

@@ -19,24 +19,34 @@ final class Subscriber: @unchecked Sendable {
     /// - Parameter persistentSession: a fixed client id with Clean Session 0, so the broker queues
     ///   QoS 1 messages for it while it is away (across broker restarts with persistence).
     ///   `mosquitto_sub` exits when its connection is lost, so it is restarted until `stop()`.
-    init(broker: TestBroker, topic: String = "devices/#", persistentSession: String? = nil) throws {
-        let identity = try broker.pki.watcher()
+    /// - Parameter qos: the subscription's QoS (2 to check exactly-once delivery end to end).
+    convenience init(broker: TestBroker, topic: String = "devices/#", persistentSession: String? = nil, qos: Int = 1) throws {
+        let logFile = broker.logFile
+        try self.init(port: broker.port, identity: broker.pki.watcher(), folder: broker.folder, topic: topic,
+                      persistentSession: persistentSession, qos: qos) { clientID, _ in
+            // Ready once the broker logged the subscription (log_type all).
+            let log = (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? ""
+            return log.contains("Received SUBSCRIBE from \(clientID)")
+        }
+    }
+
+    /// Any broker: `ready(clientID, output)` says when the subscription is in place (e.g. from `-d` output).
+    init(port: Int, identity: TestPKI.Identity, folder: URL, topic: String, persistentSession: String?, qos: Int,
+         extraArguments: [String] = [], readyTimeout: Duration = .seconds(10), ready: (String, String) -> Bool) throws {
         let clientID = persistentSession ?? "watcher-\(UUID().uuidString.prefix(8))"
         self.clientID = clientID
-        outputFile = broker.folder.appendingPathComponent("\(clientID)-\(UUID().uuidString.prefix(4)).out")
+        outputFile = folder.appendingPathComponent("\(clientID)-\(UUID().uuidString.prefix(4)).out")
         arguments = [
-            "-h", "localhost", "-p", "\(broker.port)",
+            "-h", "localhost", "-p", "\(port)",
             "--cafile", identity.trustAnchor, "--cert", identity.certificate, "--key", identity.key,
-            "-i", clientID, "-q", "1", "-v", "-t", topic,
-        ] + (persistentSession == nil ? [] : ["-c"])
+            "-i", clientID, "-q", "\(qos)", "-v", "-t", topic,
+        ] + (persistentSession == nil ? [] : ["-c"]) + extraArguments
         let first = try ChildProcess("/usr/bin/mosquitto_sub", arguments, outputPath: outputFile.path)
         supervisor.withLock { $0.process = first }
         Thread { [self] in supervise() }.start()
-        // Ready once the broker logged the subscription (log_type all).
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + readyTimeout
         while ContinuousClock.now < deadline {
-            let log = (try? String(contentsOfFile: broker.logFile, encoding: .utf8)) ?? ""
-            if log.contains("Received SUBSCRIBE from \(clientID)") { return }
+            if ready(clientID, output) { return }
             Thread.sleep(forTimeInterval: 0.05)
         }
         throw HarnessError("mosquitto_sub did not subscribe: \(output)")
@@ -66,6 +76,7 @@ final class Subscriber: @unchecked Sendable {
 
     var messages: [Message] {
         output.split(separator: "\n").compactMap { line -> Message? in
+            if line.hasPrefix("Client ") { return nil }  // `-d` protocol trace
             let parts = line.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
             guard parts.count == 2 else { return nil }
             return Message(topic: String(parts[0]), payload: String(parts[1]))

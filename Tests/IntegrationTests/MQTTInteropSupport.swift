@@ -1,0 +1,66 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What the interop tests share: an agent config with one sensor per QoS, per-sensor views of what a
+/// subscriber saw, and the last seq the agent assigned.
+struct InteropRun {
+    let folder: URL
+    let device: TestPKI.Identity
+    let deviceID = "dev-0001"
+
+    /// Sensors `q0`, `q1`, `q2` publishing at QoS 0, 1, 2; fast back-off so restarts are quick.
+    func config(port: Int, protocolVersion: String, toggle: String = "100ms", qos: [Int] = [0, 1, 2]) throws -> String {
+        var config = AgentConfig(deviceID: deviceID, identity: device, port: port, protocolVersion: protocolVersion)
+        config.keepalive = 5
+        config.connectTimeout = 3
+        config.sensors = qos.enumerated().map { index, level in
+            """
+            [[sensor]]
+            name = "q\(level)"
+            type = "digital"
+            chip = "gpiochip0"
+            line = \(17 + index)
+            qos = \(level)
+            simulate = "toggle:\(toggle)"
+            """
+        }.joined(separator: "\n\n")
+        config.extraSections = """
+            [backoff]
+            initial = "200ms"
+            max = "1s"
+            """
+        return try config.write(to: folder)
+    }
+
+    func readings(_ messages: [Subscriber.Message], sensor: String) -> [ReadingJSON] {
+        messages.filter { $0.topic == "devices/\(deviceID)/sensors/\(sensor)" }.compactMap { ReadingJSON.parse($0.payload) }
+    }
+
+    /// The last seq the agent handed out, from its spool's ack file (after it stopped).
+    func lastSeq() throws -> UInt64 {
+        let ack = try String(contentsOf: folder.appendingPathComponent("state-\(deviceID)/spool/ack"), encoding: .utf8)
+        guard let line = ack.split(separator: "\n").first(where: { $0.hasPrefix("last_seq ") }), let value = UInt64(line.dropFirst(9)) else {
+            throw HarnessError("no last_seq in ack file: \(ack)")
+        }
+        return value
+    }
+
+    /// True when the agent's latest connection attempt succeeded (it is connected now).
+    func reconnected(_ log: String) -> Bool {
+        guard let connected = log.range(of: "MQTT connected", options: .backwards) else { return false }
+        guard let failed = log.range(of: "connection failed", options: .backwards) else { return true }
+        return connected.lowerBound > failed.lowerBound
+    }
+
+    /// Starts `mosquitto_sub` with the device's own identity and client id: the broker drops the agent's
+    /// connection in its favour; the agent's reconnect then drops this one, and mosquitto_sub exits.
+    func impostor(port: Int, protocolVersion: String) throws -> ChildProcess {
+        try ChildProcess("/usr/bin/mosquitto_sub", [
+            "-h", "localhost", "-p", "\(port)", "-V", protocolVersion == "5" ? "5" : "mqttv311",
+            "--cafile", device.trustAnchor, "--cert", device.certificate, "--key", device.key,
+            "-i", deviceID, "-t", "devices/\(deviceID)/commands/x",
+        ], outputPath: folder.appendingPathComponent("impostor.out").path)
+    }
+}
