@@ -55,6 +55,12 @@ struct SkeletonIntegrationTests {
             subscriber.wait { readings($0).count >= run * 5 }
             #expect(agent.stop() == 0, "agent log: \(agent.log)")
             subscriber.wait { statuses($0).count >= run * 2 }
+            if run == 2 {
+                // The restarted agent resumes the broker's session rather than being told it has none.
+                #expect(agent.log.contains("resuming the MQTT session of the last run"), "\(agent.log)")
+                #expect(agent.log.contains("session_present=true"), "\(agent.log)")
+                #expect(!agent.log.contains("MQTT-3.2.2-4"), "\(agent.log)")
+            }
         }
         let seqs = readings(subscriber.messages).map(\.seq)
         #expect(seqs == Array(1...UInt64(seqs.count)), "seq must continue without a gap or repeat: \(seqs)")

@@ -37,6 +37,10 @@ struct PublisherLoop {
     private var lastCheckpoint = Duration.zero
     private var lastStatus = Duration.zero
     private var lastWatchdog = Duration.zero
+    /// True once a CONNACK was accepted or a session was restored: from then on the session file exists.
+    private var holdsSession = false
+    private var lastSessionFile: [UInt8] = []
+    private let restoredInFlight: Int?
     private let watchdogInterval = SystemdNotifier.processPingInterval()
     private var toldReady = false
     private let clock = ContinuousClock()
@@ -51,7 +55,15 @@ struct PublisherLoop {
         self.origin = clock.now
         let configuration = service.configuration
         self.topics = Topics(deviceID: configuration.device.id)
-        self.session = ClientSession(configuration: SessionSettings.make(configuration))
+        let settings = SessionSettings.make(configuration)
+        let restored = Self.restoreSession(spool: service.spool, clientID: configuration.device.id)
+        if let restored {
+            self.session = ClientSession(configuration: settings, restoring: restored.snapshot)
+            self.holdsSession = true
+        } else {
+            self.session = ClientSession(configuration: settings)
+        }
+        self.restoredInFlight = restored?.snapshot.inFlight.count
         self.backoff = Backoff(base: configuration.reconnect.initial, cap: configuration.reconnect.max)
         // Trust and authorization failures: start at a minute, never faster than the normal cap allows.
         self.slowBackoff = Backoff(base: max(.seconds(60), configuration.reconnect.initial), cap: max(.seconds(900), configuration.reconnect.max))
@@ -59,7 +71,21 @@ struct PublisherLoop {
 
     private var now: Duration { clock.now - origin }
 
+    /// The MQTT session as the last run left it, with message bodies from the spool.
+    private static func restoreSession(spool: Spool, clientID: String) -> (snapshot: SessionSnapshot, records: [SpoolRecord])? {
+        guard let bytes = try? FileSystem.readFile(spool.sessionStatePath, limit: 1 << 20),
+              let file = SessionStateFile.decode(bytes), file.clientID == clientID
+        else { return nil }
+        let records = spool.records(Set(file.inFlight.map(\.seq)))
+        let snapshot = file.snapshot(records: records)
+        spool.markHandedOut(snapshot.inFlight.compactMap { records[$0.message.tag] })
+        return (snapshot, Array(records.values))
+    }
+
     mutating func run(inputs: AsyncStream<ClientInput>) async {
+        if let restoredInFlight {
+            logger.info("resuming the MQTT session of the last run", metadata: ["in_flight": "\(restoredInFlight)"])
+        }
         let recovery = spool.recovery
         if recovery.isClean {
             logger.info("spool opened", metadata: ["recovery": "\(recovery)"])
@@ -126,6 +152,22 @@ struct PublisherLoop {
             try spool.checkpoint()
         } catch {
             logger.error("spool checkpoint failed: \(error)")
+        }
+        saveSessionState()
+    }
+
+    /// Writes the session file when it changed (acknowledgements are checkpointed first, so a
+    /// crash between the two can only make the session remember more, never less).
+    private mutating func saveSessionState() {
+        guard holdsSession else { return }
+        let file = SessionStateFile(snapshot: session.persistentState) { $0 < Self.statusTag }
+        let bytes = file.encoded()
+        guard bytes != lastSessionFile else { return }
+        do {
+            try FileSystem.writeFileAtomically(spool.sessionStatePath, bytes)
+            lastSessionFile = bytes
+        } catch {
+            logger.error("MQTT session state not saved: \(error); after a restart the broker's session may be discarded")
         }
     }
 
@@ -276,6 +318,8 @@ struct PublisherLoop {
         case .connected(let sessionPresent, _):
             if everConnected { reconnects += 1 }
             everConnected = true
+            holdsSession = true
+            saveSessionState()
             logger.info("MQTT connected", metadata: ["client_id": "\(service.configuration.device.id)", "session_present": "\(sessionPresent)"])
             lastFailure = nil
             publishStatus("online")
@@ -334,6 +378,7 @@ struct PublisherLoop {
             if pending > 0 {
                 logger.notice("shutting down while disconnected; readings stay in the spool for the next start", metadata: ["pending": "\(pending)"])
             }
+            checkpoint()
             return true
         }
         let inFlight = session.inFlightCount + session.queuedCount
@@ -352,6 +397,7 @@ struct PublisherLoop {
         if case .connected(let connection, _) = phase {
             connection.close()
         }
+        checkpoint()
         logger.info("disconnected")
         return true
     }

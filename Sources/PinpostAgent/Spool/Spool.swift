@@ -40,6 +40,20 @@ public final class Spool: Sendable {
         storage.withLock { $0.acknowledge(seq, rejected: rejected) }
     }
 
+    /// Records by seq, read from the segments (for restoring the MQTT session at startup).
+    func records(_ seqs: Set<UInt64>) -> [UInt64: SpoolRecord] {
+        guard !seqs.isEmpty else { return [:] }
+        return storage.withLock { $0.records(seqs) }
+    }
+
+    /// Readings the restored MQTT session already holds in flight: not to be handed out again.
+    func markHandedOut(_ records: [SpoolRecord]) {
+        storage.withLock { $0.markHandedOut(records) }
+    }
+
+    /// The session file beside the segments.
+    var sessionStatePath: String { configuration.directory + "/spool/" + SessionStateFile.fileName }
+
     /// Forces appended records to storage, persists acknowledgements, deletes fully delivered segments.
     public func checkpoint() throws(StateError) {
         try storage.withLock { storage throws(StateError) in try storage.checkpoint() }
@@ -312,7 +326,7 @@ struct SpoolStorage {
             cursor.offset += consumed
             for record in records {
                 handedUpTo = max(handedUpTo, record.seq)
-                if record.seq <= ack.watermark || ack.doneAbove.contains(record.seq) { continue }
+                if record.seq <= ack.watermark || ack.doneAbove.contains(record.seq) || outstanding[record.seq] != nil { continue }
                 outstanding[record.seq] = record.takenAtMilliseconds
                 taken.append(record)
             }
@@ -363,6 +377,32 @@ struct SpoolStorage {
             }
         }
         return (records, offset)
+    }
+
+    func records(_ seqs: Set<UInt64>) -> [UInt64: SpoolRecord] {
+        var found: [UInt64: SpoolRecord] = [:]
+        for segment in segments where segment.lastSeq >= (seqs.min() ?? 0) && segment.firstSeq <= (seqs.max() ?? 0) {
+            let bytes = (try? segment.file.read(offset: 0, count: segment.file.size)) ?? []
+            var offset = 0
+            while offset < bytes.count {
+                switch SpoolRecord.decode(bytes[offset...]) {
+                case .record(let record, let size):
+                    if seqs.contains(record.seq) { found[record.seq] = record }
+                    offset += size
+                case .incomplete:
+                    offset = bytes.count
+                case .corrupt:
+                    offset = Self.nextRecordStart(in: bytes, after: offset) ?? bytes.count
+                }
+            }
+        }
+        return found
+    }
+
+    mutating func markHandedOut(_ records: [SpoolRecord]) {
+        for record in records where record.seq > ack.watermark && !ack.doneAbove.contains(record.seq) {
+            outstanding[record.seq] = record.takenAtMilliseconds
+        }
     }
 
     mutating func acknowledge(_ seq: UInt64, rejected isRejected: Bool) {
