@@ -29,6 +29,7 @@ test: deps
 	@if [ "$${PINPOST_SKIP_GPIO_SIM:-0}" != 1 ]; then board/gpio-sim/run-test --prepare; fi
 	$(SWIFT) test $(SWIFT_BUILD_FLAGS) $(SWIFT_TEST_FLAGS)
 	if [ "$(FUZZ_SECONDS)" != 0 ]; then Tests/Fuzz/run $(FUZZ_SECONDS); fi
+	@if [ "$${PINPOST_SKIP_GPIO_SIM:-0}" != 1 ]; then board/gpio-sim/check-libgpiod2; fi
 
 build:
 	$(SWIFT) build $(SWIFT_BUILD_FLAGS)
