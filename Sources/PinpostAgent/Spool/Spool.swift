@@ -12,10 +12,13 @@ public final class Spool: Sendable {
     private let storage: Mutex<SpoolStorage>
     public let configuration: SpoolConfiguration
     public let recovery: SpoolRecoveryReport
+    /// Told about hand-outs and acknowledgements (`pinpost bench`); nil in the agent.
+    private let observer: (any SpoolObserver)?
 
     /// Opens the spool under `configuration.directory/spool`, recovering what a crash left behind.
-    public init(configuration: SpoolConfiguration) throws(StateError) {
+    public init(configuration: SpoolConfiguration, observer: (any SpoolObserver)? = nil) throws(StateError) {
         self.configuration = configuration
+        self.observer = observer
         var report = SpoolRecoveryReport()
         let storage = try SpoolStorage(configuration: configuration, report: &report)
         self.recovery = report
@@ -31,13 +34,21 @@ public final class Spool: Sendable {
     }
 
     /// Up to `limit` records not yet handed to the session, oldest first; they become outstanding.
-    func takeUnsent(limit: Int) -> [SpoolRecord] {
-        storage.withLock { $0.takeUnsent(limit: limit) }
+    /// (SPI-public for the microbenchmarks in board/bench/micro; the publisher is the only real caller.)
+    @_spi(Benchmarks) public func takeUnsent(limit: Int) -> [SpoolRecord] {
+        let taken = storage.withLock { $0.takeUnsent(limit: limit) }
+        if let observer, !taken.isEmpty {
+            observer.handedOut(taken.map(\.seq))
+        }
+        return taken
     }
 
     /// The broker acknowledged (or finally refused) this reading: it is done.
-    func acknowledge(_ seq: UInt64, rejected: Bool = false) {
-        storage.withLock { $0.acknowledge(seq, rejected: rejected) }
+    @_spi(Benchmarks) public func acknowledge(_ seq: UInt64, rejected: Bool = false) {
+        let known = storage.withLock { $0.acknowledge(seq, rejected: rejected) }
+        if known, let observer {
+            observer.acknowledged(seq, rejected: rejected)
+        }
     }
 
     /// Records by seq, read from the segments (for restoring the MQTT session at startup).
@@ -405,13 +416,16 @@ struct SpoolStorage {
         }
     }
 
-    mutating func acknowledge(_ seq: UInt64, rejected isRejected: Bool) {
-        guard outstanding.removeValue(forKey: seq) != nil else { return }
+    /// Returns false for a seq that was not outstanding (a duplicate acknowledgement).
+    @discardableResult
+    mutating func acknowledge(_ seq: UInt64, rejected isRejected: Bool) -> Bool {
+        guard outstanding.removeValue(forKey: seq) != nil else { return false }
         if isRejected { rejected += 1 }
         pendingCount -= 1
         ack.doneAbove.insert(seq)
         ackDirty = true
         advanceWatermark()
+        return true
     }
 
     private mutating func advanceWatermark() {
