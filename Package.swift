@@ -13,6 +13,8 @@ let package = Package(
     products: [
         .executable(name: "pinpost", targets: ["pinpost"]),
         .library(name: "MQTT", targets: ["MQTT"]),
+        // For board/bench/micro (the microbenchmarks live outside this package to keep CI's build lean).
+        .library(name: "PinpostAgent", targets: ["PinpostAgent"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

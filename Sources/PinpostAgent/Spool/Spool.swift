@@ -34,8 +34,7 @@ public final class Spool: Sendable {
     }
 
     /// Up to `limit` records not yet handed to the session, oldest first; they become outstanding.
-    /// (SPI-public for the microbenchmarks in board/bench/micro; the publisher is the only real caller.)
-    @_spi(Benchmarks) public func takeUnsent(limit: Int) -> [SpoolRecord] {
+    func takeUnsent(limit: Int) -> [SpoolRecord] {
         let taken = storage.withLock { $0.takeUnsent(limit: limit) }
         if let observer, !taken.isEmpty {
             observer.handedOut(taken.map(\.seq))
@@ -44,7 +43,7 @@ public final class Spool: Sendable {
     }
 
     /// The broker acknowledged (or finally refused) this reading: it is done.
-    @_spi(Benchmarks) public func acknowledge(_ seq: UInt64, rejected: Bool = false) {
+    func acknowledge(_ seq: UInt64, rejected: Bool = false) {
         let known = storage.withLock { $0.acknowledge(seq, rejected: rejected) }
         if known, let observer {
             observer.acknowledged(seq, rejected: rejected)
