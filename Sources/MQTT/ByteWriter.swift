@@ -31,15 +31,17 @@ struct ByteWriter {
         bytes.append(contentsOf: value)
     }
 
+    /// Straight from the string's UTF-8 view: no intermediate array (this runs for every PUBLISH topic).
     mutating func writeString(_ value: String) throws(MQTTCodecError) {
-        let utf8 = Array(value.utf8)
+        let utf8 = value.utf8
         guard !utf8.contains(0) else {
             throw MQTTCodecError(.invalidUTF8, "string contains U+0000")
         }
-        guard utf8.count <= Int(UInt16.max) else {
-            throw MQTTCodecError(.packetTooLarge, "string of \(utf8.count) bytes exceeds 65535")
+        let count = utf8.count
+        guard count <= Int(UInt16.max) else {
+            throw MQTTCodecError(.packetTooLarge, "string of \(count) bytes exceeds 65535")
         }
-        writeUInt16(UInt16(utf8.count))
+        writeUInt16(UInt16(count))
         bytes.append(contentsOf: utf8)
     }
 

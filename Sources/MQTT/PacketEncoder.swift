@@ -2,8 +2,55 @@
 /// combinations, length limits) so the client never emits a packet the server must reject as malformed.
 public enum PacketEncoder {
     /// Appends the encoded packet to `buffer`; on error `buffer` is left unchanged.
+    ///
+    /// The body is written straight into `buffer` after a 5-byte header slot, and the header is then
+    /// packed into the slot, so encoding into a buffer with enough capacity allocates nothing.
     public static func encode(_ packet: Packet, version: MQTTVersion, into buffer: inout [UInt8]) throws(MQTTCodecError) {
+        let start = buffer.count
+        for _ in 0..<headerSlot { buffer.append(0) }
         var body = ByteWriter()
+        swap(&body.bytes, &buffer)
+        let flags: UInt8
+        do {
+            flags = try encodeBody(packet, version: version, into: &body)
+        } catch {
+            swap(&body.bytes, &buffer)
+            buffer.removeSubrange(start...)
+            throw error
+        }
+        swap(&body.bytes, &buffer)
+        let bodyLength = buffer.count - start - headerSlot
+        guard bodyLength <= VariableByteInteger.maximum else {
+            buffer.removeSubrange(start...)
+            throw MQTTCodecError(.packetTooLarge, "remaining length \(bodyLength) exceeds 268435455")
+        }
+        // Fixed header: type and flags, then the Remaining Length in 1 to 4 bytes, then the body moved up.
+        let lengthSize = VariableByteInteger.size(of: bodyLength)
+        let gap = headerSlot - 1 - lengthSize
+        buffer.withUnsafeMutableBufferPointer { bytes in
+            var index = start + gap
+            bytes[index] = packet.type.rawValue << 4 | flags
+            var remaining = bodyLength
+            repeat {
+                index += 1
+                let digit = UInt8(truncatingIfNeeded: remaining & 0x7F)
+                remaining >>= 7
+                bytes[index] = remaining > 0 ? digit | 0x80 : digit
+            } while remaining > 0
+            if gap > 0 {
+                // Overlapping move down by `gap` bytes (copyMemory has memmove semantics).
+                let base = UnsafeMutableRawPointer(bytes.baseAddress! + start)
+                base.copyMemory(from: base + gap, byteCount: headerSlot - gap + bodyLength)
+            }
+        }
+        if gap > 0 { buffer.removeLast(gap) }
+    }
+
+    /// Room for the fixed header: one byte of type and flags, up to four of Remaining Length.
+    private static let headerSlot = 5
+
+    /// Writes the variable header and payload; returns the fixed header's flags.
+    private static func encodeBody(_ packet: Packet, version: MQTTVersion, into body: inout ByteWriter) throws(MQTTCodecError) -> UInt8 {
         var flags: UInt8 = packet.type.requiredFlags
         switch packet {
         case .connect(let connect): try encodeConnect(connect, version: version, into: &body)
@@ -30,18 +77,17 @@ public enum PacketEncoder {
                 if !auth.properties.isEmpty { try auth.properties.write(to: &body) }
             }
         }
-        guard body.bytes.count <= VariableByteInteger.maximum else {
-            throw MQTTCodecError(.packetTooLarge, "remaining length \(body.bytes.count) exceeds 268435455")
-        }
-        buffer.reserveCapacity(buffer.count + 5 + body.bytes.count)
-        buffer.append(packet.type.rawValue << 4 | flags)
-        VariableByteInteger.append(body.bytes.count, to: &buffer)
-        buffer.append(contentsOf: body.bytes)
+        return flags
     }
 
-    /// Convenience returning a fresh array.
+    /// Convenience returning a fresh array, sized up front so a PUBLISH costs one allocation.
     public static func encode(_ packet: Packet, version: MQTTVersion) throws(MQTTCodecError) -> [UInt8] {
         var buffer: [UInt8] = []
+        if case .publish(let publish) = packet {
+            buffer.reserveCapacity(headerSlot + 2 + publish.topic.utf8.count + 2 + 16 + publish.payload.count)
+        } else {
+            buffer.reserveCapacity(32)
+        }
         try encode(packet, version: version, into: &buffer)
         return buffer
     }
