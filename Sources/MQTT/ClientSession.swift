@@ -28,6 +28,8 @@ public struct ClientSession: Sendable {
     // Connection state (reset per connection).
     private var connection: ConnectionPhase = .idle
     private var decoder: PacketDecoder
+    /// Reused for the size check of every outgoing PUBLISH, so that check allocates nothing.
+    private var sizeProbe: [UInt8] = []
     private var cleanStartSent = false
     private var sendWindow = Int(UInt16.max)
     private var serverMaximumPacketSize: Int?
@@ -222,7 +224,7 @@ public struct ClientSession: Sendable {
     }
 
     /// Applies the limits the server announced in CONNACK [MQTT-3.2.2-11], [-14], [-15].
-    private func applyServerLimits(_ message: SessionSnapshot.Message) throws(PublishError) -> SessionSnapshot.Message {
+    private mutating func applyServerLimits(_ message: SessionSnapshot.Message) throws(PublishError) -> SessionSnapshot.Message {
         var message = message
         if message.qos > serverMaximumQoS {
             switch configuration.qosAboveMaximum {
@@ -238,7 +240,10 @@ public struct ClientSession: Sendable {
         let probe = publishPacket(message, packetID: message.qos == .atMostOnce ? nil : 1, dup: false)
         let size: Int
         do {
-            size = try PacketEncoder.encode(.publish(probe), version: configuration.version).count
+            sizeProbe.removeAll(keepingCapacity: true)
+            try PacketEncoder.encode(.publish(probe), version: configuration.version, into: &sizeProbe)
+            size = sizeProbe.count
+            if sizeProbe.capacity > 64 << 10 { sizeProbe = [] }  // do not keep a rare large PUBLISH's buffer
         } catch {
             throw PublishError(error.code == .packetTooLarge ? .packetTooLarge : .invalidProperties, error.detail)
         }
