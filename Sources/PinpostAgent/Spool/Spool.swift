@@ -95,6 +95,11 @@ struct SpoolStorage {
     private(set) var ack = AckState()
     /// Seqs handed to the session and not yet acknowledged, with when they were taken.
     private var outstanding: [UInt64: Int64] = [:]
+    /// The same seqs in hand-out order, which is ascending; entries already acknowledged are
+    /// skipped lazily from `outstandingHead`, so finding the lowest outstanding seq is amortised O(1)
+    /// per acknowledgement instead of a scan of the whole in-flight window.
+    private var outstandingOrder: [UInt64] = []
+    private var outstandingHead = 0
     /// Highest seq handed to the session; everything at or below is outstanding or done.
     private var handedUpTo: UInt64 = 0
     /// Records appended while the cursor was caught up, served without reading the disk.
@@ -338,6 +343,7 @@ struct SpoolStorage {
                 handedUpTo = max(handedUpTo, record.seq)
                 if record.seq <= ack.watermark || ack.doneAbove.contains(record.seq) || outstanding[record.seq] != nil { continue }
                 outstanding[record.seq] = record.takenAtMilliseconds
+                outstandingOrder.append(record.seq)
                 taken.append(record)
             }
         }
@@ -428,10 +434,23 @@ struct SpoolStorage {
     }
 
     private mutating func advanceWatermark() {
-        let boundary = (outstanding.keys.min() ?? (handedUpTo + 1)) - 1
+        while outstandingHead < outstandingOrder.count, outstanding[outstandingOrder[outstandingHead]] == nil {
+            outstandingHead += 1
+        }
+        if outstandingHead >= 1024, outstandingHead * 2 >= outstandingOrder.count {
+            outstandingOrder.removeFirst(outstandingHead)
+            outstandingHead = 0
+        }
+        let lowest = outstandingHead < outstandingOrder.count ? outstandingOrder[outstandingHead] : nil
+        let boundary = (lowest ?? (handedUpTo + 1)) - 1
         if boundary > ack.watermark {
             ack.watermark = boundary
-            ack.doneAbove = ack.doneAbove.filter { $0 > boundary }
+            // In-order acknowledgements (the usual case) leave nothing above: clear without reallocating.
+            if ack.doneAbove.allSatisfy({ $0 <= boundary }) {
+                ack.doneAbove.removeAll(keepingCapacity: true)
+            } else {
+                ack.doneAbove = ack.doneAbove.filter { $0 > boundary }
+            }
         }
     }
 
