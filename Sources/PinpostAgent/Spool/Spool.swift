@@ -1,3 +1,4 @@
+internal import NIOCore
 internal import Synchronization
 
 /// The durable spool: every reading is appended here before it is published and removed only
@@ -103,7 +104,8 @@ struct SpoolStorage {
     /// Highest seq handed to the session; everything at or below is outstanding or done.
     private var handedUpTo: UInt64 = 0
     /// Records appended while the cursor was caught up, served without reading the disk.
-    private var recent: [(segmentFirstSeq: UInt64, offset: Int, record: SpoolRecord)] = []
+    /// A ring buffer: records are served from its front one by one, which must not shift the rest.
+    private var recent = CircularBuffer<(segmentFirstSeq: UInt64, offset: Int, record: SpoolRecord)>()
     private var pendingCount = 0
     private var rejected: UInt64 = 0
     private var dirty = false
@@ -365,7 +367,7 @@ struct SpoolStorage {
             }
             return (served, consumed)
         }
-        recent.removeAll()
+        recent.removeAll(keepingCapacity: true)
         var bytes = (try? segment.file.read(offset: cursor.offset, count: 64 << 10)) ?? []
         var records: [SpoolRecord] = []
         var offset = 0
