@@ -26,6 +26,8 @@ public struct BenchReport: Sendable, Equatable {
     public var cpuSecondsTotal: Double
     /// Peak RSS of the process (ru_maxrss), KiB.
     public var peakRSSKiB: Int
+    /// Anonymous (private) resident memory at the end, KiB; RSS minus mapped binary and library pages.
+    public var anonymousRSSKiB: Int?
     /// Session round trip per reading, milliseconds (see `AckTimeline`); nil in spool mode.
     public var latencyP50Milliseconds: Double?
     public var latencyP99Milliseconds: Double?
@@ -52,7 +54,8 @@ public struct BenchReport: Sendable, Equatable {
             lines.append("append rate   \(Self.fixed(messagesPerSecond, 0)) appends/s (\(Self.fixed(seconds, 3)) s)")
         }
         lines.append("cpu           \(Self.fixed(cpuSeconds, 3)) s during the run, \(Self.fixed(cpuSecondsTotal, 3)) s in all")
-        lines.append("peak rss      \(Self.fixed(Double(peakRSSKiB) / 1024, 1)) MiB")
+        let anonymous = anonymousRSSKiB.map { ", \(Self.fixed(Double($0) / 1024, 1)) MiB of it anonymous at the end" } ?? ""
+        lines.append("peak rss      \(Self.fixed(Double(peakRSSKiB) / 1024, 1)) MiB\(anonymous)")
         if let p50 = latencyP50Milliseconds, let p99 = latencyP99Milliseconds, let maximum = latencyMaxMilliseconds {
             let what = qos == 0 ? "hand-out to TLS write (QoS 0 has no ack)" : "hand-out to PUBACK"
             lines.append("ack latency   p50 \(Self.fixed(p50, 3)) ms, p99 \(Self.fixed(p99, 3)) ms, max \(Self.fixed(maximum, 3)) ms (\(what))")
@@ -79,6 +82,7 @@ public struct BenchReport: Sendable, Equatable {
             ("cpu_seconds", Self.fixed(cpuSeconds, 3)),
             ("cpu_seconds_total", Self.fixed(cpuSecondsTotal, 3)),
             ("peak_rss_kib", "\(peakRSSKiB)"),
+            ("rss_anon_kib", anonymousRSSKiB.map { "\($0)" } ?? "null"),
         ]
         let latency: String
         if let p50 = latencyP50Milliseconds, let p99 = latencyP99Milliseconds, let maximum = latencyMaxMilliseconds {

@@ -91,6 +91,7 @@ public enum BenchRun {
             cpuSeconds: measured ? outcome.usageAtEnd.cpuSeconds - outcome.usageAtStart.cpuSeconds : 0,
             cpuSecondsTotal: ResourceUsage.current().cpuSeconds,
             peakRSSKiB: ResourceUsage.current().peakRSSKiB,
+            anonymousRSSKiB: ResourceUsage.anonymousRSSKiB(),
             latencyP50Milliseconds: percentile(latencies, 0.50),
             latencyP99Milliseconds: percentile(latencies, 0.99),
             latencyMaxMilliseconds: latencies.last.map { Double($0) / 1e6 },
@@ -141,7 +142,8 @@ public enum BenchRun {
             seconds: Double(end - start) / 1e9,
             cpuSeconds: usageAtEnd.cpuSeconds - usageAtStart.cpuSeconds,
             cpuSecondsTotal: usageAtEnd.cpuSeconds,
-            peakRSSKiB: usageAtEnd.peakRSSKiB
+            peakRSSKiB: usageAtEnd.peakRSSKiB,
+            anonymousRSSKiB: ResourceUsage.anonymousRSSKiB()
         )
     }
 

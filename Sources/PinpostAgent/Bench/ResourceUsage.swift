@@ -8,6 +8,21 @@ public struct ResourceUsage: Sendable, Equatable {
     /// Peak resident set size in KiB (ru_maxrss).
     public var peakRSSKiB: Int
 
+    /// Anonymous (private, not file-backed) resident memory now, from /proc/self/status `RssAnon`, KiB:
+    /// the part of RSS the process itself allocated, as opposed to mapped pages of the binary and libraries.
+    public static func anonymousRSSKiB() -> Int? {
+        guard let file = fopen("/proc/self/status", "r") else { return nil }
+        defer { fclose(file) }
+        var line = [CChar](repeating: 0, count: 256)
+        while fgets(&line, Int32(line.count), file) != nil {
+            let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if text.hasPrefix("RssAnon:") {
+                return Int(text.dropFirst(8).filter { $0.isNumber })
+            }
+        }
+        return nil
+    }
+
     public static func current() -> ResourceUsage {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
