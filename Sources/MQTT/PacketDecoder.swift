@@ -144,7 +144,7 @@ public struct PacketDecoder: Sendable {
     }
 
     private static func readPacketID(_ reader: inout ByteReader, _ name: String) throws(MQTTCodecError) -> UInt16 {
-        let packetID = try reader.readUInt16("\(name) packet identifier")
+        let packetID = try reader.readUInt16("\(name) packet identifier")  // built only on error (autoclosure)
         guard packetID != 0 else {
             throw MQTTCodecError(.invalidPacketIdentifier, "\(name) packet identifier is 0 [MQTT-2.2.1-3]")
         }
