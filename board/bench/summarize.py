@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""Summarises board/bench/compare's runs.tsv as Markdown: medians with min-max spread, and
+Pinpost/peer ratios of the median throughput.
+
+usage: summarize.py RUNS_TSV COUNT
+"""
+import csv
+import statistics
+import sys
+from collections import defaultdict
+
+
+def spread(values, fmt):
+    return f"{fmt(statistics.median(values))} ({fmt(min(values))}-{fmt(max(values))})"
+
+
+def main() -> int:
+    path, count = sys.argv[1], int(sys.argv[2])
+    groups = defaultdict(list)
+    with open(path) as f:
+        for row in csv.DictReader(f, delimiter="\t"):
+            groups[(int(row["qos"]), int(row["size"]), row["client"])].append(row)
+    clients = ["pinpost", "mosquitto_pub", "paho-python", "paho-c"]
+    print("| QoS | payload | client | runs | msg/s | CPU s | peak RSS MiB | Pinpost/peer msg/s |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for qos in (1, 0):
+        for size in (64, 1024):
+            pinpost = groups.get((qos, size, "pinpost"), [])
+            pinpost_rate = statistics.median(count / float(r["seconds"]) for r in pinpost) if pinpost else None
+            for client in clients:
+                rows = groups.get((qos, size, client))
+                if not rows:
+                    continue
+                rates = [count / float(r["seconds"]) for r in rows]
+                cpu = [float(r["cpu_seconds"]) for r in rows]
+                rss = [int(r["peak_rss_kib"]) / 1024 for r in rows]
+                ratio = "-"
+                if client != "pinpost" and pinpost_rate:
+                    ratio = f"{pinpost_rate / statistics.median(rates):.2f}x"
+                name = client
+                if client == "pinpost":
+                    steady = [float(r["internal_msgs_per_s"]) for r in rows if r["internal_msgs_per_s"] != "-"]
+                    if steady:
+                        name += f" (steady {statistics.median(steady):.0f})"
+                print(f"| {qos} | {size} B | {name} | {len(rows)} | {spread(rates, lambda v: f'{v:.0f}')} | "
+                      f"{spread(cpu, lambda v: f'{v:.2f}')} | {spread(rss, lambda v: f'{v:.1f}')} | {ratio} |")
+    print()
+    print("Pinpost's own view (pinpost bench --json): steady msg/s after the handshake, ack latency = hand-out")
+    print("to the session until PUBACK (QoS 1) or until the PUBLISH was written to TLS (QoS 0), medians over runs.")
+    print()
+    print("| QoS | payload | steady msg/s | ack p50 ms | ack p99 ms |")
+    print("| --- | --- | --- | --- | --- |")
+    for qos in (1, 0):
+        for size in (64, 1024):
+            rows = [r for r in groups.get((qos, size, "pinpost"), []) if r["internal_msgs_per_s"] != "-"]
+            if not rows:
+                continue
+            med = lambda key: statistics.median(float(r[key]) for r in rows)
+            print(f"| {qos} | {size} B | {spread([float(r['internal_msgs_per_s']) for r in rows], lambda v: f'{v:.0f}')} | "
+                  f"{med('ack_p50_ms'):.2f} | {med('ack_p99_ms'):.2f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
