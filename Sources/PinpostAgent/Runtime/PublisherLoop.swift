@@ -43,6 +43,9 @@ struct PublisherLoop {
     private let restoredInFlight: Int?
     private let watchdogInterval = SystemdNotifier.processPingInterval()
     private var toldReady = false
+    /// `feedSession` is running; a nested call sets `feedRequested` instead of recursing.
+    private var feeding = false
+    private var feedRequested = false
     private let clock = ContinuousClock()
     private let origin: ContinuousClock.Instant
     private let topics: Topics
@@ -250,7 +253,25 @@ struct PublisherLoop {
     // MARK: Publishing
 
     /// Moves readings from the spool into the session while its window has room.
+    ///
+    /// Not re-entrant: a QoS 0 PUBLISH is reported `delivered` while it is being fed, and feeding
+    /// again from there recursed once per reading, which overflowed the stack with a backlog of
+    /// thousands of QoS 0 readings (found by `pinpost bench --qos 0`). A nested call now only asks
+    /// the outer one to go round again.
     private mutating func feedSession() {
+        guard !feeding else {
+            feedRequested = true
+            return
+        }
+        feeding = true
+        defer { feeding = false }
+        repeat {
+            feedRequested = false
+            feedSessionOnce()
+        } while feedRequested
+    }
+
+    private mutating func feedSessionOnce() {
         let room = Self.sessionWindow - session.inFlightCount - session.queuedCount
         guard room > 0 else { return }
         for record in spool.takeUnsent(limit: room) {
