@@ -6,8 +6,10 @@ internal import Timestamps
 
 /// The bench's reading source, run as a service beside the real `PublisherService`: one warm-up
 /// reading (so the TLS handshake and CONNECT are outside the measurement), then N readings appended
-/// as fast as the spool takes them, then it waits for every acknowledgement and returns, which
-/// shuts the group down gracefully (the publisher then says offline and sends DISCONNECT, as on SIGTERM).
+/// to the spool and one wake-up, so the publisher drains a backlog of N as it does after a
+/// reconnect (deterministic, and the case that stresses the session window); then it waits for
+/// every acknowledgement and returns, which shuts the group down gracefully (the publisher then
+/// says offline and sends DISCONNECT, as on SIGTERM).
 final class BenchDriver: Service {
     struct Outcome: Sendable {
         var firstAckSeconds: Double?
@@ -61,8 +63,8 @@ final class BenchDriver: Service {
         }
     }
 
-    /// Appends `count` readings the way `ReadingRecorder` does (spool first, then wake the publisher);
-    /// returns how many the spool dropped.
+    /// Appends `count` readings the way `ReadingRecorder` does (spool first, then wake the publisher,
+    /// here once for all of them); returns how many the spool dropped.
     private func append(_ count: Int) -> Int {
         var dropped = 0
         let qos = UInt8(request.qos)
@@ -73,8 +75,8 @@ final class BenchDriver: Service {
                 BenchPayload.make(seq: seq, takenAtMilliseconds: takenAt, size: size)
             }
             if case .dropped = outcome { dropped += 1 }
-            wakeUp.yield()
         }
+        wakeUp.yield()
         return dropped
     }
 
