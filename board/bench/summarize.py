@@ -2,7 +2,7 @@
 """Summarises board/bench/compare's runs.tsv as Markdown: medians with min-max spread, and
 Pinpost/peer ratios of the median throughput.
 
-usage: summarize.py RUNS_TSV COUNT
+usage: summarize.py RUNS_TSV
 """
 import csv
 import statistics
@@ -15,7 +15,7 @@ def spread(values, fmt):
 
 
 def main() -> int:
-    path, count = sys.argv[1], int(sys.argv[2])
+    path = sys.argv[1]
     groups = defaultdict(list)
     with open(path) as f:
         for row in csv.DictReader(f, delimiter="\t"):
@@ -26,18 +26,20 @@ def main() -> int:
     for qos in (1, 0):
         for size in (64, 1024):
             pinpost = groups.get((qos, size, "pinpost"), [])
-            pinpost_rate = statistics.median(count / float(r["seconds"]) for r in pinpost) if pinpost else None
+            pinpost_rate = statistics.median(int(r["count"]) / float(r["seconds"]) for r in pinpost) if pinpost else None
             for client in clients:
                 rows = groups.get((qos, size, client))
                 if not rows:
                     continue
-                rates = [count / float(r["seconds"]) for r in rows]
+                rates = [int(r["count"]) / float(r["seconds"]) for r in rows]
                 cpu = [float(r["cpu_seconds"]) for r in rows]
                 rss = [int(r["peak_rss_kib"]) / 1024 for r in rows]
                 ratio = "-"
                 if client != "pinpost" and pinpost_rate:
                     ratio = f"{pinpost_rate / statistics.median(rates):.2f}x"
                 name = client
+                if pinpost and rows[0]["count"] != pinpost[0]["count"]:
+                    name += f" ({rows[0]['count']} msgs)"
                 if client == "pinpost":
                     steady = [float(r["internal_msgs_per_s"]) for r in rows if r["internal_msgs_per_s"] != "-"]
                     if steady:
