@@ -38,13 +38,21 @@ public enum BenchRun {
             throw AgentStartupError(exitCode: .config, message: "\(configuration.file): \(error)")
         }
         let (wakeUps, wakeUpContinuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        let probe = AdjtimexProbe(maxErrorMilliseconds: configuration.time.maxErrorMilliseconds)
+        // The same clock gate as `pinpost run` (Agent.run), so a cold start measures what the agent does.
+        let clockGate = ClockGate(
+            probe: CombinedClockProbe.full(maxErrorMilliseconds: configuration.time.maxErrorMilliseconds),
+            requireSync: configuration.time.requireSync,
+            syncTimeout: configuration.time.syncTimeout,
+            onTimeout: configuration.time.onTimeout,
+            floor: ClockFloor.make(for: configuration),
+            waiter: LinuxClockWaiter()
+        )
         let publisher = PublisherService(
             configuration: configuration,
             tls: tls,
             spool: spool,
             wakeUps: wakeUps,
-            clockGate: ClockGate(probe: probe, requireSync: configuration.time.requireSync),
+            clockGate: clockGate,
             logger: logger
         )
         let driver = BenchDriver(

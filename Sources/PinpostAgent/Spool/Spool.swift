@@ -96,9 +96,11 @@ struct SpoolStorage {
     private(set) var ack = AckState()
     /// Seqs handed to the session and not yet acknowledged, with when they were taken.
     private var outstanding: [UInt64: Int64] = [:]
-    /// The same seqs in hand-out order, which is ascending; entries already acknowledged are
-    /// skipped lazily from `outstandingHead`, so finding the lowest outstanding seq is amortised O(1)
-    /// per acknowledgement instead of a scan of the whole in-flight window.
+    /// The same seqs in ascending order (hand-out order, except that readings a restored MQTT
+    /// session holds are marked first and may be above later hand-outs: those are inserted in
+    /// order). Entries already acknowledged are skipped lazily from `outstandingHead`, so finding
+    /// the lowest outstanding seq is amortised O(1) per acknowledgement instead of a scan of the
+    /// whole in-flight window.
     private var outstandingOrder: [UInt64] = []
     private var outstandingHead = 0
     /// Highest seq handed to the session; everything at or below is outstanding or done.
@@ -345,7 +347,7 @@ struct SpoolStorage {
                 handedUpTo = max(handedUpTo, record.seq)
                 if record.seq <= ack.watermark || ack.doneAbove.contains(record.seq) || outstanding[record.seq] != nil { continue }
                 outstanding[record.seq] = record.takenAtMilliseconds
-                outstandingOrder.append(record.seq)
+                insertOutstandingOrder(record.seq)
                 taken.append(record)
             }
         }
@@ -420,7 +422,23 @@ struct SpoolStorage {
     mutating func markHandedOut(_ records: [SpoolRecord]) {
         for record in records where record.seq > ack.watermark && !ack.doneAbove.contains(record.seq) {
             outstanding[record.seq] = record.takenAtMilliseconds
+            insertOutstandingOrder(record.seq)
         }
+    }
+
+    /// Keeps `outstandingOrder` ascending: an append in the usual case, a binary-search insert otherwise.
+    private mutating func insertOutstandingOrder(_ seq: UInt64) {
+        guard let last = outstandingOrder.last, seq < last else {
+            outstandingOrder.append(seq)
+            return
+        }
+        var low = outstandingHead
+        var high = outstandingOrder.count
+        while low < high {
+            let middle = (low + high) / 2
+            if outstandingOrder[middle] < seq { low = middle + 1 } else { high = middle }
+        }
+        outstandingOrder.insert(seq, at: low)
     }
 
     /// Returns false for a seq that was not outstanding (a duplicate acknowledgement).
