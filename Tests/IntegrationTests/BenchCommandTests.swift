@@ -8,7 +8,7 @@ struct BenchCommandTests {
     static let fields = [
         "mode", "count", "qos", "size", "protocol", "fsync", "acknowledged", "rejected", "dropped", "seconds",
         "messages_per_second", "cpu_seconds", "cpu_seconds_total", "peak_rss_kib", "rss_anon_kib", "ack_latency_ms",
-        "first_ack_seconds", "first_ack_unix_ns",
+        "first_ack_seconds", "first_ack_unix_ns", "warm_ups",
     ]
 
     @Test(arguments: [0, 1, 2])

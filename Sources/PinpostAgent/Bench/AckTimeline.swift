@@ -13,8 +13,13 @@ final class AckTimeline: SpoolObserver {
         /// Monotonic nanoseconds of the hand-out, indexed by `seq - 1` (the bench spool starts at seq 1).
         var handedAt: [UInt64]
         var latencies: [UInt64]
+        /// Every seq acknowledged or refused so far (what `waitUntilDone` counts).
+        var done = 0
+        /// Seqs up to this are warm-up readings: not in the counts or latencies below.
+        var measureAfter = UInt64.max
         var acknowledged = 0
         var rejected = 0
+        var lastRefused: UInt64 = 0
         var target = Int.max
         var waiter: CheckedContinuation<Void, Never>?
     }
@@ -40,16 +45,20 @@ final class AckTimeline: SpoolObserver {
     func acknowledged(_ seq: UInt64, rejected: Bool) {
         let now = MonotonicInstant.now().nanoseconds
         let waiter: CheckedContinuation<Void, Never>? = state.withLock { state in
-            if rejected {
-                state.rejected += 1
-            } else {
-                state.acknowledged += 1
+            state.done += 1
+            if rejected { state.lastRefused = seq }
+            if seq > state.measureAfter {
+                if rejected {
+                    state.rejected += 1
+                } else {
+                    state.acknowledged += 1
+                }
+                if Int(seq) <= state.handedAt.count {
+                    let start = state.handedAt[Int(seq) - 1]
+                    if start != 0 && now >= start { state.latencies.append(now - start) }
+                }
             }
-            if seq >= 1 && Int(seq) <= state.handedAt.count {
-                let start = state.handedAt[Int(seq) - 1]
-                if start != 0 && now >= start { state.latencies.append(now - start) }
-            }
-            guard state.acknowledged + state.rejected >= state.target, let waiter = state.waiter else { return nil }
+            guard state.done >= state.target, let waiter = state.waiter else { return nil }
             state.waiter = nil
             state.target = Int.max
             return waiter
@@ -57,17 +66,27 @@ final class AckTimeline: SpoolObserver {
         waiter?.resume()
     }
 
-    /// Readings acknowledged (not counting refusals) and refused so far.
+    /// Measured readings acknowledged (not counting refusals) and refused so far.
     var counts: (acknowledged: Int, rejected: Int) {
         state.withLock { ($0.acknowledged, $0.rejected) }
     }
 
-    /// Returns once `count` readings are acknowledged or refused, or when the task is cancelled.
+    /// From now on seqs above `seq` are measured; those up to it were warm-up.
+    func startMeasuring(after seq: UInt64) {
+        state.withLock { $0.measureAfter = seq }
+    }
+
+    /// Whether `seq` was refused (a warm-up reading the session failed, e.g. across a clean restart).
+    func wasRefused(_ seq: UInt64) -> Bool {
+        state.withLock { $0.lastRefused == seq }
+    }
+
+    /// Returns once `count` readings (warm-up included) are acknowledged or refused, or when the task is cancelled.
     func waitUntilDone(_ count: Int) async {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let ready = state.withLock { state -> Bool in
-                    if state.acknowledged + state.rejected >= count || Task.isCancelled { return true }
+                    if state.done >= count || Task.isCancelled { return true }
                     state.target = count
                     state.waiter = continuation
                     return false
@@ -83,10 +102,8 @@ final class AckTimeline: SpoolObserver {
         }
     }
 
-    /// Latencies of the readings after the first `skip` acknowledgements (the warm-up), in nanoseconds, sorted.
-    func sortedLatencies(skip: Int) -> [UInt64] {
-        state.withLock { state in
-            Array(state.latencies.dropFirst(skip)).sorted()
-        }
+    /// Latencies of the measured readings, in nanoseconds, sorted.
+    func sortedLatencies() -> [UInt64] {
+        state.withLock { $0.latencies.sorted() }
     }
 }

@@ -36,6 +36,9 @@ public struct BenchReport: Sendable, Equatable {
     public var firstAckSeconds: Double?
     /// Wall clock (Unix nanoseconds) of the first PUBACK, so a caller can measure from exec.
     public var firstAckUnixNanoseconds: Int64?
+    /// Warm-up readings needed before the measurement: 2 when the broker offered a session this
+    /// fresh spool could not resume and the session reconnected clean first.
+    public var warmUps = 0
 
     public var messagesPerSecond: Double { seconds > 0 ? Double(acknowledged) / seconds : 0 }
     /// Every reading was acknowledged (and none refused or dropped).
@@ -61,7 +64,8 @@ public struct BenchReport: Sendable, Equatable {
             lines.append("ack latency   p50 \(Self.fixed(p50, 3)) ms, p99 \(Self.fixed(p99, 3)) ms, max \(Self.fixed(maximum, 3)) ms (\(what))")
         }
         if let firstAck = firstAckSeconds {
-            lines.append("first ack     \(Self.fixed(firstAck * 1000, 1)) ms after start (TLS handshake, CONNECT, warm-up PUBLISH)")
+            let retried = warmUps > 1 ? "; \(warmUps) warm-up readings, the session reconnected clean first" : ""
+            lines.append("first ack     \(Self.fixed(firstAck * 1000, 1)) ms after start (TLS handshake, CONNECT, warm-up PUBLISH\(retried))")
         }
         return lines.joined(separator: "\n")
     }
@@ -93,6 +97,7 @@ public struct BenchReport: Sendable, Equatable {
         fields.append(("ack_latency_ms", latency))
         fields.append(("first_ack_seconds", firstAckSeconds.map { Self.fixed($0, 6) } ?? "null"))
         fields.append(("first_ack_unix_ns", firstAckUnixNanoseconds.map { "\($0)" } ?? "null"))
+        fields.append(("warm_ups", "\(warmUps)"))
         return "{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
     }
 

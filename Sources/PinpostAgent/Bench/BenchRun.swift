@@ -13,13 +13,17 @@ internal import Timestamps
 /// and seq counter are untouched while the fsync cost is that of the real storage. It connects
 /// with the device's client id, so a running agent with that id is taken over for the duration.
 public enum BenchRun {
-    public static func run(configuration: AgentConfiguration, request: BenchRequest, logger: Logger) async throws(AgentStartupError) -> BenchReport {
+    public static func run(configuration agentConfiguration: AgentConfiguration, request: BenchRequest, logger: Logger) async throws(AgentStartupError) -> BenchReport {
         let startedAt = MonotonicInstant.now().nanoseconds
+        // The bench's session is throwaway (its spool is fresh): Session Expiry 0 makes the broker drop
+        // it at DISCONNECT, so the next bench (or agent) start is not offered a session it cannot resume.
+        var configuration = agentConfiguration
+        configuration.broker.sessionExpiry = 0
         let folder = configuration.spool.directory + "/bench-\(getpid())"
         var spoolConfiguration = configuration.spool
         spoolConfiguration.directory = folder
         // Room for every reading: the bench measures the pipeline, not the spool's full policy.
-        let needed = (request.count + 1) * (request.size + 256) * 2
+        let needed = (request.count + BenchDriver.maximumWarmUps) * (request.size + 256) * 2
         spoolConfiguration.maxBytes = min(max(spoolConfiguration.maxBytes, needed), 1 << 40)
         spoolConfiguration.whenFull = .dropNewest
         defer { removeBenchFolder(folder) }
@@ -30,7 +34,7 @@ public enum BenchRun {
 
         _ = try KeyFilePolicy.checkSecrets(configuration)
         let tls = try Agent.makeTLSContext(configuration)
-        let timeline = AckTimeline(capacity: request.count + 1)
+        let timeline = AckTimeline(capacity: request.count + BenchDriver.maximumWarmUps)
         let spool: Spool
         do {
             spool = try Spool(configuration: spoolConfiguration, observer: timeline)
@@ -82,8 +86,8 @@ public enum BenchRun {
 
         let outcome = driver.outcome
         let counts = timeline.counts
-        // The warm-up reading is the first acknowledgement; it is not part of the figures.
-        let latencies = timeline.sortedLatencies(skip: 1)
+        // Warm-up readings are not part of the figures (AckTimeline counts only the measured seqs).
+        let latencies = timeline.sortedLatencies()
         let measured = outcome.end > outcome.start
         return BenchReport(
             mode: .publish,
@@ -92,7 +96,7 @@ public enum BenchRun {
             size: request.size,
             protocolVersion: configuration.broker.protocolVersion == .v5 ? "5" : "3.1.1",
             fsync: fsyncText(configuration.spool.fsync),
-            acknowledged: max(0, counts.acknowledged - (outcome.firstAckSeconds == nil ? 0 : 1)),
+            acknowledged: counts.acknowledged,
             rejected: counts.rejected,
             dropped: outcome.dropped,
             seconds: measured ? Double(outcome.end - outcome.start) / 1e9 : 0,
@@ -104,7 +108,8 @@ public enum BenchRun {
             latencyP99Milliseconds: percentile(latencies, 0.99),
             latencyMaxMilliseconds: latencies.last.map { Double($0) / 1e6 },
             firstAckSeconds: outcome.firstAckSeconds,
-            firstAckUnixNanoseconds: outcome.firstAckUnixNanoseconds
+            firstAckUnixNanoseconds: outcome.firstAckUnixNanoseconds,
+            warmUps: outcome.warmUps
         )
     }
 
