@@ -1,6 +1,5 @@
 internal import CPinpostLinux
 internal import Dispatch
-internal import Synchronization
 #if canImport(Glibc)
 internal import Glibc
 #endif
@@ -43,32 +42,34 @@ public final class LinuxClockWaiter: ClockWaiter {
     }
 
     public func wait(upTo limit: Duration) async -> ClockWakeReason {
-        let cancelled = CancellationFlag()
+        let cancellation = CancellationPipe()
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 queue.async { [self] in
-                    continuation.resume(returning: blockingWait(upTo: limit, cancelled: cancelled))
+                    continuation.resume(returning: blockingWait(upTo: limit, cancellation: cancellation))
                 }
             }
         } onCancel: {
-            cancelled.set()
+            cancellation.signal()
         }
     }
 
-    /// poll(2) in slices so cancellation is noticed within 200 ms.
-    private func blockingWait(upTo limit: Duration, cancelled: CancellationFlag) -> ClockWakeReason {
+    /// One poll(2) over the step timerfd, the inotify fd and a cancellation pipe: the thread sleeps
+    /// in the kernel until something happens, so an idle agent does not wake for nothing.
+    private func blockingWait(upTo limit: Duration, cancellation: CancellationPipe) -> ClockWakeReason {
         let deadline = now + limit
-        var descriptors: [pollfd] = []
+        var descriptors = [pollfd(fd: cancellation.readEnd, events: Int16(POLLIN), revents: 0)]
         if stepDescriptor >= 0 { descriptors.append(pollfd(fd: stepDescriptor, events: Int16(POLLIN), revents: 0)) }
         if inotifyDescriptor >= 0 { descriptors.append(pollfd(fd: inotifyDescriptor, events: Int16(POLLIN), revents: 0)) }
-        while !cancelled.isSet {
+        while true {
             let remaining = deadline - now
             if remaining <= .zero { return .timedOut }
-            let slice = min(remaining, .milliseconds(200))
-            let milliseconds = Int32(slice.components.seconds * 1000 + slice.components.attoseconds / 1_000_000_000_000_000)
+            let capped = min(remaining, .seconds(3600))
+            let milliseconds = Int32(capped.components.seconds * 1000 + capped.components.attoseconds / 1_000_000_000_000_000)
             for index in descriptors.indices { descriptors[index].revents = 0 }
             let ready = poll(&descriptors, nfds_t(descriptors.count), max(milliseconds, 1))
             guard ready > 0 else { continue }
+            if descriptors[0].revents != 0 { return .timedOut }  // cancelled
             if stepDescriptor >= 0, CPinpostLinux_clock_step_consume(stepDescriptor) == 1 {
                 return .stepped
             }
@@ -76,7 +77,6 @@ public final class LinuxClockWaiter: ClockWaiter {
                 return .flagFileAppeared
             }
         }
-        return .timedOut
     }
 
     /// Drains inotify events; true if one named the flag file.
@@ -99,9 +99,29 @@ public final class LinuxClockWaiter: ClockWaiter {
     }
 }
 
-/// Set from a cancellation handler, read by the polling thread.
-final class CancellationFlag: Sendable {
-    private let flag = Atomic<Bool>(false)
-    func set() { flag.store(true, ordering: .relaxed) }
-    var isSet: Bool { flag.load(ordering: .relaxed) }
+/// Wakes a thread blocked in poll(2) when its task is cancelled: the handler writes a byte.
+final class CancellationPipe: Sendable {
+    let readEnd: Int32
+    private let writeEnd: Int32
+
+    init() {
+        var ends: [Int32] = [-1, -1]
+        if pipe(&ends) == 0 {
+            _ = fcntl(ends[0], F_SETFD, FD_CLOEXEC)
+            _ = fcntl(ends[1], F_SETFD, FD_CLOEXEC)
+        }
+        readEnd = ends[0]
+        writeEnd = ends[1]
+    }
+
+    func signal() {
+        guard writeEnd >= 0 else { return }
+        var byte: UInt8 = 1
+        _ = write(writeEnd, &byte, 1)
+    }
+
+    deinit {
+        if readEnd >= 0 { close(readEnd) }
+        if writeEnd >= 0 { close(writeEnd) }
+    }
 }

@@ -37,6 +37,8 @@ struct PublisherLoop {
     private var lastCheckpoint = Duration.zero
     private var lastStatus = Duration.zero
     private var lastWatchdog = Duration.zero
+    /// Packets written since the last flush; flushed once per input, so a burst leaves together.
+    private var unflushed = false
     /// True once a CONNACK was accepted or a session was restored: from then on the session file exists.
     private var holdsSession = false
     private var lastSessionFile: [UInt8] = []
@@ -97,6 +99,7 @@ struct PublisherLoop {
         }
         feedSession()
         await connect()
+        flushWrites()
         if !toldReady {
             // The clock gate passed and the agent is now waiting for the broker: start-up is done.
             notifySystemd([.ready, .status("waiting for the broker")])
@@ -121,6 +124,7 @@ struct PublisherLoop {
                 shuttingDown = true
                 drainDeadline = now + service.drainTimeout
             }
+            flushWrites()
             if shuttingDown, finishIfDone() { return }
         }
     }
@@ -304,15 +308,25 @@ struct PublisherLoop {
 
     // MARK: Session actions
 
+    private mutating func flushWrites() {
+        guard unflushed else { return }
+        unflushed = false
+        if case .connected(let connection, _) = phase {
+            connection.flush()
+        }
+    }
+
     private mutating func perform(_ actions: [SessionAction]) {
         for action in actions {
             switch action {
             case .send(let bytes):
                 if case .connected(let connection, _) = phase {
-                    connection.send(bytes)
+                    connection.write(bytes)
+                    unflushed = true
                 }
             case .close(let reason):
                 guard case .connected(let connection, _) = phase else { continue }
+                flushWrites()
                 connection.close()
                 generation += 1  // the transport's own close report is now stale
                 perform(session.connectionLost())
@@ -415,6 +429,7 @@ struct PublisherLoop {
             logger.notice("shutting down; unacknowledged readings stay in the spool for the next start", metadata: ["pending": "\(pending)"])
         }
         perform(session.disconnect(now: now))
+        flushWrites()
         if case .connected(let connection, _) = phase {
             connection.close()
         }

@@ -12,6 +12,17 @@ struct BrokerConnection: Sendable {
         channel.writeAndFlush(buffer, promise: nil)
     }
 
+    /// Queues bytes without flushing: many MQTT packets then leave as one TLS record and one
+    /// system call at the next `flush()`, instead of one of each per packet.
+    func write(_ bytes: [UInt8]) {
+        let buffer = channel.allocator.buffer(bytes: bytes)
+        channel.write(buffer, promise: nil)
+    }
+
+    func flush() {
+        channel.flush()
+    }
+
     func close() {
         channel.close(promise: nil)
     }
