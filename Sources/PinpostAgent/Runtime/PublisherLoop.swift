@@ -148,7 +148,7 @@ struct PublisherLoop {
 
     private var checkpointDue: Bool {
         switch service.configuration.spool.fsync {
-        case .always: return now - lastCheckpoint >= .milliseconds(250)
+        case .always: return now - lastCheckpoint >= .seconds(1)
         case .interval(let interval): return now - lastCheckpoint >= interval
         }
     }

@@ -42,9 +42,20 @@ public struct PublisherService: Service {
         self.drainTimeout = drainTimeout
     }
 
+    /// How often the loop looks at its timers (keep-alive, checkpoint, status, watchdog): once a
+    /// second, or at the group-commit interval when that is shorter, so `spool.fsync` holds. An idle
+    /// agent wakes no more often than that.
+    var tickInterval: Duration {
+        if case .interval(let interval) = configuration.spool.fsync {
+            return min(.seconds(1), max(interval, .milliseconds(50)))
+        }
+        return .seconds(1)
+    }
+
     public func run() async throws {
         let (inputs, continuation) = AsyncStream<ClientInput>.makeStream()
         let wakeUps = self.wakeUps
+        let tick = tickInterval
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
@@ -54,7 +65,7 @@ public struct PublisherService: Service {
                     continuation.yield(.readingsFinished)
                 }
                 group.addTask {
-                    while (try? await Task.sleep(for: .milliseconds(250))) != nil {
+                    while (try? await Task.sleep(for: tick)) != nil {
                         continuation.yield(.tick)
                     }
                 }
