@@ -40,16 +40,18 @@ struct BenchCommandTests {
     }
 
     /// 20000 QoS 0 readings in the spool at once: feeding them used to recurse once per reading
-    /// (QoS 0 is `delivered` while being fed). The release build (larger inlined frames) crashed
-    /// with SIGSEGV in 6 of 10 runs; this debug build did not crash even at 200000, so this test
-    /// exercises the path but only a release test run would catch the regression.
+    /// (QoS 0 is `delivered` while being fed). The release build crashed with SIGSEGV in 6 of 10
+    /// runs; a debug build has the stack to survive it, so the agent runs here with 256 KiB thread
+    /// stacks (glibc sizes new threads from RLIMIT_STACK): with the recursion back it dies (seen:
+    /// exit 139), without it it passes.
     @Test func largeQoS0BacklogDoesNotOverflowTheStack() throws {
         let folder = try Repository.temporaryFolder("bench-qos0")
         let pki = try TestPKI(in: folder)
         let broker = try TestBroker(pki: pki)
         defer { broker.stop() }
         let config = try AgentConfig(deviceID: "dev-bench", identity: pki.device("dev-bench"), port: broker.port).write(to: folder)
-        let result = try Command.run(try Repository.agentBinary, [
+        let result = try Command.run("/bin/sh", [
+            "-c", "ulimit -s 256 && exec \"$0\" \"$@\"", try Repository.agentBinary,
             "bench", "--config", config, "--count", "20000", "--qos", "0", "--size", "64", "--json",
         ], timeout: .seconds(150))
         #expect(result.status == 0, "\(result.output)")
