@@ -59,7 +59,7 @@ public enum KeyFilePolicy {
                 message: "\(field) '\(path)' is owned by uid \(info.st_uid), not by the agent's user (uid \(me)) or root, so that user could change it; fix: chown the file to the user pinpost runs as (or root)"
             )
         }
-        let folder = path.lastIndex(of: "/").map { String(path[..<$0]) }.flatMap { $0.isEmpty ? "/" : $0 } ?? "."
+        let folder = FileSystem.directoryName(of: path)
         var folderInfo = stat()
         if stat(folder, &folderInfo) == 0, folderInfo.st_mode & 0o002 != 0, folderInfo.st_mode & 0o1000 == 0 {
             throw AgentStartupError(
