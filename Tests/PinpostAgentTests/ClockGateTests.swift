@@ -208,6 +208,19 @@ struct ClockFloorAndProbeTests {
         #expect(none.detail == "d-a; b: d-b")
     }
 
+    @Test(arguments: [1, 5000, 60_000_000])
+    func theQuickVerdictAgreesWithTheReport(maxErrorMilliseconds: Int) throws {
+        // Readings ask the quick verdict; the gate and `check` read the report. They must agree.
+        let adjtimex = AdjtimexProbe(maxErrorMilliseconds: maxErrorMilliseconds)
+        #expect(adjtimex.isSynchronized == adjtimex.report().synchronized)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("flag-\(UUID().uuidString)").path
+        let combined = CombinedClockProbe(probes: [adjtimex, TimesyncFlagProbe(path: path)])
+        #expect(combined.isSynchronized == combined.report().synchronized)
+        _ = FileManager.default.createFile(atPath: path, contents: Data())
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(combined.isSynchronized && combined.report().synchronized, "the flag file alone makes it synchronized")
+    }
+
     @Test func realAdjtimexProbeAnswers() {
         let report = AdjtimexProbe(maxErrorMilliseconds: 5000).report()
         #expect(report.source == "adjtimex")

@@ -11,6 +11,18 @@ public struct AdjtimexProbe: ClockProbe {
         self.maxErrorMilliseconds = maxErrorMilliseconds
     }
 
+    /// The verdict alone, without building the report's text: asked for every reading.
+    public var isSynchronized: Bool {
+        var status = CPinpostLinux_clock_status()
+        guard CPinpostLinux_read_clock_status(&status) == 0 else { return false }
+        return Self.verdict(status, maxErrorMilliseconds: maxErrorMilliseconds)
+    }
+
+    static func verdict(_ status: CPinpostLinux_clock_status, maxErrorMilliseconds: Int) -> Bool {
+        status.unsynchronized == 0 && status.state != CPinpostLinux_TIME_ERROR
+            && Double(status.max_error_us) / 1000 <= Double(maxErrorMilliseconds)
+    }
+
     public func report() -> ClockReport {
         var status = CPinpostLinux_clock_status()
         guard CPinpostLinux_read_clock_status(&status) == 0 else {

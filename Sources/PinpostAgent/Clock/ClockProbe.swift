@@ -24,5 +24,11 @@ public struct ClockReport: Sendable, Equatable, CustomStringConvertible {
 /// A source of truth about clock synchronization; a protocol so tests can script it.
 public protocol ClockProbe: Sendable {
     func report() -> ClockReport
+    /// Just the verdict; probes override it when they can answer without building a report.
+    var isSynchronized: Bool { get }
+}
+
+extension ClockProbe {
+    public var isSynchronized: Bool { report().synchronized }
 }
 

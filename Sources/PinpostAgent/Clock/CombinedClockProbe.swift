@@ -18,6 +18,8 @@ public struct CombinedClockProbe: ClockProbe {
         CombinedClockProbe(probes: [AdjtimexProbe(maxErrorMilliseconds: maxErrorMilliseconds), TimesyncFlagProbe(), TimedatectlProbe()])
     }
 
+    public var isSynchronized: Bool { probes.contains { $0.isSynchronized } }
+
     public func report() -> ClockReport {
         var reports: [ClockReport] = []
         for probe in probes {

@@ -12,8 +12,10 @@ public struct TimesyncFlagProbe: ClockProbe {
         self.path = path
     }
 
+    public var isSynchronized: Bool { access(path, F_OK) == 0 }
+
     public func report() -> ClockReport {
-        let present = access(path, F_OK) == 0
+        let present = isSynchronized
         return ClockReport(
             synchronized: present,
             source: "timesyncd",

@@ -116,7 +116,7 @@ public struct SensorService: Service {
                 value: value,
                 edge: edge?.rawValue,
                 takenAt: time,
-                clockSynchronized: clockProbe.report().synchronized,
+                clockSynchronized: clockProbe.isSynchronized,
                 qos: sensor.qos
             )
             switch outcome {
