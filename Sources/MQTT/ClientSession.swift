@@ -35,6 +35,10 @@ public struct ClientSession: Sendable {
     private var serverMaximumPacketSize: Int?
     private var serverMaximumQoS: QoS = .exactlyOnce
     private var serverRetainAvailable = true
+    /// Highest Topic Alias the server accepts on this connection (0: none) [MQTT-3.2.2-17], [MQTT-3.3.2-9].
+    private var serverTopicAliasMaximum: UInt16 = 0
+    /// Topic aliases established on this connection, by topic name; cleared with it [MQTT-3.3.2-7].
+    private var topicAliases: [String: UInt16] = [:]
     private var effectiveKeepAlive: Duration = .zero
     private var lastSendAt: Duration = .zero
     /// When the broker last sent anything: silence in this direction also triggers a PINGREQ, so a
@@ -167,6 +171,8 @@ public struct ClientSession: Sendable {
     private mutating func tearDown(into actions: inout [SessionAction]) {
         connection = .idle
         pingSentAt = nil
+        serverTopicAliasMaximum = 0
+        topicAliases.removeAll()
         for index in inFlight.indices { inFlight[index].transmitted = false }
         transmittedCount = 0
         for id in pendingRequests.keys { packetIDs.release(id) }
@@ -195,7 +201,7 @@ public struct ClientSession: Sendable {
             throw PublishError(.invalidProperties, "a client must not send Subscription Identifiers [MQTT-3.3.4-6]")
         }
         if properties.topicAlias != nil {
-            throw PublishError(.invalidProperties, "topic aliases are not supported by this session")
+            throw PublishError(.invalidProperties, "topic aliases are chosen by the session (Configuration.useTopicAliases), not by the caller")
         }
         var message = SessionSnapshot.Message(topic: topic, payload: payload, qos: qos, retain: retain,
                                               properties: properties, tag: tag)
@@ -213,7 +219,7 @@ public struct ClientSession: Sendable {
         }
         var actions: [SessionAction] = []
         if isConnected && message.qos == .atMostOnce {
-            if send(.publish(publishPacket(message, packetID: nil, dup: false)), now: now, into: &actions) {
+            if sendPublish(message, packetID: nil, dup: false, now: now, into: &actions) {
                 actions.append(.event(.delivered(tag: tag)))
             }
             return actions
@@ -265,15 +271,14 @@ public struct ClientSession: Sendable {
         for index in inFlight.indices where transmittedCount < inFlight.count && !inFlight[index].transmitted {
             guard transmittedCount < sendWindow else { return }
             let record = inFlight[index]
-            let packet: Packet = switch record.phase {
-            case .awaitingAcknowledgement:
-                .publish(publishPacket(record.message, packetID: record.packetID, dup: true))
-            case .awaitingCompletion:
-                .pubrel(AckPacket(packetID: record.packetID))
-            }
             inFlight[index].transmitted = true
             transmittedCount += 1
-            _ = send(packet, now: now, into: &actions)
+            switch record.phase {
+            case .awaitingAcknowledgement:
+                _ = sendPublish(record.message, packetID: record.packetID, dup: true, now: now, into: &actions)
+            case .awaitingCompletion:
+                _ = send(.pubrel(AckPacket(packetID: record.packetID)), now: now, into: &actions)
+            }
         }
         while let head = queue.first {
             if head.qos != .atMostOnce && transmittedCount >= sendWindow { return }
@@ -292,7 +297,7 @@ public struct ClientSession: Sendable {
                 continue
             }
             if message.qos == .atMostOnce {
-                if send(.publish(publishPacket(message, packetID: nil, dup: false)), now: now, into: &actions) {
+                if sendPublish(message, packetID: nil, dup: false, now: now, into: &actions) {
                     actions.append(.event(.delivered(tag: message.tag)))
                 }
                 continue
@@ -305,8 +310,32 @@ public struct ClientSession: Sendable {
             inFlight.append(InFlightRecord(packetID: packetID, phase: .awaitingAcknowledgement, message: message,
                                            transmitted: true, sendOrder: orderCounter))
             transmittedCount += 1
-            _ = send(.publish(publishPacket(message, packetID: packetID, dup: false)), now: now, into: &actions)
+            _ = sendPublish(message, packetID: packetID, dup: false, now: now, into: &actions)
         }
+    }
+
+    /// Sends a PUBLISH, with a Topic Alias when the server allows one: the first PUBLISH of a topic on a connection
+    /// carries the name and binds the next free alias, later ones carry only the alias (empty topic name). Aliases are
+    /// handed out first come, first served, 1 up to the server's maximum and never 0 [MQTT-3.3.2-8], [MQTT-3.3.2-9];
+    /// topics beyond that go by name. The stored message keeps its name, so a resend on a new connection (where no
+    /// alias exists yet [MQTT-3.3.2-7]) carries it again.
+    private mutating func sendPublish(
+        _ message: SessionSnapshot.Message, packetID: UInt16?, dup: Bool, now: Duration, into actions: inout [SessionAction]
+    ) -> Bool {
+        var packet = publishPacket(message, packetID: packetID, dup: dup)
+        var binds: UInt16?
+        if serverTopicAliasMaximum > 0 {
+            if let alias = topicAliases[message.topic] {
+                packet.topic = ""
+                packet.properties.topicAlias = alias
+            } else if topicAliases.count < Int(serverTopicAliasMaximum) {
+                binds = UInt16(topicAliases.count + 1)
+                packet.properties.topicAlias = binds
+            }
+        }
+        guard send(.publish(packet), now: now, into: &actions) else { return false }
+        if let binds { topicAliases[message.topic] = binds }
+        return true
     }
 
     // MARK: - Subscriptions
@@ -529,10 +558,14 @@ public struct ClientSession: Sendable {
         }
         startCleanNext = false
         let properties = connack.properties
-        sendWindow = Int(properties.receiveMaximum ?? UInt16.max)
+        // [MQTT-3.3.4-7]: never more unacknowledged QoS 1/2 PUBLISHes than the server's Receive Maximum, nor our own cap.
+        sendWindow = Int(min(properties.receiveMaximum ?? UInt16.max, configuration.maximumInFlight ?? UInt16.max))
         serverMaximumPacketSize = properties.maximumPacketSize.map { Int($0) }
         serverMaximumQoS = properties.maximumQoS ?? .exactlyOnce
         serverRetainAvailable = properties.retainAvailable ?? true
+        serverTopicAliasMaximum = configuration.version == .v5 && configuration.useTopicAliases
+            ? properties.topicAliasMaximum ?? 0 : 0
+        topicAliases.removeAll()
         effectiveKeepAlive = .seconds(Int(properties.serverKeepAlive ?? configuration.keepAliveSeconds))
         if let assigned = properties.assignedClientIdentifier { configuration.clientID = assigned }
         connection = .connected

@@ -31,12 +31,22 @@ extension ClientSession {
         public var pingTimeout: Duration
         /// Reaction to a publish above the server's Maximum QoS.
         public var qosAboveMaximum: QoSAboveMaximumPolicy
+        /// Most outgoing QoS 1/2 messages unacknowledged at once (nil: only the server's limit). MQTT 5 servers
+        /// announce their Receive Maximum and the smaller of the two applies; an MQTT 3.1.1 server cannot, yet may
+        /// still have one: Mosquitto 2.0 refuses a QoS 1 PUBLISH beyond its `max_inflight_messages` (default 20) and
+        /// answers a 3.1.1 client with a plain PUBACK, so the message is lost without a trace.
+        public var maximumInFlight: UInt16?
+        /// MQTT 5: replace a repeated topic name by a Topic Alias when the server allows aliases (its Topic Alias
+        /// Maximum), saving the topic's bytes on every later PUBLISH of that connection. Mappings never outlive
+        /// the connection [MQTT-3.3.2-7].
+        public var useTopicAliases: Bool
 
         public init(
             clientID: String, version: MQTTVersion, keepAlive: Duration = .seconds(60), cleanStart: Bool = false,
             sessionExpiry: UInt32? = nil, will: Will? = nil, username: String? = nil, password: [UInt8]? = nil,
             receiveMaximum: UInt16? = nil, maximumPacketSize: UInt32? = 1 << 20, pingTimeout: Duration = .seconds(10),
-            qosAboveMaximum: QoSAboveMaximumPolicy = .downgrade
+            qosAboveMaximum: QoSAboveMaximumPolicy = .downgrade, useTopicAliases: Bool = true,
+            maximumInFlight: UInt16? = nil
         ) {
             self.clientID = clientID
             self.version = version
@@ -50,6 +60,8 @@ extension ClientSession {
             self.maximumPacketSize = maximumPacketSize
             self.pingTimeout = pingTimeout
             self.qosAboveMaximum = qosAboveMaximum
+            self.useTopicAliases = useTopicAliases
+            self.maximumInFlight = maximumInFlight
         }
 
         /// Keep Alive as sent in CONNECT.

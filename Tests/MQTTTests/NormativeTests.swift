@@ -290,6 +290,32 @@ struct NormativeTests {
         #expect(h.publishes(h.receive(.pubcomp(AckPacket(packetID: id, reasonCode: .packetIdentifierNotFound)))).map(\.topic) == ["b"])
     }
 
+    @Test("client in-flight cap: at most maximumInFlight unacknowledged QoS 1/2 PUBLISHes, in 3.1.1 too; the smaller of it and the server's Receive Maximum in v5",
+          arguments: [MQTTVersion.v3_1_1, .v5])
+    func clientInFlightCap(version: MQTTVersion) {
+        var configuration = Harness.config(version)
+        configuration.maximumInFlight = 3
+        var h = Harness(configuration)
+        h.connect(properties: version == .v5 ? ConnAckProperties(receiveMaximum: 10) : ConnAckProperties())
+        var sent: [PublishPacket] = []
+        for tag in UInt64(1)...6 { sent += h.publishes(h.publish("t", qos: tag.isMultiple(of: 2) ? .exactlyOnce : .atLeastOnce, tag: tag)) }
+        #expect(sent.count == 3 && h.session.queuedCount == 3)
+        // A PUBACK frees one place; a PUBREC does not (the QoS 2 exchange goes on until PUBCOMP).
+        #expect(h.publishes(h.receive(.pubrec(AckPacket(packetID: sent[1].packetID ?? 0)))).isEmpty)
+        let next = h.publishes(h.receive(.puback(AckPacket(packetID: sent[0].packetID ?? 0))))
+        #expect(next.count == 1)
+        #expect(h.publishes(h.receive(.pubcomp(AckPacket(packetID: sent[1].packetID ?? 0)))).count == 1)
+        #expect(h.session.inFlightCount == 3 && h.session.queuedCount == 1)
+
+        // v5: a server Receive Maximum below the cap wins.
+        if version == .v5 {
+            var low = Harness(configuration)
+            low.connect(properties: ConnAckProperties(receiveMaximum: 2))
+            let first = (UInt64(1)...4).flatMap { low.publishes(low.publish("t", qos: .atLeastOnce, tag: $0)) }
+            #expect(first.count == 2)
+        }
+    }
+
     @Test("v5: a server exceeding our Receive Maximum gets DISCONNECT 0x93")
     func incomingReceiveMaximum() {
         var configuration = Harness.config(.v5)
@@ -304,20 +330,74 @@ struct NormativeTests {
 
     // MARK: - Server limits (MQTT 5)
 
-    @Test("v5 Topic Alias Maximum: no alias is ever sent, also on resume [MQTT-3.2.2-17] [MQTT-3.2.2-18] [MQTT-3.3.2-7] [MQTT-3.3.2-8] [MQTT-3.3.2-9]")
-    func noTopicAliases() {
+    /// A broker's view of a connection's aliases: resolves each PUBLISH the way the receiver must, failing the
+    /// test on an alias that was never bound on this connection or exceeds the maximum.
+    struct AliasResolver {
+        let maximum: UInt16
+        var bindings: [UInt16: String] = [:]
+        mutating func resolve(_ publish: PublishPacket) -> String? {
+            guard let alias = publish.properties.topicAlias else { return publish.topic }
+            guard alias != 0, alias <= maximum else { return nil }
+            if !publish.topic.isEmpty { bindings[alias] = publish.topic }
+            return bindings[alias]
+        }
+    }
+
+    @Test("v5 Topic Alias: repeated topics go by alias up to the server's maximum, never 0, never across connections [MQTT-3.2.2-17] [MQTT-3.2.2-18] [MQTT-3.3.2-7] [MQTT-3.3.2-8] [MQTT-3.3.2-9]")
+    func topicAliases() {
         var h = Harness(Harness.config(.v5))
-        h.connect(properties: ConnAckProperties(topicAliasMaximum: 10))
+        h.connect(properties: ConnAckProperties(topicAliasMaximum: 2))
+        var broker = AliasResolver(maximum: 2)
+        let topics = ["devices/d/sensors/a", "devices/d/sensors/b", "devices/d/sensors/c"]
         var sent: [PublishPacket] = []
-        for tag in UInt64(1)...3 { sent += h.publishes(h.publish("devices/d/sensors/s", qos: .atLeastOnce, tag: tag)) }
+        var tag: UInt64 = 0
+        for _ in 0..<3 {
+            for topic in topics {
+                tag += 1
+                sent += h.publishes(h.publish(topic, qos: .atLeastOnce, tag: tag))
+            }
+        }
+        #expect(sent.count == 9)
+        #expect(sent.map { broker.resolve($0) } == Array(repeating: topics, count: 3).flatMap { $0 })
+        // a and b bind aliases 1 and 2 once, then travel without their names; c (no alias left) always by name.
+        #expect(sent.map(\.properties.topicAlias) == [1, 2, nil, 1, 2, nil, 1, 2, nil])
+        #expect(sent.map(\.topic.isEmpty) == [false, false, false, true, true, false, true, true, false])
+
+        // New connection, session resumed: the unacknowledged PUBLISHes are resent and the first of each topic
+        // carries its name again, because the old connection's aliases are gone [MQTT-3.3.2-7].
         _ = h.session.connectionLost()
-        sent += h.publishes(h.connect(sessionPresent: true, properties: ConnAckProperties(topicAliasMaximum: 10)))
-        #expect(sent.count == 6)
-        #expect(sent.allSatisfy { $0.properties.topicAlias == nil && $0.topic == "devices/d/sensors/s" })
+        var resumed = AliasResolver(maximum: 2)
+        let resent = h.publishes(h.connect(sessionPresent: true, properties: ConnAckProperties(topicAliasMaximum: 2)))
+        #expect(resent.count == 9 && resent.allSatisfy(\.dup))
+        #expect(resent.map { resumed.resolve($0) } == Array(repeating: topics, count: 3).flatMap { $0 })
+        #expect(resent.prefix(2).allSatisfy { !$0.topic.isEmpty && $0.properties.topicAlias != nil })
+
+        // Without a Topic Alias Maximum (absent = 0) no alias is sent [MQTT-3.2.2-18].
+        _ = h.session.connectionLost()
+        let plain = h.publishes(h.connect(sessionPresent: true))
+        #expect(plain.count == 9 && plain.allSatisfy { $0.properties.topicAlias == nil && !$0.topic.isEmpty })
+
+        // The caller cannot choose aliases: the session owns the mapping.
         #expect(throws: PublishError.self) {
             _ = try h.session.publish(topic: "t", payload: [], qos: .atMostOnce, retain: false,
-                                      properties: PublishProperties(topicAlias: 1), tag: 9, now: h.now)
+                                      properties: PublishProperties(topicAlias: 1), tag: 99, now: h.now)
         }
+    }
+
+    @Test("Topic aliases stay off in 3.1.1 and when the configuration turns them off")
+    func topicAliasesOff() {
+        var off = Harness.config(.v5)
+        off.useTopicAliases = false
+        var h = Harness(off)
+        h.connect(properties: ConnAckProperties(topicAliasMaximum: 10))
+        var sent: [PublishPacket] = []
+        for tag in UInt64(1)...3 { sent += h.publishes(h.publish("devices/d/sensors/s", qos: .atMostOnce, tag: tag)) }
+        #expect(sent.count == 3 && sent.allSatisfy { $0.properties.topicAlias == nil && $0.topic == "devices/d/sensors/s" })
+
+        var legacy = Harness(Harness.config(.v3_1_1))
+        legacy.connect()
+        let v311 = (UInt64(1)...3).flatMap { legacy.publishes(legacy.publish("devices/d/sensors/s", qos: .atLeastOnce, tag: $0)) }
+        #expect(v311.count == 3 && v311.allSatisfy { $0.topic == "devices/d/sensors/s" })
     }
 
     // MARK: - Client identifier and CONNECT format

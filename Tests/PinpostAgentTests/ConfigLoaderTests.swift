@@ -128,6 +128,21 @@ struct ConfigLoaderTests {
         #expect(error.fix.contains("\"3.1.1\""))
     }
 
+    @Test func topicAliasesAndMaximumQoSPolicy() throws {
+        let defaults = try parse(Self.valid)
+        #expect(defaults.broker.topicAliases)
+        #expect(defaults.broker.qosAboveMaximum == .downgrade)
+        #expect(defaults.broker.maxInflight == 20)
+        #expect(try parse(Self.valid.replacingFirst("keepalive = 30", with: "keepalive = 30\nmax_inflight = 5")).broker.maxInflight == 5)
+        #expect(try #require(failure(Self.valid.replacingFirst("keepalive = 30", with: "keepalive = 30\nmax_inflight = 0"))).key == "broker.max_inflight")
+        let set = try parse(Self.valid.replacingFirst("keepalive = 30", with: "keepalive = 30\ntopic_aliases = false\nqos_above_maximum = \"refuse\""))
+        #expect(!set.broker.topicAliases)
+        #expect(set.broker.qosAboveMaximum == .refuse)
+        let error = try #require(failure(Self.valid.replacingFirst("keepalive = 30", with: "keepalive = 30\nqos_above_maximum = \"drop\"")))
+        #expect(error.key == "broker.qos_above_maximum")
+        #expect(error.fix.contains("\"downgrade\"") && error.fix.contains("\"refuse\""))
+    }
+
     @Test func missingSectionNamesIt() throws {
         let text = Self.valid.replacingFirst("[spool]\ndir = \"state\"", with: "")
         let error = try #require(failure(text))

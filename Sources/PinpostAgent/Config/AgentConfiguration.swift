@@ -21,6 +21,20 @@ public struct AgentConfiguration: Sendable, Equatable {
         public var username: String? = nil
         /// File with the MQTT password (first line); a secret, so it gets the key file's checks.
         public var passwordFile: String? = nil
+        /// Most QoS 1/2 readings awaiting the broker's acknowledgement at once; must not exceed the broker's own limit,
+        /// which an MQTT 3.1.1 broker cannot announce (Mosquitto drops the excess while acknowledging it).
+        public var maxInflight: UInt16 = 20
+        /// MQTT 5: send repeated topics as Topic Aliases when the broker allows them (fewer bytes per reading).
+        public var topicAliases: Bool = true
+        /// What to do with readings whose QoS exceeds the broker's Maximum QoS.
+        public var qosAboveMaximum: QoSAboveMaximum = .downgrade
+    }
+
+    /// A broker that announces a Maximum QoS below a sensor's QoS either gets the reading at its maximum (weaker
+    /// guarantee, reading kept) or not at all (the guarantee is kept, the reading is logged and dropped).
+    public enum QoSAboveMaximum: String, Sendable, Equatable {
+        case downgrade
+        case refuse
     }
 
     public struct TLS: Sendable, Equatable {

@@ -63,7 +63,17 @@ public enum ConfigLoader {
         if passwordFile != nil, username == nil {
             throw broker.error("password_file", "set without broker.username", fix: "set broker.username too (MQTT sends a password only with a user name)")
         }
-        try broker.rejectUnknownKeys(known: "host, port, protocol, keepalive, session_expiry, connect_timeout, username, password_file")
+        let maxInflight = try broker.int("max_inflight", range: 1...65535, fix: "set broker.max_inflight to how many QoS 1/2 readings may await the broker's acknowledgement at once (default 20, Mosquitto's max_inflight_messages)") ?? 20
+        let topicAliases = try broker.bool("topic_aliases", fix: "set broker.topic_aliases to true or false") ?? true
+        let qosPolicyText = try broker.string("qos_above_maximum", fix: "set broker.qos_above_maximum to \"downgrade\" or \"refuse\"") ?? "downgrade"
+        let qosAboveMaximum: AgentConfiguration.QoSAboveMaximum
+        switch qosPolicyText {
+        case "downgrade": qosAboveMaximum = .downgrade
+        case "refuse": qosAboveMaximum = .refuse
+        default:
+            throw broker.error("qos_above_maximum", "'\(qosPolicyText)' is not a policy", fix: "set broker.qos_above_maximum to \"downgrade\" (send at the broker's Maximum QoS) or \"refuse\" (drop such readings and log each)")
+        }
+        try broker.rejectUnknownKeys(known: "host, port, protocol, keepalive, session_expiry, connect_timeout, username, password_file, max_inflight, topic_aliases, qos_above_maximum")
 
         // [tls]
         var tls = try top.section("tls", fix: "add [tls] with ca_file, cert_file and key_file")
@@ -227,7 +237,10 @@ public enum ConfigLoader {
                 sessionExpiry: UInt32(sessionExpiry),
                 connectTimeout: .seconds(connectTimeout),
                 username: username,
-                passwordFile: passwordFile.map { FileSystem.absolute($0, relativeTo: folder) }
+                passwordFile: passwordFile.map { FileSystem.absolute($0, relativeTo: folder) },
+                maxInflight: UInt16(maxInflight),
+                topicAliases: topicAliases,
+                qosAboveMaximum: qosAboveMaximum
             ),
             tls: .init(
                 caFile: caFile.map { FileSystem.absolute($0, relativeTo: folder) },

@@ -350,12 +350,13 @@ struct PublisherLoop {
 
     private mutating func handle(_ event: SessionEvent) {
         switch event {
-        case .connected(let sessionPresent, _):
+        case .connected(let sessionPresent, let connack):
             if everConnected { reconnects += 1 }
             everConnected = true
             holdsSession = true
             saveSessionState()
             logger.info("MQTT connected", metadata: ["client_id": "\(service.configuration.device.id)", "session_present": "\(sessionPresent)"])
+            warnAboutMaximumQoS(connack.properties.maximumQoS)
             lastFailure = nil
             publishStatus("online")
             feedSession()
@@ -389,6 +390,21 @@ struct PublisherLoop {
         case .protocolError(let detail):
             lastDisconnect = "MQTT protocol error: \(detail)"
             logger.error("MQTT protocol error from broker: \(detail)")
+        }
+    }
+
+    /// A broker with a Maximum QoS below a sensor's QoS weakens (downgrade) or drops (refuse) that sensor's readings;
+    /// say so once per connection, naming the sensors and the config key that decides.
+    private func warnAboutMaximumQoS(_ maximum: QoS?) {
+        guard let maximum else { return }
+        let affected = service.configuration.sensors.filter { $0.qos > maximum }.map(\.name)
+        guard !affected.isEmpty else { return }
+        let metadata: Logger.Metadata = ["maximum_qos": "\(maximum.rawValue)", "sensors": "\(affected.joined(separator: ","))"]
+        switch service.configuration.broker.qosAboveMaximum {
+        case .downgrade:
+            logger.warning("broker's Maximum QoS is below these sensors' QoS; their readings are sent at QoS \(maximum.rawValue) (set broker.qos_above_maximum = \"refuse\" to drop them instead)", metadata: metadata)
+        case .refuse:
+            logger.warning("broker's Maximum QoS is below these sensors' QoS; their readings are refused and dropped (broker.qos_above_maximum = \"refuse\"; \"downgrade\" sends them at the lower QoS)", metadata: metadata)
         }
     }
 

@@ -15,6 +15,12 @@ enum SessionSettings {
         let keepAlive = configuration.broker.keepAlive
         settings.pingTimeout = keepAlive > .zero ? max(keepAlive / 2, .seconds(1)) : .seconds(10)
         settings.sessionExpiry = configuration.broker.protocolVersion == .v5 ? configuration.broker.sessionExpiry : nil
+        settings.useTopicAliases = configuration.broker.topicAliases
+        settings.maximumInFlight = configuration.broker.maxInflight
+        settings.qosAboveMaximum = switch configuration.broker.qosAboveMaximum {
+        case .downgrade: .downgrade
+        case .refuse: .refuse
+        }
         // Credentials go only into CONNECT, which is sent only inside a verified TLS session.
         settings.username = configuration.broker.username
         settings.password = configuration.broker.passwordFile.flatMap { try? KeyFilePolicy.readSecret($0, field: "broker.password_file") }.map { Array($0.utf8) }
