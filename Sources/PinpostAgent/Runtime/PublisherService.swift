@@ -43,13 +43,18 @@ public struct PublisherService: Service {
     }
 
     /// How often the loop looks at its timers (keep-alive, checkpoint, status, watchdog): once a
-    /// second, or at the group-commit interval when that is shorter, so `spool.fsync` holds. An idle
-    /// agent wakes no more often than that.
+    /// second, or at the group-commit interval when that is shorter, so `spool.fsync` holds, or at half
+    /// the systemd watchdog ping interval when that is shorter, so a ping is never later than
+    /// 3/4 of `WatchdogSec`. An idle agent wakes no more often than that.
     var tickInterval: Duration {
-        if case .interval(let interval) = configuration.spool.fsync {
-            return min(.seconds(1), max(interval, .milliseconds(50)))
-        }
-        return .seconds(1)
+        Self.tickInterval(fsync: configuration.spool.fsync, watchdogPing: SystemdNotifier.processPingInterval())
+    }
+
+    static func tickInterval(fsync: SpoolConfiguration.Fsync, watchdogPing: Duration?) -> Duration {
+        var interval = Duration.seconds(1)
+        if case .interval(let commit) = fsync { interval = min(interval, commit) }
+        if let watchdogPing { interval = min(interval, watchdogPing / 2) }
+        return max(interval, .milliseconds(50))
     }
 
     public func run() async throws {

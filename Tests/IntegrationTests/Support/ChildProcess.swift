@@ -11,11 +11,16 @@ import Glibc
 /// down gracefully. posix_spawn with POSIX_SPAWN_SETSIGMASK gives the child what systemd would.
 final class ChildProcess: Sendable {
     let pid: pid_t
+    /// The harness talks to processes and sockets that tests kill on purpose: a write to one that is gone must fail
+    /// with EPIPE, not end the whole test run with SIGPIPE. Children get the default action back (see below).
+    static let ignoreBrokenPipes: Void = { _ = Glibc.signal(SIGPIPE, SIG_IGN) }()
+
     private let status = Mutex<Int32?>(nil)
 
     /// Starts `executable` with `arguments`, stdout and stderr appended to `outputPath` (or /dev/null).
     /// - Parameter environment: extra variables on top of this process's environment.
     init(_ executable: String, _ arguments: [String], outputPath: String?, environment extra: [String: String] = [:]) throws {
+        ChildProcess.ignoreBrokenPipes
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }

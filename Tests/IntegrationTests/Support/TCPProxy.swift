@@ -110,7 +110,7 @@ final class TCPProxy: @unchecked Sendable {
                 if mode == .blackHole { continue }
                 var offset = 0
                 while offset < count {
-                    let written = buffer.withUnsafeBytes { write(to, $0.baseAddress! + offset, count - offset) }
+                    let written = buffer.withUnsafeBytes { send(to, $0.baseAddress! + offset, count - offset, Int32(MSG_NOSIGNAL)) }
                     if written <= 0 { return }
                     offset += written
                 }
