@@ -21,7 +21,20 @@ public struct ClientSession: Sendable {
         var pubrecOrder: UInt64 = 0
     }
 
-    private enum PendingRequest: Sendable { case subscribe, unsubscribe }
+    private enum PendingRequest: Sendable, Equatable {
+        case subscribe([String])
+        case resubscribe([String])
+        case unsubscribe
+    }
+
+    /// A subscription the application asked for and has not withdrawn. It is sent again when the broker may not
+    /// hold it: after Session Present=0, or when its SUBACK never arrived because the connection dropped.
+    private struct StandingSubscription: Sendable {
+        var subscription: Subscription
+        var properties: SubscribeProperties
+        /// Acknowledged (SUBACK success) on the broker's current session.
+        var confirmed = false
+    }
 
     public private(set) var configuration: Configuration
 
@@ -46,6 +59,8 @@ public struct ClientSession: Sendable {
     private var lastReceiveAt: Duration = .zero
     private var pingSentAt: Duration?
     private var pendingRequests: [UInt16: PendingRequest] = [:]
+    /// Standing subscriptions in the order first requested (survive connections, not the process).
+    private var standing: [StandingSubscription] = []
 
     // Session state (survives connections).
     private var inFlight: [InFlightRecord] = []
@@ -341,22 +356,35 @@ public struct ClientSession: Sendable {
     // MARK: - Subscriptions
 
     /// Sends SUBSCRIBE (with MQTT 5 options and properties); the result arrives as `.subscribed(packetID:_:)`.
-    /// Subscriptions are not persisted: a request pending when the connection drops is forgotten.
+    /// The subscription then stands until `unsubscribe` or a refusing SUBACK: the session sends it again when the broker
+    /// lost it (Session Present=0) or its SUBACK was lost with the connection (`.resubscribed`). Standing subscriptions
+    /// live in memory only, not in `persistentState`: a restarted process subscribes again itself.
     public mutating func subscribe(
         _ subscriptions: [Subscription], properties: SubscribeProperties = SubscribeProperties(), now: Duration
     ) throws(SubscribeError) -> (packetID: UInt16, actions: [SessionAction]) {
-        try request(now: now, kind: .subscribe) { packetID in
+        let result = try request(now: now, kind: .subscribe(subscriptions.map(\.topicFilter))) { packetID in
             .subscribe(SubscribePacket(packetID: packetID, subscriptions: subscriptions, properties: properties))
         }
+        for subscription in subscriptions {
+            let entry = StandingSubscription(subscription: subscription, properties: properties)
+            if let index = standing.firstIndex(where: { $0.subscription.topicFilter == subscription.topicFilter }) {
+                standing[index] = entry
+            } else {
+                standing.append(entry)
+            }
+        }
+        return result
     }
 
     /// Sends UNSUBSCRIBE; the result arrives as `.unsubscribed(packetID:_:)`.
     public mutating func unsubscribe(
         _ topicFilters: [String], properties: UnsubscribeProperties = UnsubscribeProperties(), now: Duration
     ) throws(SubscribeError) -> (packetID: UInt16, actions: [SessionAction]) {
-        try request(now: now, kind: .unsubscribe) { packetID in
+        let result = try request(now: now, kind: .unsubscribe) { packetID in
             .unsubscribe(UnsubscribePacket(packetID: packetID, topicFilters: topicFilters, properties: properties))
         }
+        standing.removeAll { topicFilters.contains($0.subscription.topicFilter) }
+        return result
     }
 
     private mutating func request(
@@ -490,12 +518,26 @@ public struct ClientSession: Sendable {
             let reason: ReasonCode = known || configuration.version == .v3_1_1 ? .success : .packetIdentifierNotFound
             _ = send(.pubcomp(AckPacket(packetID: ack.packetID, reasonCode: reason)), now: now, into: &actions)
         case .suback(let suback):
-            guard pendingRequests[suback.packetID] == .subscribe else { return }
+            let filters: [String]
+            switch pendingRequests[suback.packetID] {
+            case .subscribe(let requested), .resubscribe(let requested): filters = requested
+            case .unsubscribe, nil: return
+            }
+            let resubscription = pendingRequests[suback.packetID] == .resubscribe(filters)
             pendingRequests[suback.packetID] = nil
             packetIDs.release(suback.packetID)
-            actions.append(.event(.subscribed(packetID: suback.packetID, suback.reasonCodes)))
+            for (filter, reason) in zip(filters, suback.reasonCodes) {
+                guard let index = standing.firstIndex(where: { $0.subscription.topicFilter == filter }) else { continue }
+                if reason.isFailure {
+                    standing.remove(at: index)  // refused: asking again would only be refused again
+                } else {
+                    standing[index].confirmed = true
+                }
+            }
+            actions.append(.event(resubscription ? .resubscribed(filters, suback.reasonCodes)
+                                                 : .subscribed(packetID: suback.packetID, suback.reasonCodes)))
         case .unsuback(let unsuback):
-            guard pendingRequests[unsuback.packetID] == .unsubscribe else { return }
+            guard case .unsubscribe = pendingRequests[unsuback.packetID] else { return }
             pendingRequests[unsuback.packetID] = nil
             packetIDs.release(unsuback.packetID)
             actions.append(.event(.unsubscribed(packetID: unsuback.packetID, unsuback.reasonCodes)))
@@ -580,10 +622,36 @@ public struct ClientSession: Sendable {
             inFlight.removeAll()
             incomingQoS2.removeAll()
             packetIDs.releaseAll()
+            for index in standing.indices { standing[index].confirmed = false }
         }
+        resubscribe(now: now, into: &actions)
         // With Session Present=1, every in-flight message is now untransmitted on this connection and `pump`
         // resends PUBLISH (DUP=1, same id) or PUBREL in original order before any queued message [MQTT-4.4.0-1].
         pump(now: now, into: &actions)
+    }
+
+    /// Sends SUBSCRIBE again for every standing subscription the broker may not hold (its session is new, or the
+    /// SUBACK was lost with the connection), one packet per set of properties, in the order first requested.
+    /// Subscribing again to a filter the broker still has only replaces it [MQTT-3.8.4-3].
+    private mutating func resubscribe(now: Duration, into actions: inout [SessionAction]) {
+        var groups: [(properties: SubscribeProperties, subscriptions: [Subscription])] = []
+        for entry in standing where !entry.confirmed {
+            if let index = groups.firstIndex(where: { $0.properties == entry.properties }) {
+                groups[index].subscriptions.append(entry.subscription)
+            } else {
+                groups.append((entry.properties, [entry.subscription]))
+            }
+        }
+        for group in groups {
+            guard let packetID = packetIDs.allocate() else { return }
+            let packet = Packet.subscribe(SubscribePacket(packetID: packetID, subscriptions: group.subscriptions,
+                                                          properties: group.properties))
+            guard send(packet, now: now, into: &actions) else {
+                packetIDs.release(packetID)
+                continue
+            }
+            pendingRequests[packetID] = .resubscribe(group.subscriptions.map(\.topicFilter))
+        }
     }
 
     private mutating func handleIncomingPublish(_ publish: PublishPacket, now: Duration, into actions: inout [SessionAction]) {

@@ -23,6 +23,9 @@ public enum SessionEvent: Sendable, Equatable {
     case messageReceived(PublishPacket)
     /// SUBACK for a `subscribe` request: one result per filter.
     case subscribed(packetID: UInt16, [ReasonCode])
+    /// SUBACK for subscriptions the session sent again on its own (the broker's session was new, or the first
+    /// SUBACK was lost with its connection): the topic filters and one result each. A refused filter is dropped.
+    case resubscribed([String], [ReasonCode])
     /// UNSUBACK for an `unsubscribe` request (empty for MQTT 3.1.1).
     case unsubscribed(packetID: UInt16, [ReasonCode])
     /// MQTT 5 DISCONNECT from the server, e.g. 0x8E Session taken over; followed by `.close(.serverDisconnect)`.

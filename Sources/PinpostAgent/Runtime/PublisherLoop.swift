@@ -377,7 +377,7 @@ struct PublisherLoop {
             }
         case .messageReceived(let message):
             logger.debug("message received", metadata: ["topic": "\(message.topic)"])
-        case .subscribed, .unsubscribed:
+        case .subscribed, .unsubscribed, .resubscribed:
             break
         case .disconnectedByServer(let reason):
             if reason == .sessionTakenOver {

@@ -3,7 +3,8 @@ import MQTT
 /// State-machine target: the input is a script of operations (server bytes in chunks, publishes, timer ticks,
 /// lost connections, reconnects, subscribes, graceful disconnects) run against one `ClientSession` with virtual
 /// time. Invariants: every byte the client sends decodes as exactly one well-formed packet; after `.close` the
-/// session is not connected; QoS > 0 PUBLISHes carry non-zero ids not used by another message in flight.
+/// session is not connected; QoS > 0 PUBLISHes carry non-zero ids not used by another message in flight; topic
+/// aliases only in MQTT 5 and never 0 (the usual scripted CONNACK allows 2, so the alias paths are exercised).
 enum SessionFuzz {
     static func run(_ input: [UInt8]) {
         let version: MQTTVersion = input[0] & 2 == 0 ? .v3_1_1 : .v5
@@ -12,6 +13,7 @@ enum SessionFuzz {
             sessionExpiry: version == .v5 ? 60 : nil, receiveMaximum: 4, maximumPacketSize: 4096,
             pingTimeout: .seconds(2), qosAboveMaximum: input[0] & 8 == 0 ? .downgrade : .refuse)
         configuration.will = Will(topic: "w", payload: [1], qos: .atLeastOnce, retain: true)
+        configuration.maximumInFlight = input[0] & 32 != 0 ? 3 : nil
         var session = ClientSession(configuration: configuration)
         var now = Duration.zero
         var script = Script(bytes: input, offset: 1)
@@ -21,7 +23,8 @@ enum SessionFuzz {
         if input[0] & 16 != 0 {
             // Usually start connected, so the fuzzer spends its time after CONNACK.
             let connack = ConnAckPacket(sessionPresent: false, properties: version == .v5
-                ? ConnAckProperties(receiveMaximum: 2, maximumQoS: .atLeastOnce, maximumPacketSize: 512) : ConnAckProperties())
+                ? ConnAckProperties(receiveMaximum: 2, maximumQoS: .atLeastOnce, maximumPacketSize: 512, topicAliasMaximum: 2)
+                : ConnAckProperties())
             if let bytes = try? PacketEncoder.encode(.connack(connack), version: version) {
                 apply(session.received(bytes, now: now), session: session, version: version)
             }
@@ -75,6 +78,9 @@ enum SessionFuzz {
                         fuzzCheck((publish.qos == .atMostOnce) == (publish.packetID == nil), "packet id vs QoS")
                         fuzzCheck(publish.packetID != 0, "packet id 0")
                         fuzzCheck(!(publish.qos == .atMostOnce && publish.dup), "DUP on QoS 0")
+                        if let alias = publish.properties.topicAlias {
+                            fuzzCheck(version == .v5 && alias != 0, "topic alias \(alias) in \(version)")
+                        }
                     }
                 } catch {
                     fuzzCheck(false, "client sent malformed bytes: \(error)")
