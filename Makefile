@@ -1,5 +1,5 @@
 # Pinpost — developer entry points. Tests need the Debian packages that
-# board/dev/install-deps installs (mosquitto, mosquitto-clients, libssl-dev,
+# board/dev/install-deps installs (mosquitto, mosquitto-clients, ejabberd, libssl-dev,
 # libgpiod-dev, openssl, pkg-config).
 #
 #   make demo                        run the end-to-end demo (DEMO_SECONDS=20)

@@ -7,9 +7,11 @@ import Glibc
 /// A loopback TCP proxy the test controls, standing in for the network between agent and broker.
 ///
 /// `.forward` passes bytes; `.blackHole` accepts and reads but delivers nothing (a cable pulled
-/// somewhere upstream: no RST, no FIN); `.refuse` closes new connections at once.
+/// somewhere upstream: no RST, no FIN); `.refuse` closes new connections at once; `.hold` leaves the
+/// client's bytes unread in the socket buffers (they reach the upstream only if forwarding resumes) while
+/// the upstream's bytes still reach the client, and new connections are handled as in `.forward`.
 final class TCPProxy: @unchecked Sendable {
-    enum Mode: Sendable { case forward, blackHole, refuse }
+    enum Mode: Sendable { case forward, blackHole, refuse, hold }
 
     let port: Int
     private let upstreamPort: Int
@@ -101,8 +103,12 @@ final class TCPProxy: @unchecked Sendable {
             }
             fds[0].revents = 0
             fds[1].revents = 0
+            // Held: the client's side is not polled, so its bytes stay where they are.
+            fds[0].events = mode == .hold ? 0 : Int16(POLLIN)
             guard poll(&fds, 2, 100) >= 0 else { return }
             for (index, entry) in fds.enumerated() where entry.revents != 0 {
+                // Held, only a hang-up or an error shows on the client's side: it went away.
+                if index == 0 && mode == .hold { return }
                 let from = entry.fd
                 let to = index == 0 ? upstream : client
                 let count = buffer.withUnsafeMutableBytes { read(from, $0.baseAddress, $0.count) }

@@ -1,0 +1,156 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The agent (real binary, mutual TLS) against a second MQTT broker implementation: ejabberd 23.01's
+/// `mod_mqtt` from Debian 12, at both protocol levels. ejabberd requires and verifies the client certificate
+/// and authenticates the agent by it (see `EjabberdBroker`), so the agent's mutual TLS is exercised for real.
+@Suite("MQTT interop: ejabberd", .serialized, .timeLimit(.minutes(3)),
+       .enabled(if: EjabberdBroker.isInstalled, "ejabberd is not installed; board/dev/install-deps installs it (apt-get install ejabberd)"))
+struct MQTTInteropEjabberdTests {
+    @Test("connect with a client certificate and QoS 0/1/2 publish: every reading arrives, QoS 2 exactly once",
+          arguments: ["3.1.1", "5"])
+    func qosLevels(protocolVersion: String) throws {
+        let folder = try Repository.temporaryFolder("interop-ejabberd-qos")
+        let pki = try TestPKI(in: folder)
+        let broker = try EjabberdBroker(pki: pki)
+        let run = InteropRun(folder: folder, device: try pki.device("dev-0001"))
+        // The certificate is really required: without one ejabberd refuses the same client id.
+        let anonymous = try Command.run("/usr/bin/mosquitto_pub", [
+            "-h", "localhost", "-p", "\(broker.port)", "-V", protocolVersion == "5" ? "5" : "mqttv311",
+            "--cafile", pki.caCertificate, "-i", run.deviceID, "-t", "devices/\(run.deviceID)/x", "-m", "x",
+        ], timeout: .seconds(20))
+        #expect(anonymous.status != 0, "a client without a certificate was let in: \(anonymous.output)")
+        let subscriber = try Subscriber(ejabberd: broker, clientID: "interop-watcher", qos: 2)
+        defer { subscriber.stop(); broker.stop() }
+        let agent = try AgentProcess(configPath: run.config(port: broker.port, protocolVersion: protocolVersion))
+        subscriber.wait { messages in ["q0", "q1", "q2"].allSatisfy { run.readings(messages, sensor: $0).count >= 5 } }
+        #expect(agent.stop() == 0, "\(agent.log)")
+        let last = try run.lastSeq()
+        let messages = subscriber.wait { messages in
+            Set(["q0", "q1", "q2"].flatMap { run.readings(messages, sensor: $0).map(\.seq) }) == Set(1...last)
+        }
+        let q0 = run.readings(messages, sensor: "q0").map(\.seq)
+        let q1 = run.readings(messages, sensor: "q1").map(\.seq)
+        let q2 = run.readings(messages, sensor: "q2").map(\.seq)
+        #expect(q0.count >= 5 && q1.count >= 5 && q2.count >= 5, "\(agent.log)")
+        #expect(Set(q2).count == q2.count, "QoS 2 duplicates: \(q2)")
+        // Nothing was lost: a clean shutdown flushes QoS 0 on a live connection too.
+        let all = Set(q0 + q1 + q2)
+        #expect(all == Set(1...last), "missing \(Set(1...last).subtracting(all).sorted())")
+        #expect(agent.log.contains("MQTT connected"))
+        #expect(broker.log.contains("Accepted MQTT authentication for \(run.deviceID)@localhost/\(run.deviceID) by pkix backend"),
+                "the agent was authenticated by its certificate: \(broker.log.suffix(2000))")
+    }
+
+    /// ejabberd keeps sessions only in memory, so this is the Session Present=0 path: after each graceful
+    /// restart the agent (Clean Start 0) is told there is no session, voids its own and sends every unfinished
+    /// QoS 1/2 reading again as a new message, ahead of what it spooled while the broker was down.
+    ///
+    /// The agent reaches ejabberd through a gate (a `TCPProxy`), for two losses that are ejabberd's by design
+    /// and would otherwise make this test fail at random:
+    /// - A subscriber's queue is lost with its session. ejabberd has one QoS 1/2 message in flight per
+    ///   subscriber, so after a reconnect the agent's backlog is acknowledged to the agent long before it has
+    ///   reached the observers; a stop then drops the rest. So before each stop the gate holds the agent's bytes
+    ///   (its connection stays up, unacknowledged readings pile up) until a probe shows the observers caught up.
+    /// - The observers' sessions are lost too: a reading sent before they subscribe again reaches nobody. So the
+    ///   gate refuses connections from the stop until a probe reaches both observers through the new broker.
+    /// The agent's own connection is closed by ejabberd's stop (no DISCONNECT, no TLS close_notify), with
+    /// readings unacknowledged, as in any graceful restart. The hold also means every QoS 2 reading ejabberd
+    /// took was PUBREC'd to the agent before the stop, so a reading the QoS 2 observer gets twice was sent
+    /// twice by the agent, not lost in ejabberd's shutdown.
+    @Test("graceful broker restarts (sessions lost): Session Present=0, the agent republishes, every reading arrives",
+          arguments: ["3.1.1", "5"])
+    func restarts(protocolVersion: String) throws {
+        let folder = try Repository.temporaryFolder("interop-ejabberd-restart")
+        let pki = try TestPKI(in: folder)
+        let broker = try EjabberdBroker(pki: pki)
+        let run = InteropRun(folder: folder, device: try pki.device("dev-0001"))
+        // QoS 1 shows completeness, QoS 2 shows what was delivered twice.
+        let complete = try Subscriber(ejabberd: broker, clientID: "interop-q1", qos: 1)
+        let once = try Subscriber(ejabberd: broker, clientID: "interop-q2", qos: 2)
+        let gate = try TCPProxy(upstreamPort: broker.port)
+        defer { complete.stop(); once.stop(); gate.stop(); broker.stop() }
+        let agent = try AgentProcess(configPath: run.config(port: gate.port, protocolVersion: protocolVersion,
+                                                            toggle: "20ms", qos: [1, 2]))
+        #expect(waitFor(timeout: .seconds(15)) { agent.log.contains("MQTT connected") }, "\(agent.log.suffix(2000))")
+        let restarts = 2
+        for _ in 0..<restarts {
+            Thread.sleep(forTimeInterval: 1.5)
+            gate.mode = .hold
+            Thread.sleep(forTimeInterval: 0.2)
+            #expect(broker.awaitDelivery(to: [complete, once]), "the observers caught up before the stop")
+            gate.mode = .refuse
+            broker.stop()
+            try broker.start()
+            #expect(broker.awaitDelivery(to: [complete, once]), "the observers subscribed again: \(complete.output.suffix(1000)) \(once.output.suffix(1000))")
+            gate.mode = .forward
+        }
+        #expect(waitFor(timeout: .seconds(15)) { run.reconnected(agent.log) }, "\(agent.log.suffix(2000))")
+        Thread.sleep(forTimeInterval: 1.5)
+        #expect(agent.stop() == 0, "\(agent.log)")
+        let last = try run.lastSeq()
+        let messages = complete.wait(timeout: .seconds(30)) { messages in
+            Set(["q1", "q2"].flatMap { run.readings(messages, sensor: $0).map(\.seq) }) == Set(1...last)
+        }
+        let seen = Set(["q1", "q2"].flatMap { run.readings(messages, sensor: $0).map(\.seq) })
+        let missing = Set(1...last).subtracting(seen).sorted()
+        #expect(missing.isEmpty, "missing \(missing.prefix(20)) of \(last)")
+        let q2Sent = Set(run.readings(messages, sensor: "q2").map(\.seq))
+        let q2 = run.readings(once.wait(timeout: .seconds(10)) { Set(run.readings($0, sensor: "q2").map(\.seq)).isSuperset(of: q2Sent) },
+                              sensor: "q2").map(\.seq)
+        let twice = Dictionary(grouping: q2, by: { $0 }).filter { $1.count > 1 }.keys.sorted()
+        let fresh = agent.log.components(separatedBy: "session_present=false").count - 1
+        print("interop ejabberd \(protocolVersion) restarts: produced \(last), seen \(seen.count), q2 \(q2.count) (twice: \(twice)), connections without session \(fresh)")
+        // With the hold, ejabberd sent a PUBREC for every QoS 2 reading it took before it stopped, and the agent
+        // got it: a reading delivered twice is one the agent sent again although it had that PUBREC.
+        withKnownIssue("""
+            agent: on Session Present=0 it sends QoS 2 readings it already had a PUBREC for again as new messages \
+            (SessionResendTests.freshOnSessionNotPresent asks for that); ejabberd had routed them on PUBLISH, so \
+            subscribers get them twice
+            """, isIntermittent: true) {
+            #expect(twice.isEmpty, "QoS 2 readings delivered twice: \(twice)")
+        }
+        #expect(q2.count > 50)
+        #expect(fresh >= 1 + restarts, "after each restart the agent was told Session Present=0: \(agent.log.suffix(3000))")
+        #expect(!agent.log.contains("session_present=true"), "ejabberd never resumes a session across its restart")
+    }
+
+    /// ejabberd hands the session to the newest connection with the same user and client id: the older one is
+    /// closed (MQTT 5: DISCONNECT 0x8E "session taken over"; 3.1.1: the socket is closed). The impostor uses
+    /// the device's own certificate, so it really is the same identity.
+    @Test("duplicate client id: ejabberd drops the older connection, the agent names it, backs off and loses nothing",
+          arguments: ["3.1.1", "5"])
+    func takeover(protocolVersion: String) throws {
+        let folder = try Repository.temporaryFolder("interop-ejabberd-takeover")
+        let pki = try TestPKI(in: folder)
+        let broker = try EjabberdBroker(pki: pki)
+        let run = InteropRun(folder: folder, device: try pki.device("dev-0001"))
+        let subscriber = try Subscriber(ejabberd: broker, clientID: "interop-watcher", qos: 2)
+        defer { subscriber.stop(); broker.stop() }
+        let agent = try AgentProcess(configPath: run.config(port: broker.port, protocolVersion: protocolVersion, qos: [1]))
+        #expect(waitFor(timeout: .seconds(15)) { agent.log.contains("MQTT connected") }, "\(agent.log.suffix(2000))")
+        var impostors: [ChildProcess] = []
+        for _ in 0..<3 {
+            impostors.append(try run.impostor(port: broker.port, protocolVersion: protocolVersion))
+            Thread.sleep(forTimeInterval: 1.5)
+        }
+        for impostor in impostors { impostor.stop(signal: SIGKILL) }
+        #expect(waitFor(timeout: .seconds(10)) { run.reconnected(agent.log) }, "\(agent.log.suffix(2000))")
+        #expect(agent.child.isRunning)
+        #expect(agent.stop() == 0, "\(agent.log)")
+        #expect(agent.log.contains("another client may be using client id") || agent.log.contains("session taken over"),
+                "the takeover is named: \(agent.log.suffix(3000))")
+        let last = try run.lastSeq()
+        let messages = subscriber.wait { Set(run.readings($0, sensor: "q1").map(\.seq)) == Set(1...last) }
+        let seen = Set(run.readings(messages, sensor: "q1").map(\.seq))
+        #expect(seen == Set(1...last), "missing \(Set(1...last).subtracting(seen).sorted())")
+        // "Opened MQTT session for …" or, taking over the previous connection's state, "Reopened MQTT session via <pid> for …".
+        let sessions = broker.log.split(separator: "\n").filter {
+            $0.contains("pened MQTT session") && $0.contains(" for \(run.deviceID)@localhost/\(run.deviceID) from ")
+        }
+        #expect(sessions.count >= 4, "ejabberd opened a session for each connection with the device's id: \(broker.log.suffix(3000))")
+    }
+}
