@@ -41,6 +41,7 @@ struct MQTTInteropEjabberdTests {
         let all = Set(q0 + q1 + q2)
         #expect(all == Set(1...last), "missing \(Set(1...last).subtracting(all).sorted())")
         #expect(agent.log.contains("MQTT connected"))
+        #expect(run.protocolViolations(agent.log).isEmpty, "\(run.protocolViolations(agent.log).prefix(3))")
         #expect(broker.log.contains("Accepted MQTT authentication for \(run.deviceID)@localhost/\(run.deviceID) by pkix backend"),
                 "the agent was authenticated by its certificate: \(broker.log.suffix(2000))")
     }
@@ -82,8 +83,10 @@ struct MQTTInteropEjabberdTests {
             gate.mode = .hold
             Thread.sleep(forTimeInterval: 0.2)
             #expect(broker.awaitDelivery(to: [complete, once]), "the observers caught up before the stop")
-            gate.mode = .refuse
+            // Stop the broker while the agent's bytes are still held: switching the gate first would release
+            // them into a broker that acknowledges and then drops them as it shuts down.
             broker.stop()
+            gate.mode = .refuse
             try broker.start()
             #expect(broker.awaitDelivery(to: [complete, once]), "the observers subscribed again: \(complete.output.suffix(1000)) \(once.output.suffix(1000))")
             gate.mode = .forward
@@ -104,16 +107,16 @@ struct MQTTInteropEjabberdTests {
         let twice = Dictionary(grouping: q2, by: { $0 }).filter { $1.count > 1 }.keys.sorted()
         let fresh = agent.log.components(separatedBy: "session_present=false").count - 1
         print("interop ejabberd \(protocolVersion) restarts: produced \(last), seen \(seen.count), q2 \(q2.count) (twice: \(twice)), connections without session \(fresh)")
-        // With the hold, ejabberd sent a PUBREC for every QoS 2 reading it took before it stopped, and the agent
-        // got it: a reading delivered twice is one the agent sent again although it had that PUBREC.
-        withKnownIssue("""
-            agent: on Session Present=0 it sends QoS 2 readings it already had a PUBREC for again as new messages \
-            (SessionResendTests.freshOnSessionNotPresent asks for that); ejabberd had routed them on PUBLISH, so \
-            subscribers get them twice
-            """, isIntermittent: true) {
-            #expect(twice.isEmpty, "QoS 2 readings delivered twice: \(twice)")
-        }
+        // By design, not a defect: when the broker lost the session (Session Present=0) the agent republishes every
+        // unfinished reading as a new message, QoS 2 ones whose PUBREC had arrived included ([MQTT-3.2.2-5]; the issue
+        // asks for it). A broker that forwards on PUBREL (Mosquitto) would otherwise lose them; ejabberd forwards on
+        // PUBLISH, so those few arrive twice, and subscribers drop them by `seq`. Bounded: never more than twice, and
+        // at most one in-flight window (broker.max_inflight, 20) per lost session.
+        let counts = Dictionary(grouping: q2, by: { $0 }).mapValues(\.count)
+        #expect(counts.values.allSatisfy { $0 <= 2 }, "a QoS 2 reading arrived more than twice: \(counts.filter { $1 > 2 })")
+        #expect(twice.count <= restarts * 20, "more QoS 2 duplicates than one in-flight window per restart: \(twice)")
         #expect(q2.count > 50)
+        #expect(run.protocolViolations(agent.log).isEmpty, "\(run.protocolViolations(agent.log).prefix(3))")
         #expect(fresh >= 1 + restarts, "after each restart the agent was told Session Present=0: \(agent.log.suffix(3000))")
         #expect(!agent.log.contains("session_present=true"), "ejabberd never resumes a session across its restart")
     }

@@ -31,6 +31,7 @@ struct MQTTInteropMosquittoTests {
         let all = Set(q0 + q1 + q2)
         #expect(all == Set(1...last), "missing \(Set(1...last).subtracting(all).sorted())")
         #expect(agent.log.contains("MQTT connected"))
+        #expect(run.protocolViolations(agent.log).isEmpty, "\(run.protocolViolations(agent.log).prefix(3))")
     }
 
     @Test("persistent session resumed after graceful broker restarts: QoS 1 at least once, QoS 2 exactly once",
@@ -70,6 +71,7 @@ struct MQTTInteropMosquittoTests {
         let brokerLog = (try? String(contentsOfFile: broker.logFile, encoding: .utf8)) ?? ""
         let refused = brokerLog.split(separator: "\n").filter { $0.contains("to dev-0001") && $0.contains("rc151") }
         #expect(refused.isEmpty, "Mosquitto refused readings over its quota: \(refused.prefix(3))")
+        #expect(run.protocolViolations(agent.log).isEmpty, "\(run.protocolViolations(agent.log).prefix(3))")
         Thread.sleep(forTimeInterval: 1)
         let q2 = run.readings(once.messages, sensor: "q2").map(\.seq)
         #expect(q2.count > 100)

@@ -47,6 +47,14 @@ struct InteropRun {
         return value
     }
 
+    /// Protocol violations either side reported in the agent's log: a broker DISCONNECT for a malformed packet,
+    /// a protocol error or a bad Topic Alias, or the agent's own protocol error verdict. Empty in a clean run.
+    func protocolViolations(_ log: String) -> [Substring] {
+        log.split(separator: "\n").filter { line in
+            ["Malformed Packet", "Protocol Error", "Topic Alias invalid", "MQTT protocol error"].contains { line.contains($0) }
+        }
+    }
+
     /// True when the agent's latest connection attempt succeeded (it is connected now).
     func reconnected(_ log: String) -> Bool {
         guard let connected = log.range(of: "MQTT connected", options: .backwards) else { return false }

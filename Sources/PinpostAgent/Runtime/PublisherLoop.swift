@@ -308,6 +308,13 @@ struct PublisherLoop {
 
     // MARK: Session actions
 
+    private mutating func write(_ bytes: [UInt8]) {
+        if case .connected(let connection, _) = phase {
+            connection.write(bytes)
+            unflushed = true
+        }
+    }
+
     private mutating func flushWrites() {
         guard unflushed else { return }
         unflushed = false
@@ -317,13 +324,12 @@ struct PublisherLoop {
     }
 
     private mutating func perform(_ actions: [SessionAction]) {
-        for action in actions {
+        let plan = SessionActionPlan(actions)
+        for bytes in plan.writeFirst { write(bytes) }
+        for action in plan.then {
             switch action {
             case .send(let bytes):
-                if case .connected(let connection, _) = phase {
-                    connection.write(bytes)
-                    unflushed = true
-                }
+                write(bytes)
             case .close(let reason):
                 guard case .connected(let connection, _) = phase else { continue }
                 flushWrites()
