@@ -203,6 +203,9 @@ struct PublisherLoop {
             ])
             perform(session.connectionEstablished(now: now))
         } catch {
+            // A broker that cannot be reached after closing on us is restarting, not serving another client
+            // with our id (that one would accept us again at once): the takeover pattern starts over.
+            earlyCloses = 0
             scheduleRetry(after: error.description, slow: error.isTrustFailure)
         }
     }
