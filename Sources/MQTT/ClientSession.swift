@@ -544,7 +544,9 @@ public struct ClientSession: Sendable {
         case .pingresp:
             pingSentAt = nil
         case .disconnect(let disconnect):
-            actions.append(.event(.disconnectedByServer(disconnect.reasonCode)))
+            let notice = ServerNotice(reasonString: disconnect.properties.reasonString,
+                                      serverReference: disconnect.properties.serverReference)
+            actions.append(.event(.disconnectedByServer(disconnect.reasonCode, notice)))
             actions.append(.close(.serverDisconnect))
             tearDown(into: &actions)
         case .auth:
@@ -574,7 +576,9 @@ public struct ClientSession: Sendable {
 
     private mutating func handleConnAck(_ connack: ConnAckPacket, now: Duration, into actions: inout [SessionAction]) {
         if connack.reasonCode.isFailure {
-            actions.append(.event(.connectionRefused(connack.reasonCode)))
+            let notice = ServerNotice(reasonString: connack.properties.reasonString,
+                                      serverReference: connack.properties.serverReference)
+            actions.append(.event(.connectionRefused(connack.reasonCode, notice)))
             actions.append(.close(.connectionRefused))
             tearDown(into: &actions)
             return

@@ -13,7 +13,7 @@ public enum SessionEvent: Sendable, Equatable {
     /// CONNACK accepted the connection.
     case connected(sessionPresent: Bool, ConnAckPacket)
     /// CONNACK refused the connection (3.1.1 return codes mapped to MQTT 5 reason codes); followed by `.close`.
-    case connectionRefused(ReasonCode)
+    case connectionRefused(ReasonCode, ServerNotice = ServerNotice())
     /// Final success: QoS 0 when written, QoS 1 on PUBACK, QoS 2 on PUBCOMP.
     case delivered(tag: UInt64)
     /// Final failure, never retried: an acknowledgement with reason >= 0x80 [MQTT-4.4.0-2], a queued message
@@ -29,7 +29,7 @@ public enum SessionEvent: Sendable, Equatable {
     /// UNSUBACK for an `unsubscribe` request (empty for MQTT 3.1.1).
     case unsubscribed(packetID: UInt16, [ReasonCode])
     /// MQTT 5 DISCONNECT from the server, e.g. 0x8E Session taken over; followed by `.close(.serverDisconnect)`.
-    case disconnectedByServer(ReasonCode)
+    case disconnectedByServer(ReasonCode, ServerNotice = ServerNotice())
     /// The server broke the protocol; followed by `.close(.protocolError)`.
     case protocolError(String)
 }

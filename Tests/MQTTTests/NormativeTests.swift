@@ -447,16 +447,19 @@ struct NormativeTests {
         #expect(ReasonCode.clientIdentifierNotValid.description.hasPrefix("Client Identifier not valid"))
     }
 
-    @Test("v5 CONNACK 0x9C/0x9D and DISCONNECT 0x9D are surfaced with their reason", arguments: [ReasonCode.useAnotherServer, .serverMoved])
+    @Test("v5 CONNACK 0x9C/0x9D and DISCONNECT 0x9D are surfaced with their reason, Reason String and Server Reference", arguments: [ReasonCode.useAnotherServer, .serverMoved])
     func serverRedirect(reason: ReasonCode) {
         var h = Harness(Harness.config(.v5))
         _ = h.session.connectionEstablished(now: .zero)
         let refused = h.receive(.connack(ConnAckPacket(sessionPresent: false, reasonCode: reason,
-                                                       properties: ConnAckProperties(serverReference: "other:8883"))))
-        #expect(h.events(refused) == [.connectionRefused(reason)])
+                                                       properties: ConnAckProperties(reasonString: "maintenance", serverReference: "other:8883"))))
+        let notice = ServerNotice(reasonString: "maintenance", serverReference: "other:8883")
+        #expect(h.events(refused) == [.connectionRefused(reason, notice)])
+        #expect(notice.description == "broker says \"maintenance\"; it points to \"other:8883\" (Server Reference)")
         h.connect()
-        let dropped = h.receive(.disconnect(DisconnectPacket(reasonCode: reason)))
-        #expect(h.events(dropped) == [.disconnectedByServer(reason)])
+        let dropped = h.receive(.disconnect(DisconnectPacket(reasonCode: reason,
+                                                             properties: DisconnectProperties(serverReference: "b:8883"))))
+        #expect(h.events(dropped) == [.disconnectedByServer(reason, ServerNotice(serverReference: "b:8883"))])
         #expect(h.closes(dropped) == [.serverDisconnect])
     }
 

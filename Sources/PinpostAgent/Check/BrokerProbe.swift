@@ -8,7 +8,7 @@ internal import TLS
 struct BrokerProbe {
     enum ConnectOutcome {
         case accepted(sessionPresent: Bool)
-        case refused(ReasonCode)
+        case refused(ReasonCode, ServerNotice)
         case failed(String)
     }
 
@@ -66,8 +66,8 @@ struct BrokerProbe {
                             if case .send(let bytes) = action { connection.send(bytes) }
                         }
                         return .connected(connection.handshake, .accepted(sessionPresent: sessionPresent))
-                    case .event(.connectionRefused(let reason)):
-                        return .connected(connection.handshake, .refused(reason))
+                    case .event(.connectionRefused(let reason, let notice)):
+                        return .connected(connection.handshake, .refused(reason, notice))
                     case .event(.protocolError(let detail)):
                         return .connected(connection.handshake, .failed("protocol error: \(detail)"))
                     default:

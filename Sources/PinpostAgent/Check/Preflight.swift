@@ -88,8 +88,12 @@ public enum Preflight {
             switch outcome {
             case .accepted(let sessionPresent):
                 add("mqtt connect", true, "CONNACK accepted client id '\(configuration.device.id)' (session present: \(sessionPresent))")
-            case .refused(let reason):
-                add("mqtt connect", false, "broker refused CONNECT: \(reason); fix: check the broker's ACL and that it maps this certificate to a permitted identity")
+            case .refused(let reason, let notice):
+                let said = notice.isEmpty ? "" : " (\(notice))"
+                let fix = notice.serverReference != nil
+                    ? "set broker.host to the server it points to, if that is yours"
+                    : "check the broker's ACL and that it maps this certificate to a permitted identity"
+                add("mqtt connect", false, "broker refused CONNECT: \(reason)\(said); fix: \(fix)")
             case .failed(let detail):
                 add("mqtt connect", false, detail)
             }

@@ -371,8 +371,8 @@ struct PublisherLoop {
             feedSession()
             notifySystemd((toldReady ? [] : [.ready]) + [.status("connected to \(service.configuration.broker.host):\(service.configuration.broker.port)")])
             toldReady = true
-        case .connectionRefused(let reason):
-            lastDisconnect = "CONNACK refused: \(reason)"
+        case .connectionRefused(let reason, let notice):
+            lastDisconnect = "CONNACK refused: \(reason)" + (notice.isEmpty ? "" : " (\(notice))")
         case .delivered(let tag):
             if tag < Self.statusTag {
                 spool.acknowledge(tag)
@@ -388,13 +388,16 @@ struct PublisherLoop {
             logger.debug("message received", metadata: ["topic": "\(message.topic)"])
         case .subscribed, .unsubscribed, .resubscribed:
             break
-        case .disconnectedByServer(let reason):
+        case .disconnectedByServer(let reason, let notice):
             if reason == .sessionTakenOver {
                 lastDisconnect = "session taken over: another client connected with client id '\(service.configuration.device.id)'"
                 logger.warning("\(lastDisconnect!); backing off instead of fighting it")
             } else {
-                lastDisconnect = "DISCONNECT from the broker: \(reason)"
-                logger.warning("broker sent DISCONNECT: \(reason)")
+                // A Server Reference (0x9C/0x9D) is reported, not followed: the configured broker stays the only
+                // one this device trusts to send it elsewhere, and an operator decides.
+                let said = notice.isEmpty ? "" : " (\(notice))"
+                lastDisconnect = "DISCONNECT from the broker: \(reason)\(said)"
+                logger.warning("broker sent DISCONNECT: \(reason)\(said)")
             }
         case .protocolError(let detail):
             lastDisconnect = "MQTT protocol error: \(detail)"
