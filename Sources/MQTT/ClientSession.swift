@@ -547,6 +547,13 @@ public struct ClientSession: Sendable {
             let notice = ServerNotice(reasonString: disconnect.properties.reasonString,
                                       serverReference: disconnect.properties.serverReference)
             actions.append(.event(.disconnectedByServer(disconnect.reasonCode, notice)))
+            if disconnect.properties.sessionExpiryInterval != nil {
+                // [MQTT-3.14.2-2]: only a client may send it. The connection ends either way; nothing is sent back.
+                actions.append(.event(.protocolError("server sent a Session Expiry Interval in DISCONNECT [MQTT-3.14.2-2]")))
+                actions.append(.close(.protocolError))
+                tearDown(into: &actions)
+                return
+            }
             actions.append(.close(.serverDisconnect))
             tearDown(into: &actions)
         case .auth:

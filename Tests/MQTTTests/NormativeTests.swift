@@ -463,6 +463,18 @@ struct NormativeTests {
         #expect(h.closes(dropped) == [.serverDisconnect])
     }
 
+    @Test("a server DISCONNECT carrying a Session Expiry Interval is a protocol error; nothing is sent back [MQTT-3.14.2-2]")
+    func serverDisconnectWithExpiry() {
+        var h = Harness(Harness.config(.v5))
+        h.connect()
+        let actions = h.receive(.disconnect(DisconnectPacket(reasonCode: .serverShuttingDown,
+                                                             properties: DisconnectProperties(sessionExpiryInterval: 60))))
+        #expect(h.packets(actions).isEmpty)
+        #expect(h.closes(actions) == [.protocolError])
+        #expect(h.events(actions).contains { if case .protocolError(let text) = $0 { text.contains("MQTT-3.14.2-2") } else { false } })
+        #expect(!h.session.isConnected)
+    }
+
     // MARK: - Topic names
 
     @Test("topic names: at least one character, no U+0000, at most 65535 bytes, no wildcards [MQTT-4.7.3-1] [MQTT-4.7.3-2] [MQTT-4.7.3-3] [MQTT-3.3.2-1] [MQTT-3.3.2-2]",
