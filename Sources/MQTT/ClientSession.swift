@@ -173,10 +173,17 @@ public struct ClientSession: Sendable {
 
     /// Graceful end: `.send(DISCONNECT)` then `.close(.clientDisconnect)`. For MQTT 5 the reason is 0x00, which
     /// suppresses the Will, and no Session Expiry Interval is sent, so the session is kept as negotiated.
-    public mutating func disconnect(now: Duration) -> [SessionAction] {
+    /// - Parameter sessionExpiry: MQTT 5: a new Session Expiry Interval for the session, e.g. 0 to have the server
+    ///   discard it now. Ignored when CONNECT sent none or 0, where a non-zero value would be a protocol error
+    ///   (§3.14.2.2.2), and in MQTT 3.1.1.
+    public mutating func disconnect(now: Duration, sessionExpiry: UInt32? = nil) -> [SessionAction] {
         guard connection != .idle else { return [] }
         var actions: [SessionAction] = []
-        _ = send(.disconnect(DisconnectPacket(reasonCode: .normalDisconnection)), now: now, into: &actions)
+        var packet = DisconnectPacket(reasonCode: .normalDisconnection)
+        if configuration.version == .v5, let connected = configuration.sessionExpiry, connected > 0 {
+            packet.properties.sessionExpiryInterval = sessionExpiry
+        }
+        _ = send(.disconnect(packet), now: now, into: &actions)
         actions.append(.close(.clientDisconnect))
         tearDown(into: &actions)
         return actions

@@ -114,6 +114,12 @@ struct SkeletonIntegrationTests {
         for name in ["config", "key file", "certificates", "clock", "tls handshake", "mqtt connect"] {
             #expect(result.output.contains("PASS \(name):"), "\(name) missing in: \(result.output)")
         }
+        // The probe left no session behind: the agent's first start (no session state yet) is not offered one it
+        // would have to refuse [MQTT-3.2.2-4].
+        let agent = try AgentProcess(configPath: config)
+        #expect(waitFor(timeout: .seconds(10)) { agent.log.contains("MQTT connected") }, "\(agent.log)")
+        #expect(agent.stop() == 0)
+        #expect(agent.log.contains("session_present=false") && !agent.log.contains("MQTT protocol error"), "\(agent.log)")
         broker.stop()
     }
 

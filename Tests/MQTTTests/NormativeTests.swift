@@ -475,6 +475,24 @@ struct NormativeTests {
         #expect(!h.session.isConnected)
     }
 
+    @Test("DISCONNECT may lower the Session Expiry Interval to 0 (discard the session), never raise one from 0 [§3.14.2.2.2]")
+    func disconnectWithExpiryOverride() {
+        var h = Harness(Harness.config(.v5))  // CONNECT carries 3600
+        h.connect()
+        let discard = h.packets(h.session.disconnect(now: h.now, sessionExpiry: 0))
+        #expect(discard == [.disconnect(DisconnectPacket(properties: DisconnectProperties(sessionExpiryInterval: 0)))])
+
+        var zero = Harness.config(.v5)
+        zero.sessionExpiry = nil
+        var none = Harness(zero)
+        none.connect()
+        #expect(none.packets(none.session.disconnect(now: none.now, sessionExpiry: 60)) == [.disconnect(DisconnectPacket())])
+
+        var legacy = Harness(Harness.config(.v3_1_1))
+        legacy.connect()
+        #expect(legacy.packets(legacy.session.disconnect(now: legacy.now, sessionExpiry: 0)) == [.disconnect(DisconnectPacket())])
+    }
+
     // MARK: - Topic names
 
     @Test("topic names: at least one character, no U+0000, at most 65535 bytes, no wildcards [MQTT-4.7.3-1] [MQTT-4.7.3-2] [MQTT-4.7.3-3] [MQTT-3.3.2-1] [MQTT-3.3.2-2]",

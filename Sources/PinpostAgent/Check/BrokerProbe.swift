@@ -62,7 +62,9 @@ struct BrokerProbe {
                 for action in session.received(bytes, now: clock.now - start) {
                     switch action {
                     case .event(.connected(let sessionPresent, _)):
-                        for action in session.disconnect(now: clock.now - start) {
+                        // No session before the probe: leave none behind (MQTT 5, Session Expiry 0 on DISCONNECT),
+                        // or the agent's first start would find a session it holds no state for [MQTT-3.2.2-4].
+                        for action in session.disconnect(now: clock.now - start, sessionExpiry: sessionPresent ? nil : 0) {
                             if case .send(let bytes) = action { connection.send(bytes) }
                         }
                         return .connected(connection.handshake, .accepted(sessionPresent: sessionPresent))
