@@ -135,21 +135,7 @@ struct MQTTInteropEjabberdTests {
         defer { subscriber.stop(); broker.stop() }
         let agent = try AgentProcess(configPath: run.config(port: broker.port, protocolVersion: protocolVersion, qos: [1]))
         #expect(waitFor(timeout: .seconds(15)) { agent.log.contains("MQTT connected") }, "\(agent.log.suffix(2000))")
-        var impostors: [ChildProcess] = []
-        for _ in 0..<3 {
-            impostors.append(try run.impostor(port: broker.port, protocolVersion: protocolVersion))
-            Thread.sleep(forTimeInterval: 1.5)
-        }
-        for impostor in impostors { impostor.stop(signal: SIGKILL) }
-        #expect(waitFor(timeout: .seconds(10)) { run.reconnected(agent.log) }, "\(agent.log.suffix(2000))")
-        #expect(agent.child.isRunning)
-        #expect(agent.stop() == 0, "\(agent.log)")
-        #expect(agent.log.contains("another client may be using client id") || agent.log.contains("session taken over"),
-                "the takeover is named: \(agent.log.suffix(3000))")
-        let last = try run.lastSeq()
-        let messages = subscriber.wait { Set(run.readings($0, sensor: "q1").map(\.seq)) == Set(1...last) }
-        let seen = Set(run.readings(messages, sensor: "q1").map(\.seq))
-        #expect(seen == Set(1...last), "missing \(Set(1...last).subtracting(seen).sorted())")
+        try run.checkTakeover(agent: agent, subscriber: subscriber, port: broker.port, protocolVersion: protocolVersion)
         // "Opened MQTT session for …" or, taking over the previous connection's state, "Reopened MQTT session via <pid> for …".
         let sessions = broker.log.split(separator: "\n").filter {
             $0.contains("pened MQTT session") && $0.contains(" for \(run.deviceID)@localhost/\(run.deviceID) from ")

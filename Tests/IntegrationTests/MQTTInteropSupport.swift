@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -60,6 +61,28 @@ struct InteropRun {
         guard let connected = log.range(of: "MQTT connected", options: .backwards) else { return false }
         guard let failed = log.range(of: "connection failed", options: .backwards) else { return true }
         return connected.lowerBound > failed.lowerBound
+    }
+
+    /// The takeover scenario both brokers run: three impostors with the device's identity and client id connect
+    /// 1.5 s apart and are killed; the agent must be connected again, still running, have named the takeover,
+    /// stop cleanly, and every QoS 1 reading must reach `subscriber`.
+    func checkTakeover(agent: AgentProcess, subscriber: Subscriber, port: Int, protocolVersion: String,
+                       sourceLocation: SourceLocation = #_sourceLocation) throws {
+        var impostors: [ChildProcess] = []
+        for _ in 0..<3 {
+            impostors.append(try impostor(port: port, protocolVersion: protocolVersion))
+            Thread.sleep(forTimeInterval: 1.5)
+        }
+        for impostor in impostors { impostor.stop(signal: SIGKILL) }
+        #expect(waitFor(timeout: .seconds(10)) { reconnected(agent.log) }, "\(agent.log.suffix(2000))", sourceLocation: sourceLocation)
+        #expect(agent.child.isRunning, sourceLocation: sourceLocation)
+        #expect(agent.stop() == 0, "\(agent.log)", sourceLocation: sourceLocation)
+        #expect(agent.log.contains("another client may be using client id") || agent.log.contains("session taken over"),
+                "the takeover is named: \(agent.log.suffix(3000))", sourceLocation: sourceLocation)
+        let last = try lastSeq()
+        let messages = subscriber.wait { Set(readings($0, sensor: "q1").map(\.seq)) == Set(1...last) }
+        let seen = Set(readings(messages, sensor: "q1").map(\.seq))
+        #expect(seen == Set(1...last), "missing \(Set(1...last).subtracting(seen).sorted())", sourceLocation: sourceLocation)
     }
 
     /// Starts `mosquitto_sub` with the device's own identity and client id: the broker drops the agent's
