@@ -21,7 +21,7 @@ public struct ClientSession: Sendable {
         var pubrecOrder: UInt64 = 0
     }
 
-    private enum PendingRequest: Sendable, Equatable {
+    private enum PendingRequest: Sendable {
         case subscribe([String])
         case resubscribe([String])
         case unsubscribe
@@ -526,11 +526,12 @@ public struct ClientSession: Sendable {
             _ = send(.pubcomp(AckPacket(packetID: ack.packetID, reasonCode: reason)), now: now, into: &actions)
         case .suback(let suback):
             let filters: [String]
+            let resubscription: Bool
             switch pendingRequests[suback.packetID] {
-            case .subscribe(let requested), .resubscribe(let requested): filters = requested
+            case .subscribe(let requested): (filters, resubscription) = (requested, false)
+            case .resubscribe(let requested): (filters, resubscription) = (requested, true)
             case .unsubscribe, nil: return
             }
-            let resubscription = pendingRequests[suback.packetID] == .resubscribe(filters)
             pendingRequests[suback.packetID] = nil
             packetIDs.release(suback.packetID)
             for (filter, reason) in zip(filters, suback.reasonCodes) {

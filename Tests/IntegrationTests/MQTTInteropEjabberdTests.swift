@@ -26,22 +26,7 @@ struct MQTTInteropEjabberdTests {
         let subscriber = try Subscriber(ejabberd: broker, clientID: "interop-watcher", qos: 2)
         defer { subscriber.stop(); broker.stop() }
         let agent = try AgentProcess(configPath: run.config(port: broker.port, protocolVersion: protocolVersion))
-        subscriber.wait { messages in ["q0", "q1", "q2"].allSatisfy { run.readings(messages, sensor: $0).count >= 5 } }
-        #expect(agent.stop() == 0, "\(agent.log)")
-        let last = try run.lastSeq()
-        let messages = subscriber.wait { messages in
-            Set(["q0", "q1", "q2"].flatMap { run.readings(messages, sensor: $0).map(\.seq) }) == Set(1...last)
-        }
-        let q0 = run.readings(messages, sensor: "q0").map(\.seq)
-        let q1 = run.readings(messages, sensor: "q1").map(\.seq)
-        let q2 = run.readings(messages, sensor: "q2").map(\.seq)
-        #expect(q0.count >= 5 && q1.count >= 5 && q2.count >= 5, "\(agent.log)")
-        #expect(Set(q2).count == q2.count, "QoS 2 duplicates: \(q2)")
-        // Nothing was lost: a clean shutdown flushes QoS 0 on a live connection too.
-        let all = Set(q0 + q1 + q2)
-        #expect(all == Set(1...last), "missing \(Set(1...last).subtracting(all).sorted())")
-        #expect(agent.log.contains("MQTT connected"))
-        #expect(run.protocolViolations(agent.log).isEmpty, "\(run.protocolViolations(agent.log).prefix(3))")
+        try run.checkQoSLevels(agent: agent, subscriber: subscriber)
         #expect(broker.log.contains("Accepted MQTT authentication for \(run.deviceID)@localhost/\(run.deviceID) by pkix backend"),
                 "the agent was authenticated by its certificate: \(broker.log.suffix(2000))")
     }

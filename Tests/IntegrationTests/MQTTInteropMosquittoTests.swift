@@ -16,22 +16,7 @@ struct MQTTInteropMosquittoTests {
         let subscriber = try Subscriber(broker: broker, persistentSession: "interop-watcher", qos: 2)
         defer { subscriber.stop(); broker.stop() }
         let agent = try AgentProcess(configPath: run.config(port: broker.port, protocolVersion: protocolVersion))
-        subscriber.wait { messages in ["q0", "q1", "q2"].allSatisfy { run.readings(messages, sensor: $0).count >= 5 } }
-        #expect(agent.stop() == 0, "\(agent.log)")
-        let last = try run.lastSeq()
-        let messages = subscriber.wait { messages in
-            Set(["q1", "q2"].flatMap { run.readings(messages, sensor: $0).map(\.seq) }).count + run.readings(messages, sensor: "q0").count >= Int(last)
-        }
-        let q0 = run.readings(messages, sensor: "q0").map(\.seq)
-        let q1 = run.readings(messages, sensor: "q1").map(\.seq)
-        let q2 = run.readings(messages, sensor: "q2").map(\.seq)
-        #expect(q0.count >= 5 && q1.count >= 5 && q2.count >= 5, "\(agent.log)")
-        #expect(Set(q2).count == q2.count, "QoS 2 duplicates: \(q2)")
-        // Nothing was lost: a clean shutdown flushes QoS 0 on a live connection too.
-        let all = Set(q0 + q1 + q2)
-        #expect(all == Set(1...last), "missing \(Set(1...last).subtracting(all).sorted())")
-        #expect(agent.log.contains("MQTT connected"))
-        #expect(run.protocolViolations(agent.log).isEmpty, "\(run.protocolViolations(agent.log).prefix(3))")
+        try run.checkQoSLevels(agent: agent, subscriber: subscriber)
     }
 
     @Test("persistent session resumed after graceful broker restarts: QoS 1 at least once, QoS 2 exactly once",

@@ -63,6 +63,26 @@ struct InteropRun {
         return connected.lowerBound > failed.lowerBound
     }
 
+    /// The QoS scenario both brokers run, on an agent publishing `q0`, `q1` and `q2`: once each sensor has at least
+    /// 5 readings at `subscriber` the agent stops cleanly; then every seq must arrive (a clean shutdown flushes
+    /// QoS 0 on a live connection too), QoS 2 readings exactly once, and no protocol violation was logged.
+    func checkQoSLevels(agent: AgentProcess, subscriber: Subscriber, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let sensors = ["q0", "q1", "q2"]
+        subscriber.wait { messages in sensors.allSatisfy { readings(messages, sensor: $0).count >= 5 } }
+        #expect(agent.stop() == 0, "\(agent.log)", sourceLocation: sourceLocation)
+        let last = try lastSeq()
+        let messages = subscriber.wait { messages in
+            Set(sensors.flatMap { readings(messages, sensor: $0).map(\.seq) }) == Set(1...last)
+        }
+        let seqs = sensors.map { readings(messages, sensor: $0).map(\.seq) }
+        #expect(seqs.allSatisfy { $0.count >= 5 }, "\(agent.log)", sourceLocation: sourceLocation)
+        #expect(Set(seqs[2]).count == seqs[2].count, "QoS 2 duplicates: \(seqs[2])", sourceLocation: sourceLocation)
+        let all = Set(seqs.joined())
+        #expect(all == Set(1...last), "missing \(Set(1...last).subtracting(all).sorted())", sourceLocation: sourceLocation)
+        #expect(agent.log.contains("MQTT connected"), sourceLocation: sourceLocation)
+        #expect(protocolViolations(agent.log).isEmpty, "\(protocolViolations(agent.log).prefix(3))", sourceLocation: sourceLocation)
+    }
+
     /// The takeover scenario both brokers run: three impostors with the device's identity and client id connect
     /// 1.5 s apart and are killed; the agent must be connected again, still running, have named the takeover,
     /// stop cleanly, and every QoS 1 reading must reach `subscriber`.
