@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <stdlib.h>
+#include <fcntl.h>
+#include <spawn.h>
 
 const int CPinpostLinux_TIME_ERROR = TIME_ERROR;
 
@@ -79,6 +81,14 @@ long long CPinpostLinux_build_epoch(void) {
     parts.tm_sec = atoi(clock + 6);
     return (long long)timegm(&parts);
 #endif
+}
+
+int CPinpostLinux_spawn_close_from(posix_spawn_file_actions_t *actions, int lowest) {
+    return posix_spawn_file_actions_addclosefrom_np(actions, lowest);
+}
+
+int CPinpostLinux_pipe_cloexec(int fds[2]) {
+    return pipe2(fds, O_CLOEXEC);
 }
 #else
 void CPinpostLinux_i_do_nothing_on_other_platforms(void) {}

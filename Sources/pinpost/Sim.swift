@@ -74,7 +74,7 @@ struct SimSet: ParsableCommand {
 
     /// One request, one answer line, over the agent's unix socket.
     static func send(_ request: String, to path: String) throws -> String {
-        let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket(): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         var address = sockaddr_un()

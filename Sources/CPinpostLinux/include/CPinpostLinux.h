@@ -3,6 +3,7 @@
 // Linux calls whose structs or constants Swift cannot use comfortably
 // (struct timex has anonymous padding bit-fields; STA_* are macros).
 #ifdef __linux__
+#include <spawn.h>
 
 /// Kernel clock discipline state, read with adjtimex(2) without changing anything.
 typedef struct {
@@ -34,6 +35,15 @@ int CPinpostLinux_clock_step_consume(int fd);
 /// Seconds since the epoch (UTC) when this file was compiled: SOURCE_DATE_EPOCH when the build
 /// defines it, else __DATE__/__TIME__ (the compiler's local time, usually UTC on build machines).
 long long CPinpostLinux_build_epoch(void);
+
+/// Adds "close every descriptor from `lowest` up" to a posix_spawn file-actions list, so a child inherits only
+/// what the list sets up explicitly (glibc's posix_spawn_file_actions_addclosefrom_np, which Swift cannot see).
+/// Returns 0, or an errno value.
+int CPinpostLinux_spawn_close_from(posix_spawn_file_actions_t *actions, int lowest);
+
+/// pipe2(fds, O_CLOEXEC): both ends close-on-exec from the start, with no window for a concurrent spawn.
+/// Returns 0, or -1 with errno set.
+int CPinpostLinux_pipe_cloexec(int fds[2]);
 
 #endif
 #endif

@@ -1,3 +1,4 @@
+internal import CPinpostLinux
 #if canImport(Glibc)
 internal import Glibc
 #endif
@@ -31,13 +32,16 @@ public struct TimedatectlProbe: ClockProbe {
 enum Subprocess {
     static func output(of executable: String, _ arguments: [String]) -> String? {
         var pipeEnds: [Int32] = [0, 0]
-        guard pipe(&pipeEnds) == 0 else { return nil }
-        _ = fcntl(pipeEnds[0], F_SETFD, FD_CLOEXEC)
+        // Close-on-exec from the start: a helper spawned meanwhile by another thread must not hold the write end
+        // (this read would wait for that helper to exit).
+        guard CPinpostLinux_pipe_cloexec(&pipeEnds) == 0 else { return nil }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, pipeEnds[1], 1)
         posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        // The helper gets stdio only: no broker connection, spool file or GPIO line of the agent's.
+        _ = CPinpostLinux_spawn_close_from(&actions, 3)
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var child: pid_t = 0
