@@ -106,7 +106,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["PinpostAgent", "MQTT"],
+            dependencies: ["PinpostAgent", "MQTT", "CPinpostLinux"],
             swiftSettings: strictSwift
         ),
     ],

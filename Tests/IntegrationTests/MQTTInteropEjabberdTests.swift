@@ -7,7 +7,7 @@ import Glibc
 /// The agent (real binary, mutual TLS) against a second MQTT broker implementation: ejabberd 23.01's
 /// `mod_mqtt` from Debian 12, at both protocol levels. ejabberd requires and verifies the client certificate
 /// and authenticates the agent by it (see `EjabberdBroker`), so the agent's mutual TLS is exercised for real.
-@Suite("MQTT interop: ejabberd", .serialized, .timeLimit(.minutes(3)),
+@Suite("MQTT interop: ejabberd", .serialized, .timeLimit(.minutes(5)),
        .enabled(if: EjabberdBroker.isInstalled, "ejabberd is not installed; board/dev/install-deps installs it (apt-get install ejabberd)"))
 struct MQTTInteropEjabberdTests {
     @Test("connect with a client certificate and QoS 0/1/2 publish: every reading arrives, QoS 2 exactly once",
@@ -61,9 +61,11 @@ struct MQTTInteropEjabberdTests {
         defer { complete.stop(); once.stop(); gate.stop(); broker.stop() }
         let agent = try AgentProcess(configPath: run.config(port: gate.port, protocolVersion: protocolVersion,
                                                             toggle: "20ms", qos: [1, 2]))
-        #expect(waitFor(timeout: .seconds(15)) { agent.log.contains("MQTT connected") }, "\(agent.log.suffix(2000))")
         let restarts = 2
-        for _ in 0..<restarts {
+        for restart in 1...restarts {
+            // The agent is connected (again) before the next stop.
+            #expect(waitFor(timeout: .seconds(30)) { run.connectionsWithoutSession(agent.log) >= restart },
+                    "connection \(restart): \(agent.events.suffix(3000))")
             Thread.sleep(forTimeInterval: 1.5)
             gate.mode = .hold
             Thread.sleep(forTimeInterval: 0.2)
@@ -72,28 +74,34 @@ struct MQTTInteropEjabberdTests {
             // them into a broker that acknowledges and then drops them as it shuts down.
             broker.stop()
             gate.mode = .refuse
-            // The agent's connection ends with the broker, as it would without the gate in between (seen once
-            // under load: the gate's side outlived the stopped broker and the agent only noticed by keep-alive).
+            // The agent's connection ends with the broker, as it would without the gate in between.
             gate.cutAll()
             try broker.start()
             #expect(broker.awaitDelivery(to: [complete, once]), "the observers subscribed again: \(complete.output.suffix(1000)) \(once.output.suffix(1000))")
             gate.mode = .forward
         }
-        #expect(waitFor(timeout: .seconds(15)) { run.reconnected(agent.log) }, "\(agent.log.suffix(2000))")
-        Thread.sleep(forTimeInterval: 1.5)
-        #expect(agent.stop() == 0, "\(agent.log)")
+        #expect(waitFor(timeout: .seconds(30)) { run.connectionsWithoutSession(agent.log) >= 1 + restarts },
+                "the agent connected again after the last restart: \(agent.events.suffix(3000))")
+        // The backlog of the outages drains before the agent stops: what a stopped agent still holds in its spool
+        // is kept, not lost, but this test is about delivery. ejabberd passes one message at a time to each
+        // subscriber, so on a loaded machine that takes a while.
+        let produced = max(run.newestSeq(agent.log), 1)
+        _ = complete.wait(timeout: .seconds(90)) { messages in
+            Set(["q1", "q2"].flatMap { run.readings(messages, sensor: $0).map(\.seq) }).isSuperset(of: Set(1...produced))
+        }
+        #expect(agent.stop() == 0, "\(agent.events)")
         let last = try run.lastSeq()
         let messages = complete.wait(timeout: .seconds(30)) { messages in
             Set(["q1", "q2"].flatMap { run.readings(messages, sensor: $0).map(\.seq) }) == Set(1...last)
         }
         let seen = Set(["q1", "q2"].flatMap { run.readings(messages, sensor: $0).map(\.seq) })
         let missing = Set(1...last).subtracting(seen).sorted()
-        #expect(missing.isEmpty, "missing \(missing.prefix(20)) of \(last)")
+        #expect(missing.isEmpty, "missing \(missing.prefix(20)) of \(last): \(agent.events.suffix(3000))")
         let q2Sent = Set(run.readings(messages, sensor: "q2").map(\.seq))
         let q2 = run.readings(once.wait(timeout: .seconds(10)) { Set(run.readings($0, sensor: "q2").map(\.seq)).isSuperset(of: q2Sent) },
                               sensor: "q2").map(\.seq)
         let twice = Dictionary(grouping: q2, by: { $0 }).filter { $1.count > 1 }.keys.sorted()
-        let fresh = agent.log.components(separatedBy: "session_present=false").count - 1
+        let fresh = run.connectionsWithoutSession(agent.log)
         print("interop ejabberd \(protocolVersion) restarts: produced \(last), seen \(seen.count), q2 \(q2.count) (twice: \(twice)), connections without session \(fresh)")
         // By design, not a defect: when the broker lost the session (Session Present=0) the agent republishes every
         // unfinished reading as a new message, QoS 2 ones whose PUBREC had arrived included ([MQTT-3.2.2-5]; the issue
@@ -105,7 +113,7 @@ struct MQTTInteropEjabberdTests {
         #expect(twice.count <= restarts * 20, "more QoS 2 duplicates than one in-flight window per restart: \(twice)")
         #expect(q2.count > 50)
         #expect(run.protocolViolations(agent.log).isEmpty, "\(run.protocolViolations(agent.log).prefix(3))")
-        #expect(fresh >= 1 + restarts, "after each restart the agent was told Session Present=0: \(agent.log.suffix(3000))")
+        #expect(fresh >= 1 + restarts, "after each restart the agent was told Session Present=0: \(agent.events.suffix(3000))")
         #expect(!agent.log.contains("session_present=true"), "ejabberd never resumes a session across its restart")
     }
 

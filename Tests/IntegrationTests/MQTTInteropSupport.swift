@@ -57,6 +57,17 @@ struct InteropRun {
     }
 
     /// True when the agent's latest connection attempt succeeded (it is connected now).
+    /// Connections on which the broker said it held no session for the agent.
+    func connectionsWithoutSession(_ log: String) -> Int {
+        log.components(separatedBy: "session_present=false").count - 1
+    }
+
+    /// The newest seq the agent assigned so far, from its debug log ("reading sensor=… seq=N"); 0 before any.
+    func newestSeq(_ log: String) -> UInt64 {
+        guard let line = log.range(of: " seq=", options: .backwards) else { return 0 }
+        return UInt64(log[line.upperBound...].prefix { $0.isNumber }) ?? 0
+    }
+
     func reconnected(_ log: String) -> Bool {
         guard let connected = log.range(of: "MQTT connected", options: .backwards) else { return false }
         guard let failed = log.range(of: "connection failed", options: .backwards) else { return true }

@@ -78,6 +78,12 @@ final class AgentProcess {
 
     var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
 
+    /// The log without its debug lines (one per reading, and service dumps at shutdown): what a failure message
+    /// should quote, since a plain `log.suffix` is mostly those.
+    var events: String {
+        log.split(separator: "\n").filter { !$0.contains(" debug ") }.joined(separator: "\n")
+    }
+
     /// Sends a signal and waits (bounded) for the exit status (128+N for death by signal N); nil if it had to be killed.
     func stop(signal: Int32 = SIGTERM, timeout: Duration = .seconds(20)) -> Int32? {
         child.signal(signal)

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import CPinpostLinux
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -28,6 +29,10 @@ final class ChildProcess: Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Only stdio is inherited. Tests run in parallel in this process and most of its sockets have no
+        // FD_CLOEXEC: a broker or agent started by one test kept another test's proxy connection open after the
+        // proxy closed it, so the agent on the far side never learned of the cut (seen as a flaky restart test).
+        _ = CPinpostLinux_spawn_close_from(&actions, 3)
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)

@@ -20,7 +20,7 @@ final class TCPProxy: @unchecked Sendable {
 
     init(upstreamPort: Int) throws {
         self.upstreamPort = upstreamPort
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         var address = Loopback.address(port: 0)
@@ -64,6 +64,8 @@ final class TCPProxy: @unchecked Sendable {
             guard poll(&poller, 1, 100) > 0 else { continue }
             let client = accept(listener, nil, nil)
             guard client >= 0 else { continue }
+            // Close-on-exec, so no process started meanwhile can keep this connection open after a cut.
+            _ = fcntl(client, F_SETFD, FD_CLOEXEC)
             let (mode, generation) = state.withLock { state -> (Mode, Int) in
                 state.accepted += 1
                 return (state.mode, state.cut)
@@ -72,7 +74,7 @@ final class TCPProxy: @unchecked Sendable {
                 close(client)
                 continue
             }
-            let upstream = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            let upstream = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
             var address = Loopback.address(port: upstreamPort)
             let connected = withUnsafePointer(to: &address) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(upstream, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
