@@ -199,7 +199,7 @@ extension FaultRig {
 
     /// How many times the broker has logged this rig's subscriber subscribing.
     func subscriberCountInLog() -> Int {
-        let log = (try? String(contentsOfFile: broker.logFile, encoding: .utf8)) ?? ""
+        let log = broker.log
         return log.components(separatedBy: "Received SUBSCRIBE from \(subscriber.clientID)").count - 1
     }
 }

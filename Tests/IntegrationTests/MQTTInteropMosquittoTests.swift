@@ -53,7 +53,7 @@ struct MQTTInteropMosquittoTests {
         // Mosquitto refuses a PUBLISH beyond its incoming quota (max_inflight_messages, 20) with reason 0x97 (151)
         // and, to a 3.1.1 client, sends that as a plain PUBACK: the reading is gone while the agent counts it as
         // delivered. The agent's broker.max_inflight (default 20) must keep it below that quota after every resume.
-        let brokerLog = (try? String(contentsOfFile: broker.logFile, encoding: .utf8)) ?? ""
+        let brokerLog = broker.log
         let refused = brokerLog.split(separator: "\n").filter { $0.contains("to dev-0001") && $0.contains("rc151") }
         #expect(refused.isEmpty, "Mosquitto refused readings over its quota: \(refused.prefix(3))")
         #expect(run.protocolViolations(agent.log).isEmpty, "\(run.protocolViolations(agent.log).prefix(3))")

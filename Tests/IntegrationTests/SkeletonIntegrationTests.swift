@@ -120,6 +120,10 @@ struct SkeletonIntegrationTests {
         #expect(waitFor(timeout: .seconds(10)) { agent.log.contains("MQTT connected") }, "\(agent.log)")
         #expect(agent.stop() == 0)
         #expect(agent.log.contains("session_present=false") && !agent.log.contains("MQTT protocol error"), "\(agent.log)")
+        // Both ended with a DISCONNECT that reached the broker (the probe's was once lost when `pinpost check`
+        // exited before its event loop wrote it, and the agent was then offered the probe's session).
+        let disconnects = broker.log.components(separatedBy: "Received DISCONNECT from dev-0001").count - 1
+        #expect(disconnects == 2, "probe and agent each sent DISCONNECT: \(broker.log.suffix(2000))")
         broker.stop()
     }
 
@@ -136,7 +140,7 @@ struct SkeletonIntegrationTests {
         #expect(result.output.contains("DNS:broker.example.net"), "the refusal names what the certificate carries: \(result.output)")
         #expect(result.output.contains("FAIL mqtt connect: skipped"), "\(result.output)")
         // No MQTT byte reached the broker: it never saw a CONNECT.
-        let log = (try? String(contentsOfFile: broker.logFile, encoding: .utf8)) ?? ""
+        let log = broker.log
         #expect(!log.contains("New client connected"), "\(log)")
         broker.stop()
     }

@@ -22,6 +22,16 @@ struct BrokerProbe {
     let timeout: Duration
 
     func handshakeAndConnect() async -> Outcome {
+        let (outcome, connection) = await connectAndDisconnect()
+        if let connection {
+            // Waited for, so the DISCONNECT is out before `pinpost check` exits and the broker ends the session.
+            connection.close()
+            await connection.closed()
+        }
+        return outcome
+    }
+
+    private func connectAndDisconnect() async -> (Outcome, BrokerConnection?) {
         let (events, continuation) = AsyncStream<TransportEvent>.makeStream()
         let connector = BrokerConnector(
             host: configuration.broker.host,
@@ -33,9 +43,8 @@ struct BrokerProbe {
         do {
             connection = try await connector.connect { continuation.yield($0) }
         } catch {
-            return .tlsFailed(error)
+            return (.tlsFailed(error), nil)
         }
-        defer { connection.close() }
 
         var settings = SessionSettings.make(configuration)
         settings.will = nil  // a probe must not announce the device offline
@@ -57,7 +66,7 @@ struct BrokerProbe {
             case .closed(let error):
                 let detail = error.map { "connection closed before CONNACK: \($0)" }
                     ?? (clock.now - start >= timeout ? "no CONNACK within \(timeout)" : "the broker closed the connection before CONNACK")
-                return .connected(connection.handshake, .failed(detail + "; fix: check the broker log (is this device's certificate accepted, or revoked?)"))
+                return (.connected(connection.handshake, .failed(detail + "; fix: check the broker log (is this device's certificate accepted, or revoked?)")), connection)
             case .bytes(let bytes):
                 for action in session.received(bytes, now: clock.now - start) {
                     switch action {
@@ -67,17 +76,17 @@ struct BrokerProbe {
                         for action in session.disconnect(now: clock.now - start, sessionExpiry: sessionPresent ? nil : 0) {
                             if case .send(let bytes) = action { connection.send(bytes) }
                         }
-                        return .connected(connection.handshake, .accepted(sessionPresent: sessionPresent))
+                        return (.connected(connection.handshake, .accepted(sessionPresent: sessionPresent)), connection)
                     case .event(.connectionRefused(let reason, let notice)):
-                        return .connected(connection.handshake, .refused(reason, notice))
+                        return (.connected(connection.handshake, .refused(reason, notice)), connection)
                     case .event(.protocolError(let detail)):
-                        return .connected(connection.handshake, .failed("protocol error: \(detail)"))
+                        return (.connected(connection.handshake, .failed("protocol error: \(detail)")), connection)
                     default:
                         continue
                     }
                 }
             }
         }
-        return .connected(connection.handshake, .failed("connection ended"))
+        return (.connected(connection.handshake, .failed("connection ended")), connection)
     }
 }

@@ -42,6 +42,8 @@ struct PublisherLoop {
     /// True once a CONNACK was accepted or a session was restored: from then on the session file exists.
     private var holdsSession = false
     private var lastSessionFile: [UInt8] = []
+    /// The connection a clean shutdown closed; the loop waits for its close before it returns.
+    private var closing: BrokerConnection?
     private let restoredInFlight: Int?
     private let watchdogInterval = SystemdNotifier.processPingInterval()
     private var toldReady = false
@@ -125,7 +127,11 @@ struct PublisherLoop {
                 drainDeadline = now + service.drainTimeout
             }
             flushWrites()
-            if shuttingDown, finishIfDone() { return }
+            if shuttingDown, finishIfDone() {
+                // The DISCONNECT (and TLS close_notify) must leave before the process does.
+                await closing?.closed()
+                return
+            }
         }
     }
 
@@ -456,6 +462,7 @@ struct PublisherLoop {
         if pending > 0 {
             logger.notice("shutting down; unacknowledged readings stay in the spool for the next start", metadata: ["pending": "\(pending)"])
         }
+        if case .connected(let connection, _) = phase { closing = connection }
         perform(session.disconnect(now: now))
         flushWrites()
         if case .connected(let connection, _) = phase {

@@ -26,6 +26,13 @@ struct BrokerConnection: Sendable {
     func close() {
         channel.close(promise: nil)
     }
+
+    /// Returns once the connection is closed. A process that exits right after a fire-and-forget `close()` can
+    /// end before the event loop wrote its last bytes: the broker then never sees the DISCONNECT, keeps a
+    /// session the client meant to end (or publishes its Will) — seen with `pinpost check` under load.
+    func closed() async {
+        try? await channel.closeFuture.get()
+    }
 }
 
 /// Opens TCP, then TLS through system OpenSSL, and returns only once the broker is verified.

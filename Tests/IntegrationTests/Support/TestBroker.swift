@@ -16,6 +16,8 @@ final class TestBroker {
     static let watcherID = "watcher"
 
     var logFile: String { folder.appendingPathComponent("data/mosquitto.log").path }
+    /// Mosquitto's log so far (every packet, `log_type all`).
+    var log: String { (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "" }
 
     /// - Parameter server: the certificate the broker presents (defaults to one for `localhost` and 127.0.0.1).
     /// - Parameter persistence: whether Mosquitto keeps sessions and queued messages on disk across restarts.
