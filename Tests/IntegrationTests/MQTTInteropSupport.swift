@@ -57,9 +57,9 @@ struct InteropRun {
     }
 
     /// True when the agent's latest connection attempt succeeded (it is connected now).
-    /// Connections on which the broker said it held no session for the agent.
-    func connectionsWithoutSession(_ log: String) -> Int {
-        log.components(separatedBy: "session_present=false").count - 1
+    /// The agent's MQTT connections whose CONNACK said Session Present = `sessionPresent`.
+    func connections(_ log: String, sessionPresent: Bool) -> Int {
+        log.components(separatedBy: "session_present=\(sessionPresent)").count - 1
     }
 
     /// The newest seq the agent assigned so far, from its debug log ("reading sensor=… seq=N"); 0 before any.
@@ -94,11 +94,13 @@ struct InteropRun {
         #expect(protocolViolations(agent.log).isEmpty, "\(protocolViolations(agent.log).prefix(3))", sourceLocation: sourceLocation)
     }
 
-    /// The takeover scenario both brokers run: three impostors with the device's identity and client id connect
+    /// The takeover scenario both brokers run, once the agent is connected: three impostors with the device's identity and client id connect
     /// 1.5 s apart and are killed; the agent must be connected again, still running, have named the takeover,
     /// stop cleanly, and every QoS 1 reading must reach `subscriber`.
     func checkTakeover(agent: AgentProcess, subscriber: Subscriber, port: Int, protocolVersion: String,
                        sourceLocation: SourceLocation = #_sourceLocation) throws {
+        #expect(waitFor(timeout: .seconds(15)) { agent.log.contains("MQTT connected") }, "\(agent.events.suffix(2000))",
+                sourceLocation: sourceLocation)
         var impostors: [ChildProcess] = []
         for _ in 0..<3 {
             impostors.append(try impostor(port: port, protocolVersion: protocolVersion))

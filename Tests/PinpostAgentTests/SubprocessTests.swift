@@ -17,7 +17,7 @@ struct SubprocessTests {
         #expect(seen == "done\n", "the helper inherited the agent's socket pair: \(seen ?? "nil")")
     }
 
-    @Test func outputIsCapturedAndTheHelperIsReaped() throws {
+    @Test func outputIsCapturedAndAMissingHelperGivesNil() throws {
         #expect(Subprocess.output(of: "/bin/echo", ["yes"]) == "yes\n")
         #expect(Subprocess.output(of: "/nonexistent/timedatectl", []) == nil)
     }

@@ -22,16 +22,6 @@ struct BrokerProbe {
     let timeout: Duration
 
     func handshakeAndConnect() async -> Outcome {
-        let (outcome, connection) = await connectAndDisconnect()
-        if let connection {
-            // Waited for, so the DISCONNECT is out before `pinpost check` exits and the broker ends the session.
-            connection.close()
-            await connection.closed()
-        }
-        return outcome
-    }
-
-    private func connectAndDisconnect() async -> (Outcome, BrokerConnection?) {
         let (events, continuation) = AsyncStream<TransportEvent>.makeStream()
         let connector = BrokerConnector(
             host: configuration.broker.host,
@@ -43,9 +33,17 @@ struct BrokerProbe {
         do {
             connection = try await connector.connect { continuation.yield($0) }
         } catch {
-            return (.tlsFailed(error), nil)
+            return .tlsFailed(error)
         }
+        let outcome = await connectAndDisconnect(over: connection, events: events, continuation: continuation)
+        // Waited for, so the DISCONNECT is out before `pinpost check` exits and the broker ends the session.
+        connection.close()
+        await connection.closed()
+        return .connected(connection.handshake, outcome)
+    }
 
+    private func connectAndDisconnect(over connection: BrokerConnection, events: AsyncStream<TransportEvent>,
+                                      continuation: AsyncStream<TransportEvent>.Continuation) async -> ConnectOutcome {
         var settings = SessionSettings.make(configuration)
         settings.will = nil  // a probe must not announce the device offline
         // Restoring an (empty) snapshot makes the probe claim the device's broker session, so MQTT 5 sends
@@ -66,7 +64,7 @@ struct BrokerProbe {
             case .closed(let error):
                 let detail = error.map { "connection closed before CONNACK: \($0)" }
                     ?? (clock.now - start >= timeout ? "no CONNACK within \(timeout)" : "the broker closed the connection before CONNACK")
-                return (.connected(connection.handshake, .failed(detail + "; fix: check the broker log (is this device's certificate accepted, or revoked?)")), connection)
+                return .failed(detail + "; fix: check the broker log (is this device's certificate accepted, or revoked?)")
             case .bytes(let bytes):
                 for action in session.received(bytes, now: clock.now - start) {
                     switch action {
@@ -76,17 +74,17 @@ struct BrokerProbe {
                         for action in session.disconnect(now: clock.now - start, sessionExpiry: sessionPresent ? nil : 0) {
                             if case .send(let bytes) = action { connection.send(bytes) }
                         }
-                        return (.connected(connection.handshake, .accepted(sessionPresent: sessionPresent)), connection)
+                        return .accepted(sessionPresent: sessionPresent)
                     case .event(.connectionRefused(let reason, let notice)):
-                        return (.connected(connection.handshake, .refused(reason, notice)), connection)
+                        return .refused(reason, notice)
                     case .event(.protocolError(let detail)):
-                        return (.connected(connection.handshake, .failed("protocol error: \(detail)")), connection)
+                        return .failed("protocol error: \(detail)")
                     default:
                         continue
                     }
                 }
             }
         }
-        return (.connected(connection.handshake, .failed("connection ended")), connection)
+        return .failed("connection ended")
     }
 }
