@@ -1,5 +1,6 @@
 internal import CPinpostGPIODShims
 internal import Synchronization
+
 #if canImport(Glibc)
 internal import Glibc
 #endif
@@ -22,7 +23,13 @@ final class EdgeWatcher: Sendable {
         let description: String
         let continuation: AsyncThrowingStream<LineEvent, any Error>.Continuation
 
-        init(lineFD: Int32, wakeFD: Int32, handle: LineHandle, description: String, continuation: AsyncThrowingStream<LineEvent, any Error>.Continuation) {
+        init(
+            lineFD: Int32,
+            wakeFD: Int32,
+            handle: LineHandle,
+            description: String,
+            continuation: AsyncThrowingStream<LineEvent, any Error>.Continuation
+        ) {
             self.lineFD = lineFD
             self.wakeFD = wakeFD
             self.handle = handle
@@ -31,7 +38,12 @@ final class EdgeWatcher: Sendable {
         }
     }
 
-    init(fd: Int32, handle: LineHandle, description: String, continuation: AsyncThrowingStream<LineEvent, any Error>.Continuation) throws(GPIOError) {
+    init(
+        fd: Int32,
+        handle: LineHandle,
+        description: String,
+        continuation: AsyncThrowingStream<LineEvent, any Error>.Continuation
+    ) throws(GPIOError) {
         var pipeFDs: [Int32] = [-1, -1]
         guard pipe(&pipeFDs) == 0 else {
             throw GPIOError("\(description): pipe failed: \(String(cString: strerror(errno)))")
@@ -40,7 +52,13 @@ final class EdgeWatcher: Sendable {
         let wake = pipeFDs[1]
         wakeFD = wake
         wakeReadFD = pipeFDs[0]
-        let context = Context(lineFD: fd, wakeFD: pipeFDs[0], handle: handle, description: description, continuation: continuation)
+        let context = Context(
+            lineFD: fd,
+            wakeFD: pipeFDs[0],
+            handle: handle,
+            description: description,
+            continuation: continuation
+        )
         continuation.onTermination = { _ in
             // Consumer gone: wake the thread so it exits (joined by stop()).
             var one: UInt64 = 1
@@ -48,11 +66,16 @@ final class EdgeWatcher: Sendable {
         }
         var tid = pthread_t()
         let retained = Unmanaged.passRetained(context).toOpaque()
-        let status = pthread_create(&tid, nil, { raw in
-            let context = Unmanaged<Context>.fromOpaque(raw!).takeRetainedValue()
-            EdgeWatcher.loop(context)
-            return nil
-        }, retained)
+        let status = pthread_create(
+            &tid,
+            nil,
+            { raw in
+                let context = Unmanaged<Context>.fromOpaque(raw!).takeRetainedValue()
+                EdgeWatcher.loop(context)
+                return nil
+            },
+            retained
+        )
         guard status == 0 else {
             Unmanaged<Context>.fromOpaque(retained).release()
             close(pipeFDs[0])
@@ -72,10 +95,12 @@ final class EdgeWatcher: Sendable {
         while true {
             fds[0].revents = 0
             fds[1].revents = 0
-            let ready = poll(&fds, 2, -1)   // blocks in the kernel until an edge or stop()
+            let ready = poll(&fds, 2, -1)  // blocks in the kernel until an edge or stop()
             if ready < 0 {
                 if errno == EINTR { continue }
-                context.continuation.finish(throwing: GPIOError("\(context.description): poll failed: \(String(cString: strerror(errno)))"))
+                context.continuation.finish(
+                    throwing: GPIOError("\(context.description): poll failed: \(String(cString: strerror(errno)))")
+                )
                 return
             }
             if fds[1].revents != 0 {
@@ -92,14 +117,20 @@ final class EdgeWatcher: Sendable {
             }
             if count < 0 {
                 if errno == EINTR || errno == EAGAIN { continue }
-                context.continuation.finish(throwing: GPIOError("\(context.description): reading edge events failed: \(String(cString: strerror(errno)))"))
+                context.continuation.finish(
+                    throwing: GPIOError(
+                        "\(context.description): reading edge events failed: \(String(cString: strerror(errno)))"
+                    )
+                )
                 return
             }
             for index in 0..<Int(count) {
-                context.continuation.yield(LineEvent(
-                    edge: rising[index] != 0 ? .rising : .falling,
-                    timestamp: MonotonicInstant(nanoseconds: stamps[index])
-                ))
+                context.continuation.yield(
+                    LineEvent(
+                        edge: rising[index] != 0 ? .rising : .falling,
+                        timestamp: MonotonicInstant(nanoseconds: stamps[index])
+                    )
+                )
             }
         }
     }

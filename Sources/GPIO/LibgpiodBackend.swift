@@ -1,4 +1,5 @@
 internal import CPinpostGPIODShims
+
 #if canImport(Glibc)
 internal import Glibc
 #endif
@@ -22,16 +23,25 @@ public final class LibgpiodBackend: GPIOBackend {
         let offset: Int
         let name: String?
         switch request.address.line {
-        case .offset(let value): offset = Int(value); name = nil
-        case .name(let text): offset = -1; name = text
+        case .offset(let value):
+            offset = Int(value)
+            name = nil
+        case .name(let text):
+            offset = -1
+            name = text
         }
         let pointer: OpaquePointer? = request.consumer.withCString { consumer in
             withOptionalCString(request.address.chip) { chip in
                 withOptionalCString(name) { lineName in
                     CPinpostGPIOD_request_input(
-                        chip, offset, lineName,
-                        Self.bias(request.bias), request.activeLow ? 1 : 0, Self.edges(request.edges),
-                        consumer, &result
+                        chip,
+                        offset,
+                        lineName,
+                        Self.bias(request.bias),
+                        request.activeLow ? 1 : 0,
+                        Self.edges(request.edges),
+                        consumer,
+                        &result
                     )
                 }
             }
@@ -67,28 +77,43 @@ public final class LibgpiodBackend: GPIOBackend {
         switch found.status {
         case Int32(CPINPOST_GPIOD_NO_CHIP):
             if let chip = request.address.chip {
-                return GPIOError("\(wanted): no GPIO chip '\(chip)' (looked for \(chip.hasPrefix("/") ? "that path" : "/dev/\(chip) and a chip with that label")); fix: run `gpiodetect` to list chips, then set chip to a name, path or label it shows")
+                return GPIOError(
+                    "\(wanted): no GPIO chip '\(chip)' (looked for \(chip.hasPrefix("/") ? "that path" : "/dev/\(chip) and a chip with that label")); fix: run `gpiodetect` to list chips, then set chip to a name, path or label it shows"
+                )
             }
-            return GPIOError("\(wanted): this system has no GPIO chips (/dev/gpiochip* missing); fix: load the board's GPIO driver, or run pinpost on the board")
+            return GPIOError(
+                "\(wanted): this system has no GPIO chips (/dev/gpiochip* missing); fix: load the board's GPIO driver, or run pinpost on the board"
+            )
         case Int32(CPINPOST_GPIOD_NO_LINE):
             switch request.address.line {
             case .offset(let offset):
-                return GPIOError("\(wanted): line \(offset) does not exist on \(found.chipText); fix: `gpioinfo \(found.chipName)` lists its lines")
+                return GPIOError(
+                    "\(wanted): line \(offset) does not exist on \(found.chipText); fix: `gpioinfo \(found.chipName)` lists its lines"
+                )
             case .name(let lineName):
                 if request.address.chip == nil {
-                    return GPIOError("\(wanted): no line named '\(lineName)' on any GPIO chip; fix: `gpioinfo` lists line names (they depend on the board's device tree), or set chip and a line offset")
+                    return GPIOError(
+                        "\(wanted): no line named '\(lineName)' on any GPIO chip; fix: `gpioinfo` lists line names (they depend on the board's device tree), or set chip and a line offset"
+                    )
                 }
-                return GPIOError("\(wanted): no line named '\(lineName)' on \(found.chipText); fix: `gpioinfo \(found.chipName)` lists its line names")
+                return GPIOError(
+                    "\(wanted): no line named '\(lineName)' on \(found.chipText); fix: `gpioinfo \(found.chipName)` lists its line names"
+                )
             }
         case Int32(CPINPOST_GPIOD_BUSY):
             let holder = found.consumer.isEmpty ? "another consumer" : "consumer '\(found.consumer)'"
-            return GPIOError("\(found.chipText) line \(found.offset) (\(wanted)) is busy: held by \(holder); fix: stop the program holding it (`gpioinfo \(found.chipName)` shows consumers) or wire the sensor to another line")
+            return GPIOError(
+                "\(found.chipText) line \(found.offset) (\(wanted)) is busy: held by \(holder); fix: stop the program holding it (`gpioinfo \(found.chipName)` shows consumers) or wire the sensor to another line"
+            )
         default:
             let reason = String(cString: strerror(found.errorNumber))
-            let fix = found.errorNumber == EACCES || found.errorNumber == EPERM
+            let fix =
+                found.errorNumber == EACCES || found.errorNumber == EPERM
                 ? "give the agent's user access to /dev/\(found.chipName) (e.g. the gpio group or a udev rule)"
                 : "check the line's bias and direction support with `gpioinfo \(found.chipName)`"
-            return GPIOError("\(found.chipText) line \(found.offset) (\(wanted)) could not be requested: \(reason); fix: \(fix)")
+            return GPIOError(
+                "\(found.chipText) line \(found.offset) (\(wanted)) could not be requested: \(reason); fix: \(fix)"
+            )
         }
     }
 }

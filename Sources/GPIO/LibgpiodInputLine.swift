@@ -1,5 +1,6 @@
 internal import CPinpostGPIODShims
 internal import Synchronization
+
 #if canImport(Glibc)
 internal import Glibc
 #endif
@@ -50,7 +51,9 @@ final class LibgpiodInputLine: GPIOInputLine {
         let value = handle.withPointer { CPinpostGPIOD_get_value($0) }
         guard let value else { throw GPIOError("\(request.address) was released") }
         guard value >= 0 else {
-            throw GPIOError("\(found.chipText) line \(found.offset): reading the value failed: \(String(cString: strerror(errno)))")
+            throw GPIOError(
+                "\(found.chipText) line \(found.offset): reading the value failed: \(String(cString: strerror(errno)))"
+            )
         }
         return value == 1
     }
@@ -59,13 +62,20 @@ final class LibgpiodInputLine: GPIOInputLine {
         let (stream, continuation) = AsyncThrowingStream<LineEvent, any Error>.makeStream()
         let fd = handle.withPointer { CPinpostGPIOD_event_fd($0) } ?? -1
         guard fd >= 0 else {
-            continuation.finish(throwing: GPIOError("\(request.address) was requested without edge detection or was released"))
+            continuation.finish(
+                throwing: GPIOError("\(request.address) was requested without edge detection or was released")
+            )
             return stream
         }
         let started: Bool = watcher.withLock { current in
             guard current == nil else { return false }
             do {
-                current = try EdgeWatcher(fd: fd, handle: handle, description: "\(found.chipText) line \(found.offset)", continuation: continuation)
+                current = try EdgeWatcher(
+                    fd: fd,
+                    handle: handle,
+                    description: "\(found.chipText) line \(found.offset)",
+                    continuation: continuation
+                )
                 return true
             } catch {
                 continuation.finish(throwing: error)

@@ -26,7 +26,9 @@ public final class SimulatedGPIO: GPIOBackend {
             return nil
         }
         if let holder {
-            throw GPIOError("\(address) is busy: already requested by consumer '\(holder)'; fix: stop the other program or choose another line")
+            throw GPIOError(
+                "\(address) is busy: already requested by consumer '\(holder)'; fix: stop the other program or choose another line"
+            )
         }
         let line = SimulatedInputLine(
             request: request,
@@ -109,7 +111,8 @@ final class SimulatedInputLine: GPIOInputLine {
         let driver = Task { [weak self, waveform] in
             var generator = SystemRandomNumberGenerator()
             while !Task.isCancelled {
-                guard let delay = waveform.delayUntilNextFlip(uniform: Double.random(in: 0..<1, using: &generator)) else { return }
+                guard let delay = waveform.delayUntilNextFlip(uniform: Double.random(in: 0..<1, using: &generator))
+                else { return }
                 do { try await Task.sleep(for: delay) } catch { return }
                 guard let self else { return }
                 let current = (try? await self.read()) ?? false

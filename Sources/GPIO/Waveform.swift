@@ -44,9 +44,9 @@ public enum Waveform: Sendable, Hashable, CustomStringConvertible {
         case "sine":
             let fields = argument.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingSpaces() }
             guard fields.count == 3,
-                  let period = DurationText.parse(fields[0]), period > .zero,
-                  let low = Double(fields[1]), let high = Double(fields[2]),
-                  low.isFinite, high.isFinite, low <= high
+                let period = DurationText.parse(fields[0]), period > .zero,
+                let low = Double(fields[1]), let high = Double(fields[2]),
+                low.isFinite, high.isFinite, low <= high
             else { throw WaveformError(text: text) }
             self = .sine(period: period, min: low, max: high)
         default:

@@ -41,7 +41,9 @@ struct ByteReader {
     }
 
     /// Reads a minimally encoded Variable Byte Integer of at most 4 bytes [MQTT-1.5.5-1].
-    mutating func readVariableByteInteger(_ what: @autoclosure () -> String = "variable byte integer") throws(MQTTCodecError) -> Int {
+    mutating func readVariableByteInteger(
+        _ what: @autoclosure () -> String = "variable byte integer"
+    ) throws(MQTTCodecError) -> Int {
         var value = 0
         var multiplier = 1
         for position in 0..<4 {
@@ -58,7 +60,8 @@ struct ByteReader {
         throw MQTTCodecError(.malformedRemainingLength, "\(what()) longer than 4 bytes")
     }
 
-    mutating func readBytes(_ count: Int, _ what: @autoclosure () -> String = "bytes") throws(MQTTCodecError) -> [UInt8] {
+    mutating func readBytes(_ count: Int, _ what: @autoclosure () -> String = "bytes") throws(MQTTCodecError) -> [UInt8]
+    {
         try need(count, what())
         defer { index += count }
         return Array(bytes[index..<index + count])

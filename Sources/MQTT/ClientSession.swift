@@ -90,8 +90,16 @@ public struct ClientSession: Sendable {
         for record in snapshot.inFlight where record.packetID != 0 && record.message.qos != .atMostOnce {
             guard seen.insert(record.packetID).inserted else { continue }  // corrupt snapshot: keep the first
             orderCounter += 1
-            inFlight.append(InFlightRecord(packetID: record.packetID, phase: record.phase, message: record.message,
-                                           transmitted: false, sendOrder: orderCounter, pubrecOrder: orderCounter))
+            inFlight.append(
+                InFlightRecord(
+                    packetID: record.packetID,
+                    phase: record.phase,
+                    message: record.message,
+                    transmitted: false,
+                    sendOrder: orderCounter,
+                    pubrecOrder: orderCounter
+                )
+            )
         }
         queue = MessageQueue(snapshot.queued.filter { $0.qos != .atMostOnce })
         incomingQoS2 = Set(snapshot.incomingQoS2PacketIDs.filter { $0 != 0 })
@@ -113,10 +121,13 @@ public struct ClientSession: Sendable {
     public var persistentState: SessionSnapshot {
         SessionSnapshot(
             clientID: configuration.clientID,
-            inFlight: inFlight.map { SessionSnapshot.InFlight(packetID: $0.packetID, phase: $0.phase, message: $0.message) },
+            inFlight: inFlight.map {
+                SessionSnapshot.InFlight(packetID: $0.packetID, phase: $0.phase, message: $0.message)
+            },
             queued: queue.elements.filter { $0.qos != .atMostOnce },
             incomingQoS2PacketIDs: incomingQoS2.sorted(),
-            nextPacketID: packetIDs.next)
+            nextPacketID: packetIDs.next
+        )
     }
 
     /// When `tick` must next be called, or nil if no timer is needed.
@@ -142,12 +153,18 @@ public struct ClientSession: Sendable {
         lastReceiveAt = now
         let maximumPacketSize = configuration.maximumPacketSize.map { Int($0) } ?? (VariableByteInteger.maximum + 5)
         decoder = PacketDecoder(version: configuration.version, maximumPacketSize: maximumPacketSize)
-        cleanStartSent = configuration.cleanStart
+        cleanStartSent =
+            configuration.cleanStart
             || (configuration.version == .v3_1_1 && configuration.clientID.isEmpty)
             || startCleanNext
         var connect = ConnectPacket(
-            clientID: configuration.clientID, cleanStart: cleanStartSent, keepAlive: configuration.keepAliveSeconds,
-            will: configuration.will, username: configuration.username, password: configuration.password)
+            clientID: configuration.clientID,
+            cleanStart: cleanStartSent,
+            keepAlive: configuration.keepAliveSeconds,
+            will: configuration.will,
+            username: configuration.username,
+            password: configuration.password
+        )
         if configuration.version == .v5 {
             connect.properties.sessionExpiryInterval = configuration.sessionExpiry
             connect.properties.receiveMaximum = configuration.receiveMaximum
@@ -155,7 +172,9 @@ public struct ClientSession: Sendable {
         }
         connection = .awaitingConnAck(since: now)
         guard send(.connect(connect), now: now, into: &actions) else {
-            actions.append(.event(.protocolError("cannot encode CONNECT (check client identifier, will and credentials)")))
+            actions.append(
+                .event(.protocolError("cannot encode CONNECT (check client identifier, will and credentials)"))
+            )
             actions.append(.close(.protocolError))
             tearDown(into: &actions)
             return actions
@@ -211,8 +230,13 @@ public struct ClientSession: Sendable {
     /// and is sent on (re)connect. QoS above the server's Maximum QoS is downgraded or refused according to
     /// `configuration.qosAboveMaximum`.
     public mutating func publish(
-        topic: String, payload: [UInt8], qos: QoS, retain: Bool, properties: PublishProperties = PublishProperties(),
-        tag: UInt64, now: Duration
+        topic: String,
+        payload: [UInt8],
+        qos: QoS,
+        retain: Bool,
+        properties: PublishProperties = PublishProperties(),
+        tag: UInt64,
+        now: Duration
     ) throws(PublishError) -> [SessionAction] {
         do {
             try Topic.validateName(topic)
@@ -223,16 +247,31 @@ public struct ClientSession: Sendable {
             throw PublishError(.invalidProperties, "a client must not send Subscription Identifiers [MQTT-3.3.4-6]")
         }
         if properties.topicAlias != nil {
-            throw PublishError(.invalidProperties, "topic aliases are chosen by the session (Configuration.useTopicAliases), not by the caller")
+            throw PublishError(
+                .invalidProperties,
+                "topic aliases are chosen by the session (Configuration.useTopicAliases), not by the caller"
+            )
         }
-        var message = SessionSnapshot.Message(topic: topic, payload: payload, qos: qos, retain: retain,
-                                              properties: properties, tag: tag)
+        var message = SessionSnapshot.Message(
+            topic: topic,
+            payload: payload,
+            qos: qos,
+            retain: retain,
+            properties: properties,
+            tag: tag
+        )
         if isConnected {
             message = try applyServerLimits(message)
         } else {
             // The server's limits are unknown; at least the protocol limits must hold.
-            let probe = PublishPacket(topic: topic, payload: payload, qos: qos, retain: retain,
-                                      packetID: qos == .atMostOnce ? nil : 1, properties: properties)
+            let probe = PublishPacket(
+                topic: topic,
+                payload: payload,
+                qos: qos,
+                retain: retain,
+                packetID: qos == .atMostOnce ? nil : 1,
+                properties: properties
+            )
             do {
                 _ = try PacketEncoder.encode(.publish(probe), version: configuration.version)
             } catch {
@@ -252,14 +291,19 @@ public struct ClientSession: Sendable {
     }
 
     /// Applies the limits the server announced in CONNACK [MQTT-3.2.2-11], [-14], [-15].
-    private mutating func applyServerLimits(_ message: SessionSnapshot.Message) throws(PublishError) -> SessionSnapshot.Message {
+    private mutating func applyServerLimits(
+        _ message: SessionSnapshot.Message
+    ) throws(PublishError) -> SessionSnapshot.Message {
         var message = message
         if message.qos > serverMaximumQoS {
             switch configuration.qosAboveMaximum {
             case .downgrade:
                 message.qos = serverMaximumQoS
             case .refuse:
-                throw PublishError(.qosNotSupported, "QoS \(message.qos.rawValue) exceeds server Maximum QoS \(serverMaximumQoS.rawValue)")
+                throw PublishError(
+                    .qosNotSupported,
+                    "QoS \(message.qos.rawValue) exceeds server Maximum QoS \(serverMaximumQoS.rawValue)"
+                )
             }
         }
         if message.retain && !serverRetainAvailable {
@@ -282,8 +326,15 @@ public struct ClientSession: Sendable {
     }
 
     private func publishPacket(_ message: SessionSnapshot.Message, packetID: UInt16?, dup: Bool) -> PublishPacket {
-        PublishPacket(topic: message.topic, payload: message.payload, qos: message.qos, retain: message.retain,
-                      dup: dup, packetID: packetID, properties: message.properties)
+        PublishPacket(
+            topic: message.topic,
+            payload: message.payload,
+            qos: message.qos,
+            retain: message.retain,
+            dup: dup,
+            packetID: packetID,
+            properties: message.properties
+        )
     }
 
     /// Sends what the in-flight window allows: first in-flight messages not yet (re)sent on this connection,
@@ -309,12 +360,13 @@ public struct ClientSession: Sendable {
             do {
                 message = try applyServerLimits(head)
             } catch {
-                let reason: ReasonCode = switch error.code {
-                case .qosNotSupported: .qosNotSupported
-                case .retainNotSupported: .retainNotSupported
-                case .packetTooLarge: .packetTooLarge
-                default: .unspecifiedError
-                }
+                let reason: ReasonCode =
+                    switch error.code {
+                    case .qosNotSupported: .qosNotSupported
+                    case .retainNotSupported: .retainNotSupported
+                    case .packetTooLarge: .packetTooLarge
+                    default: .unspecifiedError
+                    }
                 actions.append(.event(.deliveryFailed(tag: head.tag, reason)))
                 continue
             }
@@ -329,8 +381,15 @@ public struct ClientSession: Sendable {
                 return
             }
             orderCounter += 1
-            inFlight.append(InFlightRecord(packetID: packetID, phase: .awaitingAcknowledgement, message: message,
-                                           transmitted: true, sendOrder: orderCounter))
+            inFlight.append(
+                InFlightRecord(
+                    packetID: packetID,
+                    phase: .awaitingAcknowledgement,
+                    message: message,
+                    transmitted: true,
+                    sendOrder: orderCounter
+                )
+            )
             transmittedCount += 1
             _ = sendPublish(message, packetID: packetID, dup: false, now: now, into: &actions)
         }
@@ -342,7 +401,11 @@ public struct ClientSession: Sendable {
     /// topics beyond that go by name. The stored message keeps its name, so a resend on a new connection (where no
     /// alias exists yet [MQTT-3.3.2-7]) carries it again.
     private mutating func sendPublish(
-        _ message: SessionSnapshot.Message, packetID: UInt16?, dup: Bool, now: Duration, into actions: inout [SessionAction]
+        _ message: SessionSnapshot.Message,
+        packetID: UInt16?,
+        dup: Bool,
+        now: Duration,
+        into actions: inout [SessionAction]
     ) -> Bool {
         var packet = publishPacket(message, packetID: packetID, dup: dup)
         var binds: UInt16?
@@ -367,7 +430,9 @@ public struct ClientSession: Sendable {
     /// lost it (Session Present=0) or its SUBACK was lost with the connection (`.resubscribed`). Standing subscriptions
     /// live in memory only, not in `persistentState`: a restarted process subscribes again itself.
     public mutating func subscribe(
-        _ subscriptions: [Subscription], properties: SubscribeProperties = SubscribeProperties(), now: Duration
+        _ subscriptions: [Subscription],
+        properties: SubscribeProperties = SubscribeProperties(),
+        now: Duration
     ) throws(SubscribeError) -> (packetID: UInt16, actions: [SessionAction]) {
         let result = try request(now: now, kind: .subscribe(subscriptions.map(\.topicFilter))) { packetID in
             .subscribe(SubscribePacket(packetID: packetID, subscriptions: subscriptions, properties: properties))
@@ -385,7 +450,9 @@ public struct ClientSession: Sendable {
 
     /// Sends UNSUBSCRIBE; the result arrives as `.unsubscribed(packetID:_:)`.
     public mutating func unsubscribe(
-        _ topicFilters: [String], properties: UnsubscribeProperties = UnsubscribeProperties(), now: Duration
+        _ topicFilters: [String],
+        properties: UnsubscribeProperties = UnsubscribeProperties(),
+        now: Duration
     ) throws(SubscribeError) -> (packetID: UInt16, actions: [SessionAction]) {
         let result = try request(now: now, kind: .unsubscribe) { packetID in
             .unsubscribe(UnsubscribePacket(packetID: packetID, topicFilters: topicFilters, properties: properties))
@@ -395,7 +462,9 @@ public struct ClientSession: Sendable {
     }
 
     private mutating func request(
-        now: Duration, kind: PendingRequest, _ makePacket: (UInt16) -> Packet
+        now: Duration,
+        kind: PendingRequest,
+        _ makePacket: (UInt16) -> Packet
     ) throws(SubscribeError) -> (packetID: UInt16, actions: [SessionAction]) {
         guard isConnected else { throw SubscribeError(.notConnected, "no accepted connection") }
         guard let packetID = packetIDs.allocate() else {
@@ -410,7 +479,10 @@ public struct ClientSession: Sendable {
         }
         if let limit = serverMaximumPacketSize, bytes.count > limit {
             packetIDs.release(packetID)
-            throw SubscribeError(.packetTooLarge, "request of \(bytes.count) bytes exceeds server Maximum Packet Size \(limit)")
+            throw SubscribeError(
+                .packetTooLarge,
+                "request of \(bytes.count) bytes exceeds server Maximum Packet Size \(limit)"
+            )
         }
         pendingRequests[packetID] = kind
         lastSendAt = now
@@ -458,11 +530,12 @@ public struct ClientSession: Sendable {
                 guard let next = try decoder.next() else { break }
                 packet = next
             } catch {
-                let reason: ReasonCode = switch error.code {
-                case .packetTooLarge: .packetTooLarge
-                case .invalidProperty, .protocolViolation, .unknownPacketType, .unsupportedInVersion: .protocolError
-                default: .malformedPacket
-                }
+                let reason: ReasonCode =
+                    switch error.code {
+                    case .packetTooLarge: .packetTooLarge
+                    case .invalidProperty, .protocolViolation, .unknownPacketType, .unsupportedInVersion: .protocolError
+                    default: .malformedPacket
+                    }
                 fail(reason, error.description, now: now, into: &actions)
                 break
             }
@@ -486,13 +559,18 @@ public struct ClientSession: Sendable {
         case .publish(let publish):
             handleIncomingPublish(publish, now: now, into: &actions)
         case .puback(let ack):
-            guard let index = inFlight.firstIndex(where: {
-                $0.packetID == ack.packetID && $0.message.qos == .atLeastOnce && $0.phase == .awaitingAcknowledgement
-            }) else { return }  // Unknown identifier: nothing outstanding, nothing to do.
+            guard
+                let index = inFlight.firstIndex(where: {
+                    $0.packetID == ack.packetID && $0.message.qos == .atLeastOnce
+                        && $0.phase == .awaitingAcknowledgement
+                })
+            else { return }  // Unknown identifier: nothing outstanding, nothing to do.
             complete(at: index, reason: ack.reasonCode, into: &actions)
             pump(now: now, into: &actions)
         case .pubrec(let ack):
-            guard let index = inFlight.firstIndex(where: { $0.packetID == ack.packetID && $0.message.qos == .exactlyOnce })
+            guard
+                let index = inFlight.firstIndex(where: { $0.packetID == ack.packetID && $0.message.qos == .exactlyOnce }
+                )
             else {
                 if !ack.reasonCode.isFailure {
                     let reason: ReasonCode = configuration.version == .v5 ? .packetIdentifierNotFound : .success
@@ -515,9 +593,11 @@ public struct ClientSession: Sendable {
             }
             _ = send(.pubrel(AckPacket(packetID: ack.packetID)), now: now, into: &actions)
         case .pubcomp(let ack):
-            guard let index = inFlight.firstIndex(where: {
-                $0.packetID == ack.packetID && $0.message.qos == .exactlyOnce && $0.phase == .awaitingCompletion
-            }) else { return }
+            guard
+                let index = inFlight.firstIndex(where: {
+                    $0.packetID == ack.packetID && $0.message.qos == .exactlyOnce && $0.phase == .awaitingCompletion
+                })
+            else { return }
             complete(at: index, reason: ack.reasonCode, into: &actions)
             pump(now: now, into: &actions)
         case .pubrel(let ack):
@@ -535,15 +615,22 @@ public struct ClientSession: Sendable {
             pendingRequests[suback.packetID] = nil
             packetIDs.release(suback.packetID)
             for (filter, reason) in zip(filters, suback.reasonCodes) {
-                guard let index = standing.firstIndex(where: { $0.subscription.topicFilter == filter }) else { continue }
+                guard let index = standing.firstIndex(where: { $0.subscription.topicFilter == filter }) else {
+                    continue
+                }
                 if reason.isFailure {
                     standing.remove(at: index)  // refused: asking again would only be refused again
                 } else {
                     standing[index].confirmed = true
                 }
             }
-            actions.append(.event(resubscription ? .resubscribed(filters, suback.reasonCodes)
-                                                 : .subscribed(packetID: suback.packetID, suback.reasonCodes)))
+            actions.append(
+                .event(
+                    resubscription
+                        ? .resubscribed(filters, suback.reasonCodes)
+                        : .subscribed(packetID: suback.packetID, suback.reasonCodes)
+                )
+            )
         case .unsuback(let unsuback):
             guard case .unsubscribe = pendingRequests[unsuback.packetID] else { return }
             pendingRequests[unsuback.packetID] = nil
@@ -552,12 +639,16 @@ public struct ClientSession: Sendable {
         case .pingresp:
             pingSentAt = nil
         case .disconnect(let disconnect):
-            let notice = ServerNotice(reasonString: disconnect.properties.reasonString,
-                                      serverReference: disconnect.properties.serverReference)
+            let notice = ServerNotice(
+                reasonString: disconnect.properties.reasonString,
+                serverReference: disconnect.properties.serverReference
+            )
             actions.append(.event(.disconnectedByServer(disconnect.reasonCode, notice)))
             if disconnect.properties.sessionExpiryInterval != nil {
                 // [MQTT-3.14.2-2]: only a client may send it. The connection ends either way; nothing is sent back.
-                actions.append(.event(.protocolError("server sent a Session Expiry Interval in DISCONNECT [MQTT-3.14.2-2]")))
+                actions.append(
+                    .event(.protocolError("server sent a Session Expiry Interval in DISCONNECT [MQTT-3.14.2-2]"))
+                )
                 actions.append(.close(.protocolError))
                 tearDown(into: &actions)
                 return
@@ -565,8 +656,12 @@ public struct ClientSession: Sendable {
             actions.append(.close(.serverDisconnect))
             tearDown(into: &actions)
         case .auth:
-            fail(.protocolError, "AUTH received but enhanced authentication was not requested [MQTT-4.12.0-7]",
-                 now: now, into: &actions)
+            fail(
+                .protocolError,
+                "AUTH received but enhanced authentication was not requested [MQTT-4.12.0-7]",
+                now: now,
+                into: &actions
+            )
         case .connect, .subscribe, .unsubscribe, .pingreq:
             fail(.protocolError, "server sent client-only packet \(packet.type)", now: now, into: &actions)
         }
@@ -585,14 +680,21 @@ public struct ClientSession: Sendable {
         let record = inFlight.remove(at: index)
         if record.transmitted { transmittedCount -= 1 }
         packetIDs.release(record.packetID)
-        actions.append(.event(reason.isFailure ? .deliveryFailed(tag: record.message.tag, reason)
-                                               : .delivered(tag: record.message.tag)))
+        actions.append(
+            .event(
+                reason.isFailure
+                    ? .deliveryFailed(tag: record.message.tag, reason)
+                    : .delivered(tag: record.message.tag)
+            )
+        )
     }
 
     private mutating func handleConnAck(_ connack: ConnAckPacket, now: Duration, into actions: inout [SessionAction]) {
         if connack.reasonCode.isFailure {
-            let notice = ServerNotice(reasonString: connack.properties.reasonString,
-                                      serverReference: connack.properties.serverReference)
+            let notice = ServerNotice(
+                reasonString: connack.properties.reasonString,
+                serverReference: connack.properties.serverReference
+            )
             actions.append(.event(.connectionRefused(connack.reasonCode, notice)))
             actions.append(.close(.connectionRefused))
             tearDown(into: &actions)
@@ -612,7 +714,13 @@ public struct ClientSession: Sendable {
             // start a new session. Clean Start=1 is not sent up front because Mosquitto 2.0 does not persist a
             // session opened with Clean Start=1 across its own restart.
             startCleanNext = true
-            actions.append(.event(.protocolError("Session Present=1 but this client holds no session state [MQTT-3.2.2-4]; reconnecting with Clean Start=1")))
+            actions.append(
+                .event(
+                    .protocolError(
+                        "Session Present=1 but this client holds no session state [MQTT-3.2.2-4]; reconnecting with Clean Start=1"
+                    )
+                )
+            )
             actions.append(.close(.protocolError))
             tearDown(into: &actions)
             return
@@ -624,7 +732,8 @@ public struct ClientSession: Sendable {
         serverMaximumPacketSize = properties.maximumPacketSize.map { Int($0) }
         serverMaximumQoS = properties.maximumQoS ?? .exactlyOnce
         serverRetainAvailable = properties.retainAvailable ?? true
-        serverTopicAliasMaximum = configuration.version == .v5 && configuration.useTopicAliases
+        serverTopicAliasMaximum =
+            configuration.version == .v5 && configuration.useTopicAliases
             ? properties.topicAliasMaximum ?? 0 : 0
         topicAliases.removeAll()
         effectiveKeepAlive = .seconds(Int(properties.serverKeepAlive ?? configuration.keepAliveSeconds))
@@ -663,8 +772,13 @@ public struct ClientSession: Sendable {
         }
         for group in groups {
             guard let packetID = packetIDs.allocate() else { return }
-            let packet = Packet.subscribe(SubscribePacket(packetID: packetID, subscriptions: group.subscriptions,
-                                                          properties: group.properties))
+            let packet = Packet.subscribe(
+                SubscribePacket(
+                    packetID: packetID,
+                    subscriptions: group.subscriptions,
+                    properties: group.properties
+                )
+            )
             guard send(packet, now: now, into: &actions) else {
                 packetIDs.release(packetID)
                 continue
@@ -673,7 +787,11 @@ public struct ClientSession: Sendable {
         }
     }
 
-    private mutating func handleIncomingPublish(_ publish: PublishPacket, now: Duration, into actions: inout [SessionAction]) {
+    private mutating func handleIncomingPublish(
+        _ publish: PublishPacket,
+        now: Duration,
+        into actions: inout [SessionAction]
+    ) {
         if publish.properties.topicAlias != nil {
             // We announce no Topic Alias Maximum, so any alias is invalid [MQTT-3.3.2-10].
             fail(.topicAliasInvalid, "server used a topic alias although none was allowed", now: now, into: &actions)
@@ -689,8 +807,14 @@ public struct ClientSession: Sendable {
             let packetID = publish.packetID ?? 0
             if !incomingQoS2.contains(packetID) {
                 if configuration.version == .v5, let maximum = configuration.receiveMaximum,
-                   incomingQoS2.count >= Int(maximum) {
-                    fail(.receiveMaximumExceeded, "server exceeded our Receive Maximum \(maximum)", now: now, into: &actions)
+                    incomingQoS2.count >= Int(maximum)
+                {
+                    fail(
+                        .receiveMaximumExceeded,
+                        "server exceeded our Receive Maximum \(maximum)",
+                        now: now,
+                        into: &actions
+                    )
                     return
                 }
                 incomingQoS2.insert(packetID)
@@ -701,7 +825,12 @@ public struct ClientSession: Sendable {
     }
 
     /// Protocol violation by the server: tell it why (MQTT 5, once connected), report, close [MQTT-4.8.0-1].
-    private mutating func fail(_ reason: ReasonCode, _ message: String, now: Duration, into actions: inout [SessionAction]) {
+    private mutating func fail(
+        _ reason: ReasonCode,
+        _ message: String,
+        now: Duration,
+        into actions: inout [SessionAction]
+    ) {
         if configuration.version == .v5 && connection == .connected {
             _ = send(.disconnect(DisconnectPacket(reasonCode: reason)), now: now, into: &actions)
         }

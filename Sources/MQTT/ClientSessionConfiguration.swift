@@ -42,10 +42,19 @@ extension ClientSession {
         public var useTopicAliases: Bool
 
         public init(
-            clientID: String, version: MQTTVersion, keepAlive: Duration = .seconds(60), cleanStart: Bool = false,
-            sessionExpiry: UInt32? = nil, will: Will? = nil, username: String? = nil, password: [UInt8]? = nil,
-            receiveMaximum: UInt16? = nil, maximumPacketSize: UInt32? = 1 << 20, pingTimeout: Duration = .seconds(10),
-            qosAboveMaximum: QoSAboveMaximumPolicy = .downgrade, useTopicAliases: Bool = true,
+            clientID: String,
+            version: MQTTVersion,
+            keepAlive: Duration = .seconds(60),
+            cleanStart: Bool = false,
+            sessionExpiry: UInt32? = nil,
+            will: Will? = nil,
+            username: String? = nil,
+            password: [UInt8]? = nil,
+            receiveMaximum: UInt16? = nil,
+            maximumPacketSize: UInt32? = 1 << 20,
+            pingTimeout: Duration = .seconds(10),
+            qosAboveMaximum: QoSAboveMaximumPolicy = .downgrade,
+            useTopicAliases: Bool = true,
             maximumInFlight: UInt16? = nil
         ) {
             self.clientID = clientID

@@ -7,8 +7,11 @@ public struct ConnAckPacket: Sendable, Equatable {
     /// MQTT 5 only.
     public var properties: ConnAckProperties
 
-    public init(sessionPresent: Bool, reasonCode: ReasonCode = .success,
-                properties: ConnAckProperties = ConnAckProperties()) {
+    public init(
+        sessionPresent: Bool,
+        reasonCode: ReasonCode = .success,
+        properties: ConnAckProperties = ConnAckProperties()
+    ) {
         self.sessionPresent = sessionPresent
         self.reasonCode = reasonCode
         self.properties = properties

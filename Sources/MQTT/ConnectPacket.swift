@@ -11,8 +11,15 @@ public struct ConnectPacket: Sendable, Equatable {
     /// MQTT 5 only.
     public var properties: ConnectProperties
 
-    public init(clientID: String, cleanStart: Bool, keepAlive: UInt16, will: Will? = nil, username: String? = nil,
-                password: [UInt8]? = nil, properties: ConnectProperties = ConnectProperties()) {
+    public init(
+        clientID: String,
+        cleanStart: Bool,
+        keepAlive: UInt16,
+        will: Will? = nil,
+        username: String? = nil,
+        password: [UInt8]? = nil,
+        properties: ConnectProperties = ConnectProperties()
+    ) {
         self.clientID = clientID
         self.cleanStart = cleanStart
         self.keepAlive = keepAlive

@@ -4,8 +4,10 @@ public struct DisconnectPacket: Sendable, Equatable {
     public var reasonCode: ReasonCode
     public var properties: DisconnectProperties
 
-    public init(reasonCode: ReasonCode = .normalDisconnection,
-                properties: DisconnectProperties = DisconnectProperties()) {
+    public init(
+        reasonCode: ReasonCode = .normalDisconnection,
+        properties: DisconnectProperties = DisconnectProperties()
+    ) {
         self.reasonCode = reasonCode
         self.properties = properties
     }

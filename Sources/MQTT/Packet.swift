@@ -20,7 +20,8 @@ public enum Packet: Sendable, Equatable {
 
 /// Control packet type numbers (§2.1.2).
 enum PacketType: UInt8 {
-    case connect = 1, connack, publish, puback, pubrec, pubrel, pubcomp, subscribe, suback, unsubscribe, unsuback,
+    case connect = 1
+    case connack, publish, puback, pubrec, pubrel, pubcomp, subscribe, suback, unsubscribe, unsuback,
         pingreq, pingresp, disconnect, auth
 
     /// The fixed flag nibble for every type except PUBLISH [MQTT-2.1.3-1].

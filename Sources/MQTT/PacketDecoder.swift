@@ -61,11 +61,17 @@ public struct PacketDecoder: Sendable {
         guard available >= 1 else { return nil }
         let header = buffer[readIndex]
         guard let type = PacketType(rawValue: header >> 4), type != .auth || version == .v5 else {
-            throw MQTTCodecError(.unknownPacketType, "packet type \(header >> 4) is not valid in MQTT \(version == .v5 ? "5" : "3.1.1")")
+            throw MQTTCodecError(
+                .unknownPacketType,
+                "packet type \(header >> 4) is not valid in MQTT \(version == .v5 ? "5" : "3.1.1")"
+            )
         }
         let flags = header & 0x0F
         if type != .publish && flags != type.requiredFlags {
-            throw MQTTCodecError(.reservedFlags, "\(type) fixed header flags 0x\(String(flags, radix: 16)) must be 0x\(String(type.requiredFlags, radix: 16)) [MQTT-2.1.3-1]")
+            throw MQTTCodecError(
+                .reservedFlags,
+                "\(type) fixed header flags 0x\(String(flags, radix: 16)) must be 0x\(String(type.requiredFlags, radix: 16)) [MQTT-2.1.3-1]"
+            )
         }
 
         // Remaining Length: at most 4 bytes, minimally encoded [MQTT-1.5.5-1].
@@ -90,7 +96,10 @@ public struct PacketDecoder: Sendable {
         }
         let total = 1 + lengthBytes + remainingLength
         guard total <= maximumPacketSize else {
-            throw MQTTCodecError(.packetTooLarge, "\(type) of \(total) bytes exceeds maximum packet size \(maximumPacketSize)")
+            throw MQTTCodecError(
+                .packetTooLarge,
+                "\(type) of \(total) bytes exceeds maximum packet size \(maximumPacketSize)"
+            )
         }
         guard available >= total else { return nil }
 
@@ -106,7 +115,12 @@ public struct PacketDecoder: Sendable {
 
     // MARK: - Bodies
 
-    static func decodeBody(type: PacketType, flags: UInt8, reader: inout ByteReader, version: MQTTVersion) throws(MQTTCodecError) -> Packet {
+    static func decodeBody(
+        type: PacketType,
+        flags: UInt8,
+        reader: inout ByteReader,
+        version: MQTTVersion
+    ) throws(MQTTCodecError) -> Packet {
         switch type {
         case .connect: return .connect(try decodeConnect(&reader, version: version))
         case .connack: return .connack(try decodeConnAck(&reader, version: version))
@@ -151,14 +165,20 @@ public struct PacketDecoder: Sendable {
         return packetID
     }
 
-    private static func decodeConnect(_ reader: inout ByteReader, version: MQTTVersion) throws(MQTTCodecError) -> ConnectPacket {
+    private static func decodeConnect(
+        _ reader: inout ByteReader,
+        version: MQTTVersion
+    ) throws(MQTTCodecError) -> ConnectPacket {
         let name = try reader.readString("protocol name")
         guard name == "MQTT" else {
             throw MQTTCodecError(.protocolViolation, "protocol name '\(name)' is not 'MQTT'")
         }
         let level = try reader.readUInt8("protocol level")
         guard level == version.rawValue else {
-            throw MQTTCodecError(.unsupportedInVersion, "protocol level \(level) does not match decoder version \(version.rawValue)")
+            throw MQTTCodecError(
+                .unsupportedInVersion,
+                "protocol level \(level) does not match decoder version \(version.rawValue)"
+            )
         }
         let flags = try reader.readUInt8("connect flags")
         guard flags & 0x01 == 0 else {
@@ -179,14 +199,18 @@ public struct PacketDecoder: Sendable {
         let keepAlive = try reader.readUInt16("keep alive")
         var properties = ConnectProperties()
         if version == .v5 {
-            properties = ConnectProperties(try PropertyBag.decode(from: &reader, allowed: ConnectProperties.allowed, packet: "CONNECT"))
+            properties = ConnectProperties(
+                try PropertyBag.decode(from: &reader, allowed: ConnectProperties.allowed, packet: "CONNECT")
+            )
         }
         let clientID = try reader.readString("client identifier")
         var will: Will?
         if hasWill {
             var willProperties = WillProperties()
             if version == .v5 {
-                willProperties = WillProperties(try PropertyBag.decode(from: &reader, allowed: WillProperties.allowed, packet: "Will"))
+                willProperties = WillProperties(
+                    try PropertyBag.decode(from: &reader, allowed: WillProperties.allowed, packet: "Will")
+                )
             }
             let topic = try reader.readString("will topic")
             try Topic.validateName(topic)
@@ -195,11 +219,21 @@ public struct PacketDecoder: Sendable {
         }
         let username = hasUsername ? try reader.readString("user name") : nil
         let password = hasPassword ? try reader.readBinary("password") : nil
-        return ConnectPacket(clientID: clientID, cleanStart: flags & 0x02 != 0, keepAlive: keepAlive, will: will,
-                             username: username, password: password, properties: properties)
+        return ConnectPacket(
+            clientID: clientID,
+            cleanStart: flags & 0x02 != 0,
+            keepAlive: keepAlive,
+            will: will,
+            username: username,
+            password: password,
+            properties: properties
+        )
     }
 
-    private static func decodeConnAck(_ reader: inout ByteReader, version: MQTTVersion) throws(MQTTCodecError) -> ConnAckPacket {
+    private static func decodeConnAck(
+        _ reader: inout ByteReader,
+        version: MQTTVersion
+    ) throws(MQTTCodecError) -> ConnAckPacket {
         let acknowledgeFlags = try reader.readUInt8("CONNACK flags")
         guard acknowledgeFlags & 0xFE == 0 else {
             throw MQTTCodecError(.reservedFlags, "CONNACK acknowledge flags bits 7-1 must be 0")
@@ -213,12 +247,19 @@ public struct PacketDecoder: Sendable {
             return ConnAckPacket(sessionPresent: acknowledgeFlags & 1 != 0, reasonCode: code)
         case .v5:
             let bag = try PropertyBag.decode(from: &reader, allowed: ConnAckProperties.allowed, packet: "CONNACK")
-            return ConnAckPacket(sessionPresent: acknowledgeFlags & 1 != 0, reasonCode: ReasonCode(rawValue: rawCode),
-                                 properties: ConnAckProperties(bag))
+            return ConnAckPacket(
+                sessionPresent: acknowledgeFlags & 1 != 0,
+                reasonCode: ReasonCode(rawValue: rawCode),
+                properties: ConnAckProperties(bag)
+            )
         }
     }
 
-    private static func decodePublish(_ reader: inout ByteReader, flags: UInt8, version: MQTTVersion) throws(MQTTCodecError) -> PublishPacket {
+    private static func decodePublish(
+        _ reader: inout ByteReader,
+        flags: UInt8,
+        version: MQTTVersion
+    ) throws(MQTTCodecError) -> PublishPacket {
         let qos = try decodeQoS((flags >> 1) & 0x03, "PUBLISH")
         let dup = flags & 0x08 != 0
         if qos == .atMostOnce && dup {
@@ -228,16 +269,31 @@ public struct PacketDecoder: Sendable {
         let packetID = qos == .atMostOnce ? nil : try readPacketID(&reader, "PUBLISH")
         var properties = PublishProperties()
         if version == .v5 {
-            let bag = try PropertyBag.decode(from: &reader, allowed: PublishProperties.allowed, packet: "PUBLISH",
-                                             repeatableSubscriptionIdentifier: true)
+            let bag = try PropertyBag.decode(
+                from: &reader,
+                allowed: PublishProperties.allowed,
+                packet: "PUBLISH",
+                repeatableSubscriptionIdentifier: true
+            )
             properties = PublishProperties(bag)
         }
         try Topic.validateName(topic, allowEmpty: properties.topicAlias != nil)
-        return PublishPacket(topic: topic, payload: reader.readRest(), qos: qos, retain: flags & 0x01 != 0, dup: dup,
-                             packetID: packetID, properties: properties)
+        return PublishPacket(
+            topic: topic,
+            payload: reader.readRest(),
+            qos: qos,
+            retain: flags & 0x01 != 0,
+            dup: dup,
+            packetID: packetID,
+            properties: properties
+        )
     }
 
-    private static func decodeAck(_ reader: inout ByteReader, version: MQTTVersion, name: String) throws(MQTTCodecError) -> AckPacket {
+    private static func decodeAck(
+        _ reader: inout ByteReader,
+        version: MQTTVersion,
+        name: String
+    ) throws(MQTTCodecError) -> AckPacket {
         let packetID = try readPacketID(&reader, name)
         guard version == .v5, !reader.isAtEnd else { return AckPacket(packetID: packetID) }
         let code = ReasonCode(rawValue: try reader.readUInt8("\(name) reason code"))
@@ -246,11 +302,16 @@ public struct PacketDecoder: Sendable {
         return AckPacket(packetID: packetID, reasonCode: code, properties: AckProperties(bag))
     }
 
-    private static func decodeSubscribe(_ reader: inout ByteReader, version: MQTTVersion) throws(MQTTCodecError) -> SubscribePacket {
+    private static func decodeSubscribe(
+        _ reader: inout ByteReader,
+        version: MQTTVersion
+    ) throws(MQTTCodecError) -> SubscribePacket {
         let packetID = try readPacketID(&reader, "SUBSCRIBE")
         var properties = SubscribeProperties()
         if version == .v5 {
-            properties = SubscribeProperties(try PropertyBag.decode(from: &reader, allowed: SubscribeProperties.allowed, packet: "SUBSCRIBE"))
+            properties = SubscribeProperties(
+                try PropertyBag.decode(from: &reader, allowed: SubscribeProperties.allowed, packet: "SUBSCRIBE")
+            )
         }
         var subscriptions: [Subscription] = []
         while !reader.isAtEnd {
@@ -265,8 +326,15 @@ public struct PacketDecoder: Sendable {
             guard let retainHandling = RetainHandling(rawValue: (options >> 4) & 0x03) else {
                 throw MQTTCodecError(.protocolViolation, "Retain Handling 3 is invalid")
             }
-            subscriptions.append(Subscription(topicFilter: filter, qos: qos, noLocal: options & 0x04 != 0,
-                                              retainAsPublished: options & 0x08 != 0, retainHandling: retainHandling))
+            subscriptions.append(
+                Subscription(
+                    topicFilter: filter,
+                    qos: qos,
+                    noLocal: options & 0x04 != 0,
+                    retainAsPublished: options & 0x08 != 0,
+                    retainHandling: retainHandling
+                )
+            )
         }
         guard !subscriptions.isEmpty else {
             throw MQTTCodecError(.protocolViolation, "SUBSCRIBE without topic filters [MQTT-3.8.3-3]")
@@ -274,11 +342,16 @@ public struct PacketDecoder: Sendable {
         return SubscribePacket(packetID: packetID, subscriptions: subscriptions, properties: properties)
     }
 
-    private static func decodeSubAck(_ reader: inout ByteReader, version: MQTTVersion) throws(MQTTCodecError) -> SubAckPacket {
+    private static func decodeSubAck(
+        _ reader: inout ByteReader,
+        version: MQTTVersion
+    ) throws(MQTTCodecError) -> SubAckPacket {
         let packetID = try readPacketID(&reader, "SUBACK")
         var properties = AckProperties()
         if version == .v5 {
-            properties = AckProperties(try PropertyBag.decode(from: &reader, allowed: AckProperties.allowed, packet: "SUBACK"))
+            properties = AckProperties(
+                try PropertyBag.decode(from: &reader, allowed: AckProperties.allowed, packet: "SUBACK")
+            )
         }
         let codes = reader.readRest().map(ReasonCode.init(rawValue:))
         if version == .v3_1_1, let bad = codes.first(where: { !($0.rawValue <= 2 || $0.rawValue == 0x80) }) {
@@ -287,11 +360,16 @@ public struct PacketDecoder: Sendable {
         return SubAckPacket(packetID: packetID, reasonCodes: codes, properties: properties)
     }
 
-    private static func decodeUnsubscribe(_ reader: inout ByteReader, version: MQTTVersion) throws(MQTTCodecError) -> UnsubscribePacket {
+    private static func decodeUnsubscribe(
+        _ reader: inout ByteReader,
+        version: MQTTVersion
+    ) throws(MQTTCodecError) -> UnsubscribePacket {
         let packetID = try readPacketID(&reader, "UNSUBSCRIBE")
         var properties = UnsubscribeProperties()
         if version == .v5 {
-            properties = UnsubscribeProperties(try PropertyBag.decode(from: &reader, allowed: UnsubscribeProperties.allowed, packet: "UNSUBSCRIBE"))
+            properties = UnsubscribeProperties(
+                try PropertyBag.decode(from: &reader, allowed: UnsubscribeProperties.allowed, packet: "UNSUBSCRIBE")
+            )
         }
         var filters: [String] = []
         while !reader.isAtEnd {
@@ -305,10 +383,15 @@ public struct PacketDecoder: Sendable {
         return UnsubscribePacket(packetID: packetID, topicFilters: filters, properties: properties)
     }
 
-    private static func decodeUnsubAck(_ reader: inout ByteReader, version: MQTTVersion) throws(MQTTCodecError) -> UnsubAckPacket {
+    private static func decodeUnsubAck(
+        _ reader: inout ByteReader,
+        version: MQTTVersion
+    ) throws(MQTTCodecError) -> UnsubAckPacket {
         let packetID = try readPacketID(&reader, "UNSUBACK")
         guard version == .v5 else { return UnsubAckPacket(packetID: packetID) }
-        let properties = AckProperties(try PropertyBag.decode(from: &reader, allowed: AckProperties.allowed, packet: "UNSUBACK"))
+        let properties = AckProperties(
+            try PropertyBag.decode(from: &reader, allowed: AckProperties.allowed, packet: "UNSUBACK")
+        )
         let codes = reader.readRest().map(ReasonCode.init(rawValue:))
         return UnsubAckPacket(packetID: packetID, reasonCodes: codes, properties: properties)
     }

@@ -5,7 +5,8 @@ public enum PacketEncoder {
     ///
     /// The body is written straight into `buffer` after a 5-byte header slot, and the header is then
     /// packed into the slot, so encoding into a buffer with enough capacity allocates nothing.
-    public static func encode(_ packet: Packet, version: MQTTVersion, into buffer: inout [UInt8]) throws(MQTTCodecError) {
+    public static func encode(_ packet: Packet, version: MQTTVersion, into buffer: inout [UInt8]) throws(MQTTCodecError)
+    {
         let start = buffer.count
         for _ in 0..<headerSlot { buffer.append(0) }
         var body = ByteWriter()
@@ -50,7 +51,11 @@ public enum PacketEncoder {
     private static let headerSlot = 5
 
     /// Writes the variable header and payload; returns the fixed header's flags.
-    private static func encodeBody(_ packet: Packet, version: MQTTVersion, into body: inout ByteWriter) throws(MQTTCodecError) -> UInt8 {
+    private static func encodeBody(
+        _ packet: Packet,
+        version: MQTTVersion,
+        into body: inout ByteWriter
+    ) throws(MQTTCodecError) -> UInt8 {
         var flags: UInt8 = packet.type.requiredFlags
         switch packet {
         case .connect(let connect): try encodeConnect(connect, version: version, into: &body)
@@ -92,7 +97,11 @@ public enum PacketEncoder {
         return buffer
     }
 
-    private static func encodeConnect(_ connect: ConnectPacket, version: MQTTVersion, into body: inout ByteWriter) throws(MQTTCodecError) {
+    private static func encodeConnect(
+        _ connect: ConnectPacket,
+        version: MQTTVersion,
+        into body: inout ByteWriter
+    ) throws(MQTTCodecError) {
         try body.writeString("MQTT")
         body.writeUInt8(version.rawValue)
         var flags: UInt8 = 0
@@ -121,7 +130,11 @@ public enum PacketEncoder {
         if let password = connect.password { try body.writeBinary(password) }
     }
 
-    private static func encodeConnAck(_ connack: ConnAckPacket, version: MQTTVersion, into body: inout ByteWriter) throws(MQTTCodecError) {
+    private static func encodeConnAck(
+        _ connack: ConnAckPacket,
+        version: MQTTVersion,
+        into body: inout ByteWriter
+    ) throws(MQTTCodecError) {
         body.writeUInt8(connack.sessionPresent ? 1 : 0)
         switch version {
         case .v3_1_1:
@@ -135,20 +148,30 @@ public enum PacketEncoder {
         }
     }
 
-    private static func encodePublish(_ publish: PublishPacket, version: MQTTVersion, into body: inout ByteWriter) throws(MQTTCodecError) -> UInt8 {
+    private static func encodePublish(
+        _ publish: PublishPacket,
+        version: MQTTVersion,
+        into body: inout ByteWriter
+    ) throws(MQTTCodecError) -> UInt8 {
         try Topic.validateName(publish.topic, allowEmpty: version == .v5 && publish.properties.topicAlias != nil)
         try body.writeString(publish.topic)
         switch publish.qos {
         case .atMostOnce:
             if publish.packetID != nil {
-                throw MQTTCodecError(.invalidPacketIdentifier, "QoS 0 PUBLISH must not have a packet identifier [MQTT-2.2.1-2]")
+                throw MQTTCodecError(
+                    .invalidPacketIdentifier,
+                    "QoS 0 PUBLISH must not have a packet identifier [MQTT-2.2.1-2]"
+                )
             }
             if publish.dup {
                 throw MQTTCodecError(.protocolViolation, "DUP must be 0 for QoS 0 [MQTT-3.3.1-2]")
             }
         case .atLeastOnce, .exactlyOnce:
             guard let packetID = publish.packetID, packetID != 0 else {
-                throw MQTTCodecError(.invalidPacketIdentifier, "QoS \(publish.qos.rawValue) PUBLISH needs a non-zero packet identifier [MQTT-2.2.1-3]")
+                throw MQTTCodecError(
+                    .invalidPacketIdentifier,
+                    "QoS \(publish.qos.rawValue) PUBLISH needs a non-zero packet identifier [MQTT-2.2.1-3]"
+                )
             }
             body.writeUInt16(packetID)
         }
@@ -157,7 +180,11 @@ public enum PacketEncoder {
         return (publish.dup ? 0x08 : 0) | publish.qos.rawValue << 1 | (publish.retain ? 0x01 : 0)
     }
 
-    private static func encodeAck(_ ack: AckPacket, version: MQTTVersion, into body: inout ByteWriter) throws(MQTTCodecError) {
+    private static func encodeAck(
+        _ ack: AckPacket,
+        version: MQTTVersion,
+        into body: inout ByteWriter
+    ) throws(MQTTCodecError) {
         try checkPacketID(ack.packetID)
         body.writeUInt16(ack.packetID)
         guard version == .v5, !(ack.reasonCode == .success && ack.properties.isEmpty) else { return }
@@ -165,7 +192,11 @@ public enum PacketEncoder {
         if !ack.properties.isEmpty { try ack.properties.write(to: &body) }
     }
 
-    private static func encodeSubscribe(_ subscribe: SubscribePacket, version: MQTTVersion, into body: inout ByteWriter) throws(MQTTCodecError) {
+    private static func encodeSubscribe(
+        _ subscribe: SubscribePacket,
+        version: MQTTVersion,
+        into body: inout ByteWriter
+    ) throws(MQTTCodecError) {
         try checkPacketID(subscribe.packetID)
         guard !subscribe.subscriptions.isEmpty else {
             throw MQTTCodecError(.protocolViolation, "SUBSCRIBE needs at least one topic filter [MQTT-3.8.3-3]")
@@ -185,7 +216,11 @@ public enum PacketEncoder {
         }
     }
 
-    private static func encodeSubAck(_ suback: SubAckPacket, version: MQTTVersion, into body: inout ByteWriter) throws(MQTTCodecError) {
+    private static func encodeSubAck(
+        _ suback: SubAckPacket,
+        version: MQTTVersion,
+        into body: inout ByteWriter
+    ) throws(MQTTCodecError) {
         try checkPacketID(suback.packetID)
         body.writeUInt16(suback.packetID)
         if version == .v5 { try suback.properties.write(to: &body) }
@@ -197,7 +232,11 @@ public enum PacketEncoder {
         }
     }
 
-    private static func encodeUnsubscribe(_ unsubscribe: UnsubscribePacket, version: MQTTVersion, into body: inout ByteWriter) throws(MQTTCodecError) {
+    private static func encodeUnsubscribe(
+        _ unsubscribe: UnsubscribePacket,
+        version: MQTTVersion,
+        into body: inout ByteWriter
+    ) throws(MQTTCodecError) {
         try checkPacketID(unsubscribe.packetID)
         guard !unsubscribe.topicFilters.isEmpty else {
             throw MQTTCodecError(.protocolViolation, "UNSUBSCRIBE needs at least one topic filter [MQTT-3.10.3-2]")
@@ -210,7 +249,11 @@ public enum PacketEncoder {
         }
     }
 
-    private static func encodeUnsubAck(_ unsuback: UnsubAckPacket, version: MQTTVersion, into body: inout ByteWriter) throws(MQTTCodecError) {
+    private static func encodeUnsubAck(
+        _ unsuback: UnsubAckPacket,
+        version: MQTTVersion,
+        into body: inout ByteWriter
+    ) throws(MQTTCodecError) {
         try checkPacketID(unsuback.packetID)
         body.writeUInt16(unsuback.packetID)
         guard version == .v5 else { return }

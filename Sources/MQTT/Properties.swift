@@ -26,10 +26,15 @@ public struct ConnectProperties: Sendable, Equatable {
     public var authenticationData: [UInt8]?
 
     public init(
-        sessionExpiryInterval: UInt32? = nil, receiveMaximum: UInt16? = nil, maximumPacketSize: UInt32? = nil,
-        topicAliasMaximum: UInt16? = nil, requestResponseInformation: Bool? = nil,
-        requestProblemInformation: Bool? = nil, userProperties: [UserProperty] = [],
-        authenticationMethod: String? = nil, authenticationData: [UInt8]? = nil
+        sessionExpiryInterval: UInt32? = nil,
+        receiveMaximum: UInt16? = nil,
+        maximumPacketSize: UInt32? = nil,
+        topicAliasMaximum: UInt16? = nil,
+        requestResponseInformation: Bool? = nil,
+        requestProblemInformation: Bool? = nil,
+        userProperties: [UserProperty] = [],
+        authenticationMethod: String? = nil,
+        authenticationData: [UInt8]? = nil
     ) {
         self.sessionExpiryInterval = sessionExpiryInterval
         self.receiveMaximum = receiveMaximum
@@ -50,12 +55,16 @@ public struct ConnectProperties: Sendable, Equatable {
 
     init(_ bag: PropertyBag) {
         self.init(
-            sessionExpiryInterval: bag.integer(.sessionExpiryInterval), receiveMaximum: bag.uint16(.receiveMaximum),
-            maximumPacketSize: bag.integer(.maximumPacketSize), topicAliasMaximum: bag.uint16(.topicAliasMaximum),
+            sessionExpiryInterval: bag.integer(.sessionExpiryInterval),
+            receiveMaximum: bag.uint16(.receiveMaximum),
+            maximumPacketSize: bag.integer(.maximumPacketSize),
+            topicAliasMaximum: bag.uint16(.topicAliasMaximum),
             requestResponseInformation: bag.bool(.requestResponseInformation),
-            requestProblemInformation: bag.bool(.requestProblemInformation), userProperties: bag.userProperties,
+            requestProblemInformation: bag.bool(.requestProblemInformation),
+            userProperties: bag.userProperties,
             authenticationMethod: bag.string(.authenticationMethod),
-            authenticationData: bag.binary(.authenticationData))
+            authenticationData: bag.binary(.authenticationData)
+        )
     }
 
     func write(to output: inout ByteWriter) throws(MQTTCodecError) {
@@ -86,9 +95,13 @@ public struct WillProperties: Sendable, Equatable {
     public var userProperties: [UserProperty]
 
     public init(
-        willDelayInterval: UInt32? = nil, payloadFormatIndicator: PayloadFormat? = nil,
-        messageExpiryInterval: UInt32? = nil, contentType: String? = nil, responseTopic: String? = nil,
-        correlationData: [UInt8]? = nil, userProperties: [UserProperty] = []
+        willDelayInterval: UInt32? = nil,
+        payloadFormatIndicator: PayloadFormat? = nil,
+        messageExpiryInterval: UInt32? = nil,
+        contentType: String? = nil,
+        responseTopic: String? = nil,
+        correlationData: [UInt8]? = nil,
+        userProperties: [UserProperty] = []
     ) {
         self.willDelayInterval = willDelayInterval
         self.payloadFormatIndicator = payloadFormatIndicator
@@ -108,9 +121,12 @@ public struct WillProperties: Sendable, Equatable {
         self.init(
             willDelayInterval: bag.integer(.willDelayInterval),
             payloadFormatIndicator: bag.uint8(.payloadFormatIndicator).flatMap(PayloadFormat.init(rawValue:)),
-            messageExpiryInterval: bag.integer(.messageExpiryInterval), contentType: bag.string(.contentType),
-            responseTopic: bag.string(.responseTopic), correlationData: bag.binary(.correlationData),
-            userProperties: bag.userProperties)
+            messageExpiryInterval: bag.integer(.messageExpiryInterval),
+            contentType: bag.string(.contentType),
+            responseTopic: bag.string(.responseTopic),
+            correlationData: bag.binary(.correlationData),
+            userProperties: bag.userProperties
+        )
     }
 
     func write(to output: inout ByteWriter) throws(MQTTCodecError) {
@@ -155,13 +171,23 @@ public struct ConnAckProperties: Sendable, Equatable {
     public var authenticationData: [UInt8]?
 
     public init(
-        sessionExpiryInterval: UInt32? = nil, receiveMaximum: UInt16? = nil, maximumQoS: QoS? = nil,
-        retainAvailable: Bool? = nil, maximumPacketSize: UInt32? = nil, assignedClientIdentifier: String? = nil,
-        topicAliasMaximum: UInt16? = nil, reasonString: String? = nil, userProperties: [UserProperty] = [],
-        wildcardSubscriptionAvailable: Bool? = nil, subscriptionIdentifiersAvailable: Bool? = nil,
-        sharedSubscriptionAvailable: Bool? = nil, serverKeepAlive: UInt16? = nil,
-        responseInformation: String? = nil, serverReference: String? = nil,
-        authenticationMethod: String? = nil, authenticationData: [UInt8]? = nil
+        sessionExpiryInterval: UInt32? = nil,
+        receiveMaximum: UInt16? = nil,
+        maximumQoS: QoS? = nil,
+        retainAvailable: Bool? = nil,
+        maximumPacketSize: UInt32? = nil,
+        assignedClientIdentifier: String? = nil,
+        topicAliasMaximum: UInt16? = nil,
+        reasonString: String? = nil,
+        userProperties: [UserProperty] = [],
+        wildcardSubscriptionAvailable: Bool? = nil,
+        subscriptionIdentifiersAvailable: Bool? = nil,
+        sharedSubscriptionAvailable: Bool? = nil,
+        serverKeepAlive: UInt16? = nil,
+        responseInformation: String? = nil,
+        serverReference: String? = nil,
+        authenticationMethod: String? = nil,
+        authenticationData: [UInt8]? = nil
     ) {
         self.sessionExpiryInterval = sessionExpiryInterval
         self.receiveMaximum = receiveMaximum
@@ -191,18 +217,24 @@ public struct ConnAckProperties: Sendable, Equatable {
 
     init(_ bag: PropertyBag) {
         self.init(
-            sessionExpiryInterval: bag.integer(.sessionExpiryInterval), receiveMaximum: bag.uint16(.receiveMaximum),
+            sessionExpiryInterval: bag.integer(.sessionExpiryInterval),
+            receiveMaximum: bag.uint16(.receiveMaximum),
             maximumQoS: bag.uint8(.maximumQoS).flatMap(QoS.init(rawValue:)),
-            retainAvailable: bag.bool(.retainAvailable), maximumPacketSize: bag.integer(.maximumPacketSize),
+            retainAvailable: bag.bool(.retainAvailable),
+            maximumPacketSize: bag.integer(.maximumPacketSize),
             assignedClientIdentifier: bag.string(.assignedClientIdentifier),
-            topicAliasMaximum: bag.uint16(.topicAliasMaximum), reasonString: bag.string(.reasonString),
+            topicAliasMaximum: bag.uint16(.topicAliasMaximum),
+            reasonString: bag.string(.reasonString),
             userProperties: bag.userProperties,
             wildcardSubscriptionAvailable: bag.bool(.wildcardSubscriptionAvailable),
             subscriptionIdentifiersAvailable: bag.bool(.subscriptionIdentifierAvailable),
             sharedSubscriptionAvailable: bag.bool(.sharedSubscriptionAvailable),
-            serverKeepAlive: bag.uint16(.serverKeepAlive), responseInformation: bag.string(.responseInformation),
-            serverReference: bag.string(.serverReference), authenticationMethod: bag.string(.authenticationMethod),
-            authenticationData: bag.binary(.authenticationData))
+            serverKeepAlive: bag.uint16(.serverKeepAlive),
+            responseInformation: bag.string(.responseInformation),
+            serverReference: bag.string(.serverReference),
+            authenticationMethod: bag.string(.authenticationMethod),
+            authenticationData: bag.binary(.authenticationData)
+        )
     }
 
     func write(to output: inout ByteWriter) throws(MQTTCodecError) {
@@ -243,9 +275,14 @@ public struct PublishProperties: Sendable, Equatable {
     public var contentType: String?
 
     public init(
-        payloadFormatIndicator: PayloadFormat? = nil, messageExpiryInterval: UInt32? = nil,
-        topicAlias: UInt16? = nil, responseTopic: String? = nil, correlationData: [UInt8]? = nil,
-        userProperties: [UserProperty] = [], subscriptionIdentifiers: [UInt32] = [], contentType: String? = nil
+        payloadFormatIndicator: PayloadFormat? = nil,
+        messageExpiryInterval: UInt32? = nil,
+        topicAlias: UInt16? = nil,
+        responseTopic: String? = nil,
+        correlationData: [UInt8]? = nil,
+        userProperties: [UserProperty] = [],
+        subscriptionIdentifiers: [UInt32] = [],
+        contentType: String? = nil
     ) {
         self.payloadFormatIndicator = payloadFormatIndicator
         self.messageExpiryInterval = messageExpiryInterval
@@ -265,10 +302,14 @@ public struct PublishProperties: Sendable, Equatable {
     init(_ bag: PropertyBag) {
         self.init(
             payloadFormatIndicator: bag.uint8(.payloadFormatIndicator).flatMap(PayloadFormat.init(rawValue:)),
-            messageExpiryInterval: bag.integer(.messageExpiryInterval), topicAlias: bag.uint16(.topicAlias),
-            responseTopic: bag.string(.responseTopic), correlationData: bag.binary(.correlationData),
-            userProperties: bag.userProperties, subscriptionIdentifiers: bag.subscriptionIdentifiers,
-            contentType: bag.string(.contentType))
+            messageExpiryInterval: bag.integer(.messageExpiryInterval),
+            topicAlias: bag.uint16(.topicAlias),
+            responseTopic: bag.string(.responseTopic),
+            correlationData: bag.binary(.correlationData),
+            userProperties: bag.userProperties,
+            subscriptionIdentifiers: bag.subscriptionIdentifiers,
+            contentType: bag.string(.contentType)
+        )
     }
 
     func write(to output: inout ByteWriter) throws(MQTTCodecError) {
@@ -374,7 +415,9 @@ public struct DisconnectProperties: Sendable, Equatable {
     public var serverReference: String?
 
     public init(
-        sessionExpiryInterval: UInt32? = nil, reasonString: String? = nil, userProperties: [UserProperty] = [],
+        sessionExpiryInterval: UInt32? = nil,
+        reasonString: String? = nil,
+        userProperties: [UserProperty] = [],
         serverReference: String? = nil
     ) {
         self.sessionExpiryInterval = sessionExpiryInterval
@@ -391,8 +434,11 @@ public struct DisconnectProperties: Sendable, Equatable {
 
     init(_ bag: PropertyBag) {
         self.init(
-            sessionExpiryInterval: bag.integer(.sessionExpiryInterval), reasonString: bag.string(.reasonString),
-            userProperties: bag.userProperties, serverReference: bag.string(.serverReference))
+            sessionExpiryInterval: bag.integer(.sessionExpiryInterval),
+            reasonString: bag.string(.reasonString),
+            userProperties: bag.userProperties,
+            serverReference: bag.string(.serverReference)
+        )
     }
 
     func write(to output: inout ByteWriter) throws(MQTTCodecError) {
@@ -413,7 +459,9 @@ public struct AuthProperties: Sendable, Equatable {
     public var userProperties: [UserProperty]
 
     public init(
-        authenticationMethod: String? = nil, authenticationData: [UInt8]? = nil, reasonString: String? = nil,
+        authenticationMethod: String? = nil,
+        authenticationData: [UInt8]? = nil,
+        reasonString: String? = nil,
         userProperties: [UserProperty] = []
     ) {
         self.authenticationMethod = authenticationMethod
@@ -430,8 +478,11 @@ public struct AuthProperties: Sendable, Equatable {
 
     init(_ bag: PropertyBag) {
         self.init(
-            authenticationMethod: bag.string(.authenticationMethod), authenticationData: bag.binary(.authenticationData),
-            reasonString: bag.string(.reasonString), userProperties: bag.userProperties)
+            authenticationMethod: bag.string(.authenticationMethod),
+            authenticationData: bag.binary(.authenticationData),
+            reasonString: bag.string(.reasonString),
+            userProperties: bag.userProperties
+        )
     }
 
     func write(to output: inout ByteWriter) throws(MQTTCodecError) {

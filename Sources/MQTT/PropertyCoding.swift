@@ -33,8 +33,8 @@ enum PropertyID: UInt8, CaseIterable {
     var wireType: WireType {
         switch self {
         case .payloadFormatIndicator, .requestProblemInformation, .requestResponseInformation, .maximumQoS,
-             .retainAvailable, .wildcardSubscriptionAvailable, .subscriptionIdentifierAvailable,
-             .sharedSubscriptionAvailable:
+            .retainAvailable, .wildcardSubscriptionAvailable, .subscriptionIdentifierAvailable,
+            .sharedSubscriptionAvailable:
             .byte
         case .serverKeepAlive, .receiveMaximum, .topicAliasMaximum, .topicAlias:
             .twoByte
@@ -43,7 +43,7 @@ enum PropertyID: UInt8, CaseIterable {
         case .subscriptionIdentifier:
             .variable
         case .contentType, .responseTopic, .assignedClientIdentifier, .authenticationMethod,
-             .responseInformation, .serverReference, .reasonString:
+            .responseInformation, .serverReference, .reasonString:
             .string
         case .correlationData, .authenticationData:
             .binary
@@ -56,8 +56,8 @@ enum PropertyID: UInt8, CaseIterable {
     var isBoolean: Bool {
         switch self {
         case .payloadFormatIndicator, .requestProblemInformation, .requestResponseInformation, .maximumQoS,
-             .retainAvailable, .wildcardSubscriptionAvailable, .subscriptionIdentifierAvailable,
-             .sharedSubscriptionAvailable:
+            .retainAvailable, .wildcardSubscriptionAvailable, .subscriptionIdentifierAvailable,
+            .sharedSubscriptionAvailable:
             true
         default:
             false
@@ -104,7 +104,9 @@ struct PropertyBag {
     /// Reads a Property Length and property block, rejecting identifiers not in `allowed`,
     /// duplicates of single-occurrence properties and out-of-range values (§2.2.2.2).
     static func decode(
-        from reader: inout ByteReader, allowed: Set<PropertyID>, packet: String,
+        from reader: inout ByteReader,
+        allowed: Set<PropertyID>,
+        packet: String,
         repeatableSubscriptionIdentifier: Bool = false
     ) throws(MQTTCodecError) -> PropertyBag {
         let length = try reader.readVariableByteInteger("\(packet) property length")
@@ -116,7 +118,10 @@ struct PropertyBag {
                 throw MQTTCodecError(.invalidProperty, "unknown property identifier \(rawID) in \(packet)")
             }
             guard allowed.contains(id) else {
-                throw MQTTCodecError(.invalidProperty, "property \(id) (0x\(String(id.rawValue, radix: 16))) not allowed in \(packet)")
+                throw MQTTCodecError(
+                    .invalidProperty,
+                    "property \(id) (0x\(String(id.rawValue, radix: 16))) not allowed in \(packet)"
+                )
             }
             let value: PropertyValue
             switch id.wireType {

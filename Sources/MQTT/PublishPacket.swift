@@ -11,8 +11,15 @@ public struct PublishPacket: Sendable, Equatable {
     /// MQTT 5 only.
     public var properties: PublishProperties
 
-    public init(topic: String, payload: [UInt8], qos: QoS = .atMostOnce, retain: Bool = false, dup: Bool = false,
-                packetID: UInt16? = nil, properties: PublishProperties = PublishProperties()) {
+    public init(
+        topic: String,
+        payload: [UInt8],
+        qos: QoS = .atMostOnce,
+        retain: Bool = false,
+        dup: Bool = false,
+        packetID: UInt16? = nil,
+        properties: PublishProperties = PublishProperties()
+    ) {
         self.topic = topic
         self.payload = payload
         self.qos = qos

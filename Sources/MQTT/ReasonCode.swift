@@ -10,8 +10,10 @@ public struct ReasonCode: RawRepresentable, Hashable, Sendable, CustomStringConv
 
     /// Readable name with the hex value, e.g. "Not authorized (0x87)", for logs.
     public var description: String {
-        let hex = rawValue < 0x10 ? "0x0" + String(rawValue, radix: 16, uppercase: true)
-                                  : "0x" + String(rawValue, radix: 16, uppercase: true)
+        let hex =
+            rawValue < 0x10
+            ? "0x0" + String(rawValue, radix: 16, uppercase: true)
+            : "0x" + String(rawValue, radix: 16, uppercase: true)
         return "\(Self.name(of: rawValue)) (\(hex))"
     }
 

@@ -12,8 +12,14 @@ public struct SessionSnapshot: Sendable, Equatable {
         /// The caller's opaque identifier, reported back in `delivered`/`deliveryFailed`.
         public var tag: UInt64
 
-        public init(topic: String, payload: [UInt8], qos: QoS, retain: Bool,
-                    properties: PublishProperties = PublishProperties(), tag: UInt64) {
+        public init(
+            topic: String,
+            payload: [UInt8],
+            qos: QoS,
+            retain: Bool,
+            properties: PublishProperties = PublishProperties(),
+            tag: UInt64
+        ) {
             self.topic = topic
             self.payload = payload
             self.qos = qos
@@ -55,8 +61,13 @@ public struct SessionSnapshot: Sendable, Equatable {
     /// Where packet identifier allocation resumes.
     public var nextPacketID: UInt16
 
-    public init(clientID: String, inFlight: [InFlight] = [], queued: [Message] = [],
-                incomingQoS2PacketIDs: [UInt16] = [], nextPacketID: UInt16 = 1) {
+    public init(
+        clientID: String,
+        inFlight: [InFlight] = [],
+        queued: [Message] = [],
+        incomingQoS2PacketIDs: [UInt16] = [],
+        nextPacketID: UInt16 = 1
+    ) {
         self.clientID = clientID
         self.inFlight = inFlight
         self.queued = queued

@@ -17,8 +17,13 @@ public struct Subscription: Sendable, Equatable {
     /// MQTT 5: retained-message delivery policy.
     public var retainHandling: RetainHandling
 
-    public init(topicFilter: String, qos: QoS = .atLeastOnce, noLocal: Bool = false,
-                retainAsPublished: Bool = false, retainHandling: RetainHandling = .sendOnSubscribe) {
+    public init(
+        topicFilter: String,
+        qos: QoS = .atLeastOnce,
+        noLocal: Bool = false,
+        retainAsPublished: Bool = false,
+        retainHandling: RetainHandling = .sendOnSubscribe
+    ) {
         self.topicFilter = topicFilter
         self.qos = qos
         self.noLocal = noLocal
@@ -35,8 +40,11 @@ public struct SubscribePacket: Sendable, Equatable {
     /// MQTT 5 only.
     public var properties: SubscribeProperties
 
-    public init(packetID: UInt16, subscriptions: [Subscription],
-                properties: SubscribeProperties = SubscribeProperties()) {
+    public init(
+        packetID: UInt16,
+        subscriptions: [Subscription],
+        properties: SubscribeProperties = SubscribeProperties()
+    ) {
         self.packetID = packetID
         self.subscriptions = subscriptions
         self.properties = properties

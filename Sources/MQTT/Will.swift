@@ -7,8 +7,13 @@ public struct Will: Sendable, Equatable {
     /// MQTT 5 only: delay interval, message expiry, content type, payload format indicator, ...
     public var properties: WillProperties
 
-    public init(topic: String, payload: [UInt8], qos: QoS = .atMostOnce, retain: Bool = false,
-                properties: WillProperties = WillProperties()) {
+    public init(
+        topic: String,
+        payload: [UInt8],
+        qos: QoS = .atMostOnce,
+        retain: Bool = false,
+        properties: WillProperties = WillProperties()
+    ) {
         self.topic = topic
         self.payload = payload
         self.qos = qos

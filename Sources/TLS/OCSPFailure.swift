@@ -11,7 +11,8 @@ enum OCSPFailure {
         case Int(CPINPOST_OCSP_NO_STAPLE):
             guard mode == .require else { return nil }
             reason = "the broker sent no OCSP staple, and tls.ocsp = \"require\""
-            fix = "enable OCSP stapling on the broker (Mosquitto 2.0 listeners cannot staple), or set tls.ocsp = \"soft\" and use tls.crl_file for revocation"
+            fix =
+                "enable OCSP stapling on the broker (Mosquitto 2.0 listeners cannot staple), or set tls.ocsp = \"soft\" and use tls.crl_file for revocation"
         case Int(CPINPOST_OCSP_MALFORMED):
             reason = "the broker's OCSP staple is not a valid OCSP response"
             fix = "check the broker's OCSP response file"

@@ -27,7 +27,8 @@ public final class OpenSSLClientHandler: ChannelDuplexHandler, RemovableChannelH
 
     /// - Parameter handshakePromise: succeeded when the broker is verified, failed with `TLSError` otherwise;
     ///   lets a connector wait for a verified session before sending any MQTT byte.
-    public init(context: TLSContext, handshakePromise: EventLoopPromise<TLSHandshakeCompleted>? = nil) throws(TLSError) {
+    public init(context: TLSContext, handshakePromise: EventLoopPromise<TLSHandshakeCompleted>? = nil) throws(TLSError)
+    {
         self.connection = try context.makeConnection()
         self.handshakePromise = handshakePromise
     }
@@ -72,7 +73,11 @@ public final class OpenSSLClientHandler: ChannelDuplexHandler, RemovableChannelH
     }
 
     public func channelInactive(context: ChannelHandlerContext) {
-        let error = TLSError(kind: .closed, message: "the broker closed the connection during the TLS handshake (it may have refused this device's certificate)")
+        let error = TLSError(
+            kind: .closed,
+            message:
+                "the broker closed the connection during the TLS handshake (it may have refused this device's certificate)"
+        )
         handshakePromise?.fail(error)
         handshakePromise = nil
         failPendingWrites(error)

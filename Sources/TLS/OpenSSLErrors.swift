@@ -12,7 +12,9 @@ enum OpenSSLErrors {
             if code == 0 { break }
             var buffer = [CChar](repeating: 0, count: 256)
             ERR_error_string_n(code, &buffer, buffer.count)
-            messages.append(reasonText(String(decoding: buffer.prefix { $0 != 0 }.map(UInt8.init(bitPattern:)), as: UTF8.self)))
+            messages.append(
+                reasonText(String(decoding: buffer.prefix { $0 != 0 }.map(UInt8.init(bitPattern:)), as: UTF8.self))
+            )
         }
         return messages.isEmpty ? "no details from OpenSSL" : messages.joined(separator: "; ")
     }

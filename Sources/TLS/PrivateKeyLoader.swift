@@ -6,7 +6,11 @@ internal import CPinpostOpenSSLShims
 /// Hardware keys are loaded as OpenSSL `EVP_PKEY` handles whose signing runs inside the token;
 /// the key material never enters this process.
 enum PrivateKeyLoader {
-    static func use(_ source: PrivateKeySource, in context: OpaquePointer, configuration: TLSConfiguration) throws(TLSError) {
+    static func use(
+        _ source: PrivateKeySource,
+        in context: OpaquePointer,
+        configuration: TLSConfiguration
+    ) throws(TLSError) {
         OpenSSLErrors.clear()
         switch source {
         case .file(let path):
@@ -17,15 +21,19 @@ enum PrivateKeyLoader {
                 }
                 throw TLSError(
                     kind: .privateKeyFile,
-                    message: "tls.key_file '\(path)': OpenSSL could not load the private key (\(detail)); fix: point tls.key_file at the device's unencrypted PEM private key"
+                    message:
+                        "tls.key_file '\(path)': OpenSSL could not load the private key (\(detail)); fix: point tls.key_file at the device's unencrypted PEM private key"
                 )
             }
         case .pkcs11(let uri, let module, let pin):
             var error = [CChar](repeating: 0, count: 512)
-            guard let key = CPinpostOpenSSLShims_engine_load_private_key("pkcs11", uri, module, pin, &error, error.count) else {
+            guard
+                let key = CPinpostOpenSSLShims_engine_load_private_key("pkcs11", uri, module, pin, &error, error.count)
+            else {
                 throw TLSError(
                     kind: .privateKeyFile,
-                    message: "tls.key_file '\(source)': the PKCS#11 key could not be loaded (\(X509Inspection.string(from: error))); fix: check the token and object in the URI (`p11tool --list-all` or `pkcs11-tool --list-objects`), tls.pkcs11_module and tls.pin_file"
+                    message:
+                        "tls.key_file '\(source)': the PKCS#11 key could not be loaded (\(X509Inspection.string(from: error))); fix: check the token and object in the URI (`p11tool --list-all` or `pkcs11-tool --list-objects`), tls.pkcs11_module and tls.pin_file"
                 )
             }
             try useKey(key, source: source, context: context, configuration: configuration)
@@ -34,28 +42,39 @@ enum PrivateKeyLoader {
             guard let key = CPinpostOpenSSLShims_store_load_private_key("tpm2", uri, &error, error.count) else {
                 throw TLSError(
                     kind: .privateKeyFile,
-                    message: "tls.key_file '\(source)': the TPM key could not be loaded (\(X509Inspection.string(from: error))); fix: install tpm2-openssl, set TPM2OPENSSL_TCTI (e.g. device:/dev/tpmrm0) and check the persistent handle with `tpm2_getcap handles-persistent`"
+                    message:
+                        "tls.key_file '\(source)': the TPM key could not be loaded (\(X509Inspection.string(from: error))); fix: install tpm2-openssl, set TPM2OPENSSL_TCTI (e.g. device:/dev/tpmrm0) and check the persistent handle with `tpm2_getcap handles-persistent`"
                 )
             }
             try useKey(key, source: source, context: context, configuration: configuration)
         }
     }
 
-    private static func useKey(_ key: OpaquePointer, source: PrivateKeySource, context: OpaquePointer, configuration: TLSConfiguration) throws(TLSError) {
+    private static func useKey(
+        _ key: OpaquePointer,
+        source: PrivateKeySource,
+        context: OpaquePointer,
+        configuration: TLSConfiguration
+    ) throws(TLSError) {
         defer { EVP_PKEY_free(key) }  // the context holds its own reference
         guard SSL_CTX_use_PrivateKey(context, key) == 1 else {
             let detail = OpenSSLErrors.drain()
             if detail.contains("key values mismatch") {
                 throw mismatch(configuration)
             }
-            throw TLSError(kind: .privateKeyFile, message: "tls.key_file '\(source)': OpenSSL could not use the key (\(detail)); fix: check that the token holds the device certificate's private key")
+            throw TLSError(
+                kind: .privateKeyFile,
+                message:
+                    "tls.key_file '\(source)': OpenSSL could not use the key (\(detail)); fix: check that the token holds the device certificate's private key"
+            )
         }
     }
 
     static func mismatch(_ configuration: TLSConfiguration) -> TLSError {
         TLSError(
             kind: .keyMismatch,
-            message: "tls.key_file '\(configuration.privateKey)' does not belong to the certificate in tls.cert_file '\(configuration.certificateChainFile)'; fix: use the key that the device certificate was issued for"
+            message:
+                "tls.key_file '\(configuration.privateKey)' does not belong to the certificate in tls.cert_file '\(configuration.certificateChainFile)'; fix: use the key that the device certificate was issued for"
         )
     }
 }

@@ -23,7 +23,10 @@ final class TLSConnection {
         self.context = context
         OpenSSLErrors.clear()
         guard let ssl = SSL_new(context.context) else {
-            throw TLSError(kind: .handshake, message: "OpenSSL could not create a TLS session: \(OpenSSLErrors.drain())")
+            throw TLSError(
+                kind: .handshake,
+                message: "OpenSSL could not create a TLS session: \(OpenSSLErrors.drain())"
+            )
         }
         guard let networkIn = BIO_new(BIO_s_mem()), let networkOut = BIO_new(BIO_s_mem()) else {
             SSL_free(ssl)
@@ -41,7 +44,8 @@ final class TLSConnection {
             SSL_free(ssl)
             throw TLSError(
                 kind: .policy,
-                message: "tls.server_name '\(name)' is not a valid host name or IP address; fix: set broker.host or tls.server_name to the name in the broker certificate"
+                message:
+                    "tls.server_name '\(name)' is not a valid host name or IP address; fix: set broker.host or tls.server_name to the name in the broker certificate"
             )
         }
         // Names only from subjectAltName (no CN fallback), wildcards only as a whole left-most label.
@@ -75,7 +79,9 @@ final class TLSConnection {
             // Belt and braces: the handshake result and the verify result must both say OK.
             let verifyResult = Int(SSL_get_verify_result(ssl))
             guard verifyResult == Int(X509_V_OK), SSL_get0_peer_certificate(ssl) != nil else {
-                return .failed(verificationError(code: verifyResult == Int(X509_V_OK) ? Int(X509_V_ERR_UNSPECIFIED) : verifyResult))
+                return .failed(
+                    verificationError(code: verifyResult == Int(X509_V_OK) ? Int(X509_V_ERR_UNSPECIFIED) : verifyResult)
+                )
             }
             handshakeComplete = true
             return .complete
@@ -90,7 +96,11 @@ final class TLSConnection {
                 return .failed(verificationError(code: verification.code ?? verifyResult))
             }
             let ocspOutcome = CPinpostOpenSSLShims_SSL_ocsp_outcome(ssl)
-            if let failure = OCSPFailure.error(outcome: ocspOutcome, mode: context.configuration.ocsp, certificate: peerCertificate) {
+            if let failure = OCSPFailure.error(
+                outcome: ocspOutcome,
+                mode: context.configuration.ocsp,
+                certificate: peerCertificate
+            ) {
                 OpenSSLErrors.clear()
                 return .failed(failure)
             }
@@ -98,10 +108,13 @@ final class TLSConnection {
             if let refusal = BrokerRefusal.error(openSSLDetail: detail, deviceCertificate: context.deviceCertificate) {
                 return .failed(refusal)
             }
-            return .failed(TLSError(
-                kind: .handshake,
-                message: "TLS handshake with '\(context.configuration.serverName)' failed: \(detail); fix: check that the broker speaks TLS 1.2+ on this port and accepts this device's certificate"
-            ))
+            return .failed(
+                TLSError(
+                    kind: .handshake,
+                    message:
+                        "TLS handshake with '\(context.configuration.serverName)' failed: \(detail); fix: check that the broker speaks TLS 1.2+ on this port and accepts this device's certificate"
+                )
+            )
         }
     }
 
@@ -147,7 +160,10 @@ final class TLSConnection {
                 // TLS 1.3: the broker checks this device's certificate after the client finished its handshake,
                 // so its refusal arrives here, as an alert, instead of failing the handshake.
                 let detail = OpenSSLErrors.drain()
-                if let refusal = BrokerRefusal.error(openSSLDetail: detail, deviceCertificate: context.deviceCertificate) {
+                if let refusal = BrokerRefusal.error(
+                    openSSLDetail: detail,
+                    deviceCertificate: context.deviceCertificate
+                ) {
                     throw refusal
                 }
                 throw TLSError(kind: .handshake, message: "TLS read failed: \(detail)")
@@ -191,7 +207,8 @@ final class TLSConnection {
     static func isIPLiteral(_ name: String) -> Bool {
         if name.contains(":") { return true }
         let parts = name.split(separator: ".", omittingEmptySubsequences: false)
-        return parts.count == 4 && parts.allSatisfy { part in !part.isEmpty && part.allSatisfy(\.isNumber) && (Int(part) ?? 256) < 256 }
+        return parts.count == 4
+            && parts.allSatisfy { part in !part.isEmpty && part.allSatisfy(\.isNumber) && (Int(part) ?? 256) < 256 }
     }
 }
 
@@ -205,8 +222,8 @@ final class VerificationRecord {
 /// Records the first failure and otherwise keeps OpenSSL's verdict (it never overrides a failure).
 private func pinpostVerifyCallback(preverifyOK: Int32, storeContext: OpaquePointer?) -> Int32 {
     guard preverifyOK == 0, let storeContext,
-          let sslPointer = X509_STORE_CTX_get_ex_data(storeContext, SSL_get_ex_data_X509_STORE_CTX_idx()),
-          let recordPointer = SSL_get_ex_data(OpaquePointer(sslPointer), 0)
+        let sslPointer = X509_STORE_CTX_get_ex_data(storeContext, SSL_get_ex_data_X509_STORE_CTX_idx()),
+        let recordPointer = SSL_get_ex_data(OpaquePointer(sslPointer), 0)
     else { return preverifyOK }
     let record = Unmanaged<VerificationRecord>.fromOpaque(recordPointer).takeUnretainedValue()
     if record.code == nil {

@@ -34,17 +34,24 @@ public final class TLSContext: @unchecked Sendable {
         SSL_CTX_free(context)
     }
 
-    private static func configure(_ context: OpaquePointer, _ configuration: TLSConfiguration) throws(TLSError) -> CertificateSummary {
-        let minimum = configuration.minimumVersion == .tls13
+    private static func configure(
+        _ context: OpaquePointer,
+        _ configuration: TLSConfiguration
+    ) throws(TLSError) -> CertificateSummary {
+        let minimum =
+            configuration.minimumVersion == .tls13
             ? CPinpostOpenSSLShims_TLS1_3_VERSION() : CPinpostOpenSSLShims_TLS1_2_VERSION()
         guard CPinpostOpenSSLShims_SSL_CTX_set_min_proto_version(context, minimum) == 1,
-              SSL_CTX_set_cipher_list(context, tls12CipherList) == 1,
-              SSL_CTX_set_ciphersuites(context, tls13CipherSuites) == 1
+            SSL_CTX_set_cipher_list(context, tls12CipherList) == 1,
+            SSL_CTX_set_ciphersuites(context, tls13CipherSuites) == 1
         else {
             throw TLSError(kind: .policy, message: "OpenSSL refused Pinpost's TLS policy: \(OpenSSLErrors.drain())")
         }
         SSL_CTX_set_security_level(context, 2)
-        _ = CPinpostOpenSSLShims_SSL_CTX_set_mode(context, Int(SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER))
+        _ = CPinpostOpenSSLShims_SSL_CTX_set_mode(
+            context,
+            Int(SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER)
+        )
         SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nil)
         // The broker's leaf must be fit for TLS server authentication (EKU serverAuth when an EKU is present).
         guard SSL_CTX_set_purpose(context, CPinpostOpenSSLShims_X509_PURPOSE_SSL_SERVER()) == 1 else {
@@ -54,16 +61,23 @@ public final class TLSContext: @unchecked Sendable {
         try loadTrustAnchors(configuration, into: context)
         try configureRevocation(configuration, context: context)
         guard CPinpostOpenSSLShims_SSL_CTX_set_ocsp_mode(context, ocspModeCode(configuration.ocsp)) == 1 else {
-            throw TLSError(kind: .policy, message: "OpenSSL could not enable OCSP stapling (tls.ocsp): \(OpenSSLErrors.drain())")
+            throw TLSError(
+                kind: .policy,
+                message: "OpenSSL could not enable OCSP stapling (tls.ocsp): \(OpenSSLErrors.drain())"
+            )
         }
 
         // Device identity: certificate chain, then the key, then that they match.
         let chain = try X509Inspection.loadPEMCertificates(
-            path: configuration.certificateChainFile, kind: .certificateFile, field: "tls.cert_file")
+            path: configuration.certificateChainFile,
+            kind: .certificateFile,
+            field: "tls.cert_file"
+        )
         guard SSL_CTX_use_certificate_chain_file(context, configuration.certificateChainFile) == 1 else {
             throw TLSError(
                 kind: .certificateFile,
-                message: "tls.cert_file '\(configuration.certificateChainFile)': OpenSSL could not use it (\(OpenSSLErrors.drain())); fix: point tls.cert_file at the device certificate in PEM, leaf first"
+                message:
+                    "tls.cert_file '\(configuration.certificateChainFile)': OpenSSL could not use it (\(OpenSSLErrors.drain())); fix: point tls.cert_file at the device certificate in PEM, leaf first"
             )
         }
         try PrivateKeyLoader.use(configuration.privateKey, in: context, configuration: configuration)
@@ -83,9 +97,16 @@ public final class TLSContext: @unchecked Sendable {
     }
 
     /// Trust anchors: only what the configuration names (`tls.ca_file`, `tls.ca_dir`), never the system store.
-    private static func loadTrustAnchors(_ configuration: TLSConfiguration, into context: OpaquePointer) throws(TLSError) {
+    private static func loadTrustAnchors(
+        _ configuration: TLSConfiguration,
+        into context: OpaquePointer
+    ) throws(TLSError) {
         guard configuration.caFile != nil || configuration.caDirectory != nil else {
-            throw TLSError(kind: .caFile, message: "no trust anchors: neither tls.ca_file nor tls.ca_dir is set; fix: set tls.ca_file to the PEM certificate of the CA that signed the broker's certificate")
+            throw TLSError(
+                kind: .caFile,
+                message:
+                    "no trust anchors: neither tls.ca_file nor tls.ca_dir is set; fix: set tls.ca_file to the PEM certificate of the CA that signed the broker's certificate"
+            )
         }
         if let caFile = configuration.caFile {
             _ = try X509Inspection.loadPEMCertificates(path: caFile, kind: .caFile, field: "tls.ca_file")
@@ -96,12 +117,14 @@ public final class TLSContext: @unchecked Sendable {
         guard SSL_CTX_load_verify_locations(context, configuration.caFile, configuration.caDirectory) == 1 else {
             throw TLSError(
                 kind: .caFile,
-                message: "\(configuration.trustAnchorDescription): OpenSSL could not load the trust anchors (\(OpenSSLErrors.drain())); fix: point tls.ca_file at the PEM certificate of the CA that signed the broker's certificate, or tls.ca_dir at a folder prepared with `openssl rehash`"
+                message:
+                    "\(configuration.trustAnchorDescription): OpenSSL could not load the trust anchors (\(OpenSSLErrors.drain())); fix: point tls.ca_file at the PEM certificate of the CA that signed the broker's certificate, or tls.ca_dir at a folder prepared with `openssl rehash`"
             )
         }
     }
 
-    private static func configureRevocation(_ configuration: TLSConfiguration, context: OpaquePointer) throws(TLSError) {
+    private static func configureRevocation(_ configuration: TLSConfiguration, context: OpaquePointer) throws(TLSError)
+    {
         guard configuration.revocation != .off else { return }
         guard let store = SSL_CTX_get_cert_store(context) else {
             throw TLSError(kind: .crlFile, message: "OpenSSL could not prepare CRL checking: \(OpenSSLErrors.drain())")
@@ -111,7 +134,8 @@ public final class TLSContext: @unchecked Sendable {
         } else if configuration.caDirectory == nil {
             throw TLSError(
                 kind: .crlFile,
-                message: "tls.crl_mode = \"\(configuration.revocation.rawValue)\" but there is no CRL: neither tls.crl_file nor tls.ca_dir is set; fix: set tls.crl_file to the CA's PEM CRL, or set tls.crl_mode = \"off\""
+                message:
+                    "tls.crl_mode = \"\(configuration.revocation.rawValue)\" but there is no CRL: neither tls.crl_file nor tls.ca_dir is set; fix: set tls.crl_file to the CA's PEM CRL, or set tls.crl_mode = \"off\""
             )
         }
         // CRL_CHECK: the leaf needs a current CRL from its issuer; CRL_CHECK_ALL: every certificate in the chain.
@@ -134,7 +158,8 @@ public final class TLSContext: @unchecked Sendable {
         guard loaded > 0 else {
             throw TLSError(
                 kind: .crlFile,
-                message: "tls.crl_file '\(path)': no CRL could be loaded (\(OpenSSLErrors.drain())); fix: point tls.crl_file at a PEM file with '-----BEGIN X509 CRL-----' blocks, or remove it and set tls.crl_mode = \"off\""
+                message:
+                    "tls.crl_file '\(path)': no CRL could be loaded (\(OpenSSLErrors.drain())); fix: point tls.crl_file at a PEM file with '-----BEGIN X509 CRL-----' blocks, or remove it and set tls.crl_mode = \"off\""
             )
         }
     }

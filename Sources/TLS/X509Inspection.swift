@@ -1,5 +1,6 @@
 internal import CPinpostOpenSSL
 internal import CPinpostOpenSSLShims
+
 #if canImport(Glibc)
 internal import Glibc
 #endif
@@ -32,12 +33,17 @@ enum X509Inspection {
     }
 
     /// Loads every certificate of a PEM file (leaf first), or throws naming the file.
-    static func loadPEMCertificates(path: String, kind: TLSError.Kind, field: String) throws(TLSError) -> [CertificateSummary] {
+    static func loadPEMCertificates(
+        path: String,
+        kind: TLSError.Kind,
+        field: String
+    ) throws(TLSError) -> [CertificateSummary] {
         OpenSSLErrors.clear()
         guard let bio = BIO_new_file(path, "r") else {
             throw TLSError(
                 kind: kind,
-                message: "\(field) '\(path)': cannot open the file (\(OpenSSLErrors.drain())); fix: point \(field) at a readable PEM file"
+                message:
+                    "\(field) '\(path)': cannot open the file (\(OpenSSLErrors.drain())); fix: point \(field) at a readable PEM file"
             )
         }
         defer { BIO_free(bio) }
@@ -50,7 +56,8 @@ enum X509Inspection {
         if certificates.isEmpty {
             throw TLSError(
                 kind: kind,
-                message: "\(field) '\(path)': no PEM certificate found (expected a '-----BEGIN CERTIFICATE-----' block); fix: point \(field) at a PEM certificate file"
+                message:
+                    "\(field) '\(path)': no PEM certificate found (expected a '-----BEGIN CERTIFICATE-----' block); fix: point \(field) at a PEM certificate file"
             )
         }
         return certificates
@@ -58,7 +65,8 @@ enum X509Inspection {
 
     /// A `tls.ca_dir` must be a folder with OpenSSL hash links (`<hash>.0`), or nothing will be trusted from it.
     static func requireHashedDirectory(_ path: String) throws(TLSError) {
-        let fix = "fix: run `openssl rehash '\(path)'` after copying the CA certificates (PEM) into it, or use tls.ca_file"
+        let fix =
+            "fix: run `openssl rehash '\(path)'` after copying the CA certificates (PEM) into it, or use tls.ca_file"
         guard let directory = opendir(path) else {
             throw TLSError(kind: .caFile, message: "tls.ca_dir '\(path)': cannot open the folder; \(fix)")
         }
@@ -69,12 +77,16 @@ enum X509Inspection {
                 String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
             }
             let parts = name.split(separator: ".")
-            if parts.count == 2, parts[0].count == 8, parts[0].allSatisfy(\.isHexDigit), parts[1].allSatisfy(\.isNumber) {
+            if parts.count == 2, parts[0].count == 8, parts[0].allSatisfy(\.isHexDigit), parts[1].allSatisfy(\.isNumber)
+            {
                 hashed += 1
             }
         }
         guard hashed > 0 else {
-            throw TLSError(kind: .caFile, message: "tls.ca_dir '\(path)': no hashed certificate links (<hash>.0) in the folder; \(fix)")
+            throw TLSError(
+                kind: .caFile,
+                message: "tls.ca_dir '\(path)': no hashed certificate links (<hash>.0) in the folder; \(fix)"
+            )
         }
     }
 

@@ -6,7 +6,8 @@ import PinpostAgent
 /// the configured broker, so the figures in board/bench/BENCHMARKS.md can be reproduced on a board.
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Publish N synthetic readings through spool, MQTT session and TLS; report messages/s, CPU, peak RSS, ack latency.",
+        abstract:
+            "Publish N synthetic readings through spool, MQTT session and TLS; report messages/s, CPU, peak RSS, ack latency.",
         discussion: """
             Uses a fresh spool in spool.dir/bench-<pid> (removed afterwards) and the device's client id, \
             so a running agent with that id is taken over while it runs. --spool-only measures spool \
@@ -43,7 +44,9 @@ struct Bench: AsyncParsableCommand {
             throw ValidationError("--qos \(qos) is not a QoS; use 0, 1 or 2")
         }
         guard (BenchPayload.minimumSize...BenchPayload.maximumSize).contains(size) else {
-            throw ValidationError("--size \(size) is out of range; use \(BenchPayload.minimumSize) to \(BenchPayload.maximumSize) bytes")
+            throw ValidationError(
+                "--size \(size) is out of range; use \(BenchPayload.minimumSize) to \(BenchPayload.maximumSize) bytes"
+            )
         }
         guard (1...86_400).contains(timeout) else {
             throw ValidationError("--timeout \(timeout) is out of range; use 1 to 86400 seconds")
@@ -62,14 +65,20 @@ struct Bench: AsyncParsableCommand {
         let request = BenchRequest(count: count, qos: qos, size: size, timeout: .seconds(timeout), spoolOnly: spoolOnly)
         let report: BenchReport
         do {
-            report = try await BenchRun.run(configuration: configuration, request: request, logger: Logger(label: "pinpost"))
+            report = try await BenchRun.run(
+                configuration: configuration,
+                request: request,
+                logger: Logger(label: "pinpost")
+            )
         } catch {
             FileOutput.standardError("pinpost: \(error)")
             throw ExitCode(error.exitCode.rawValue)
         }
         FileOutput.standardOutput(json ? report.json : report.text)
         if !report.complete {
-            FileOutput.standardError("pinpost: bench incomplete: \(report.acknowledged) of \(report.count) readings acknowledged (refused \(report.rejected), dropped \(report.dropped))")
+            FileOutput.standardError(
+                "pinpost: bench incomplete: \(report.acknowledged) of \(report.count) readings acknowledged (refused \(report.rejected), dropped \(report.dropped))"
+            )
             throw ExitCode(1)
         }
     }

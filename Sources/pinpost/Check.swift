@@ -3,7 +3,8 @@ import PinpostAgent
 
 struct Check: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Pre-flight: config, key file, certificates, clock, TLS handshake, MQTT CONNECT. Exit 0 only if all pass."
+        abstract:
+            "Pre-flight: config, key file, certificates, clock, TLS handshake, MQTT CONNECT. Exit 0 only if all pass."
     )
 
     @OptionGroup var options: ConfigOptions

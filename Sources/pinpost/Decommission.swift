@@ -6,7 +6,8 @@ import PinpostAgent
 /// this erases the secret half on the device itself.
 struct Decommission: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Securely erase the device key and the spool, then remove the config so the service no longer starts.",
+        abstract:
+            "Securely erase the device key and the spool, then remove the config so the service no longer starts.",
         discussion: """
             Stop the service first (systemctl stop pinpost). Each file is overwritten with random bytes, \
             fsynced, truncated and unlinked. On flash storage (eMMC, SD, SSD) wear levelling may keep old \
@@ -26,7 +27,9 @@ struct Decommission: ParsableCommand {
         let key = configuration.tls.keyFile
         let spool = configuration.spool.directory
         guard yes else {
-            FileOutput.standardError("pinpost: decommission would erase the key '\(key)', everything in '\(spool)' and remove '\(configuration.file)'; pass --yes to do it")
+            FileOutput.standardError(
+                "pinpost: decommission would erase the key '\(key)', everything in '\(spool)' and remove '\(configuration.file)'; pass --yes to do it"
+            )
             throw ExitCode(78)
         }
         do {
@@ -36,8 +39,12 @@ struct Decommission: ParsableCommand {
                 FileOutput.standardOutput("erased \(path)")
             }
             try SecureErase.eraseFile(configuration.file)
-            FileOutput.standardOutput("removed \(configuration.file): pinpost.service will not start until a new bundle is installed")
-            FileOutput.standardOutput("note: on flash storage, wear levelling may keep old copies of erased blocks; revoke this device's certificate at the factory too")
+            FileOutput.standardOutput(
+                "removed \(configuration.file): pinpost.service will not start until a new bundle is installed"
+            )
+            FileOutput.standardOutput(
+                "note: on flash storage, wear levelling may keep old copies of erased blocks; revoke this device's certificate at the factory too"
+            )
         } catch {
             FileOutput.standardError("pinpost: decommission: \(error); fix the cause and run it again")
             throw ExitCode(1)

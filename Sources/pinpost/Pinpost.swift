@@ -46,7 +46,9 @@ struct ConfigOptions: ParsableArguments {
 
     mutating func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else {
-            throw ValidationError("--log-level '\(logLevel)' is not a level; use trace, debug, info, notice, warning, error or critical")
+            throw ValidationError(
+                "--log-level '\(logLevel)' is not a level; use trace, debug, info, notice, warning, error or critical"
+            )
         }
     }
 

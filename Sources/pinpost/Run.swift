@@ -3,7 +3,9 @@ import Logging
 import PinpostAgent
 
 struct Run: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the agent until SIGTERM or SIGINT, then flush, DISCONNECT and exit 0.")
+    static let configuration = CommandConfiguration(
+        abstract: "Run the agent until SIGTERM or SIGINT, then flush, DISCONNECT and exit 0."
+    )
 
     @OptionGroup var options: ConfigOptions
 

@@ -29,7 +29,9 @@ enum SecureErase {
             guard unlink(path) == 0 else { throw Failure(path: path, operation: "cannot unlink", code: errno) }
             return 0
         }
-        guard info.st_mode & S_IFMT == S_IFREG else { throw Failure(path: path, operation: "not a regular file", code: EINVAL) }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw Failure(path: path, operation: "not a regular file", code: EINVAL)
+        }
         let fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW)
         guard fd >= 0 else { throw Failure(path: path, operation: "cannot open for overwriting", code: errno) }
         defer { close(fd) }
@@ -47,7 +49,9 @@ enum SecureErase {
             offset += written
         }
         guard fsync(fd) == 0 else { throw Failure(path: path, operation: "cannot fsync", code: errno) }
-        guard ftruncate(fd, 0) == 0, fsync(fd) == 0 else { throw Failure(path: path, operation: "cannot truncate", code: errno) }
+        guard ftruncate(fd, 0) == 0, fsync(fd) == 0 else {
+            throw Failure(path: path, operation: "cannot truncate", code: errno)
+        }
         guard unlink(path) == 0 else { throw Failure(path: path, operation: "cannot unlink", code: errno) }
         syncFolder(of: path)
         return size
@@ -75,7 +79,9 @@ enum SecureErase {
             guard lstat(path, &info) == 0 else { throw Failure(path: path, operation: "cannot stat", code: errno) }
             if info.st_mode & S_IFMT == S_IFDIR {
                 erased += try eraseContents(of: path)
-                guard rmdir(path) == 0 else { throw Failure(path: path, operation: "cannot remove folder", code: errno) }
+                guard rmdir(path) == 0 else {
+                    throw Failure(path: path, operation: "cannot remove folder", code: errno)
+                }
             } else {
                 try eraseFile(path)
                 erased.append(path)

@@ -20,7 +20,11 @@ struct SimSet: ParsableCommand {
         abstract: "Set a simulated sensor's line: 1 = active (the reading's value), 0 = inactive."
     )
 
-    @Option(name: .shortAndLong, help: "Path of the running agent's pinpost.toml (finds gpio.sim_socket).", completion: .file(extensions: ["toml"]))
+    @Option(
+        name: .shortAndLong,
+        help: "Path of the running agent's pinpost.toml (finds gpio.sim_socket).",
+        completion: .file(extensions: ["toml"])
+    )
     var config: String?
 
     @Option(help: "The control socket (default: gpio.sim_socket of --config, else <spool.dir>/sim.sock).")
@@ -88,10 +92,15 @@ struct SimSet: ParsableCommand {
             raw[bytes.count] = 0
         }
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         guard connected == 0 else {
-            throw Failure(description: "cannot reach the simulator at \(path): \(String(cString: strerror(errno))); fix: start the agent with gpio.backend = \"simulated\" (it listens on gpio.sim_socket), or pass the right --config/--socket")
+            throw Failure(
+                description:
+                    "cannot reach the simulator at \(path): \(String(cString: strerror(errno))); fix: start the agent with gpio.backend = \"simulated\" (it listens on gpio.sim_socket), or pass the right --config/--socket"
+            )
         }
         var out = Array(request.utf8)
         while !out.isEmpty {
@@ -108,6 +117,7 @@ struct SimSet: ParsableCommand {
             guard count > 0 else { break }
             answer += chunk[..<count]
         }
-        return String(decoding: answer, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? "error: no answer"
+        return String(decoding: answer, as: UTF8.self).split(separator: "\n").first.map(String.init)
+            ?? "error: no answer"
     }
 }

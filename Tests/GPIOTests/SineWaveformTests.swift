@@ -18,9 +18,9 @@ struct SineWaveformTests {
     @Test func followsTheSineBetweenMinAndMax() throws {
         let wave = Waveform.sine(period: .seconds(40), min: 10, max: 30)
         #expect(abs(wave.value(after: .zero) - 20) < 1e-9)
-        #expect(abs(wave.value(after: .seconds(10)) - 30) < 1e-9)   // quarter period: max
+        #expect(abs(wave.value(after: .seconds(10)) - 30) < 1e-9)  // quarter period: max
         #expect(abs(wave.value(after: .seconds(20)) - 20) < 1e-9)
-        #expect(abs(wave.value(after: .seconds(30)) - 10) < 1e-9)   // three quarters: min
+        #expect(abs(wave.value(after: .seconds(30)) - 10) < 1e-9)  // three quarters: min
         for step in 0..<400 {
             let value = wave.value(after: .milliseconds(step * 100))
             #expect(value >= 10 - 1e-9 && value <= 30 + 1e-9)

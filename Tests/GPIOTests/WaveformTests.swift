@@ -16,7 +16,9 @@ struct WaveformTests {
         #expect(try Waveform(parsing: text) == expected)
     }
 
-    @Test(arguments: ["toggle", "toggle:", "toggle:0ms", "toggle:fast", "blink:1s", "pulses:-3", "constant:2", "random:"])
+    @Test(arguments: [
+        "toggle", "toggle:", "toggle:0ms", "toggle:fast", "blink:1s", "pulses:-3", "constant:2", "random:",
+    ])
     func refusesWithAnExplanation(text: String) {
         #expect(throws: WaveformError.self) { try Waveform(parsing: text) }
         do {

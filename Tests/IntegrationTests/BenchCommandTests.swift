@@ -17,11 +17,17 @@ struct BenchCommandTests {
         let pki = try TestPKI(in: folder)
         let broker = try TestBroker(pki: pki)
         defer { broker.stop() }
-        let config = try AgentConfig(deviceID: "dev-bench", identity: pki.device("dev-bench"), port: broker.port).write(to: folder)
+        let config = try AgentConfig(deviceID: "dev-bench", identity: pki.device("dev-bench"), port: broker.port).write(
+            to: folder
+        )
 
-        let result = try Command.run(try Repository.agentBinary, [
-            "bench", "--config", config, "--count", "200", "--qos", "\(qos)", "--size", "1024", "--json",
-        ], timeout: .seconds(120))
+        let result = try Command.run(
+            try Repository.agentBinary,
+            [
+                "bench", "--config", config, "--count", "200", "--qos", "\(qos)", "--size", "1024", "--json",
+            ],
+            timeout: .seconds(120)
+        )
         #expect(result.status == 0, "\(result.output)")
         let line = try #require(result.output.split(separator: "\n").first { $0.hasPrefix("{") }, "\(result.output)")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
@@ -35,7 +41,9 @@ struct BenchCommandTests {
         let latency = try #require(json["ack_latency_ms"] as? [String: Any], "\(line)")
         #expect(Set(latency.keys) == ["p50", "p99", "max"])
         // The bench used its own spool folder and removed it.
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("state-dev-bench").path)
+        let leftovers = try FileManager.default.contentsOfDirectory(
+            atPath: folder.appendingPathComponent("state-dev-bench").path
+        )
         #expect(leftovers.allSatisfy { !$0.hasPrefix("bench-") }, "\(leftovers)")
     }
 
@@ -49,11 +57,17 @@ struct BenchCommandTests {
         let pki = try TestPKI(in: folder)
         let broker = try TestBroker(pki: pki)
         defer { broker.stop() }
-        let config = try AgentConfig(deviceID: "dev-bench", identity: pki.device("dev-bench"), port: broker.port).write(to: folder)
-        let result = try Command.run("/bin/sh", [
-            "-c", "ulimit -s 256 && exec \"$0\" \"$@\"", try Repository.agentBinary,
-            "bench", "--config", config, "--count", "20000", "--qos", "0", "--size", "64", "--json",
-        ], timeout: .seconds(150))
+        let config = try AgentConfig(deviceID: "dev-bench", identity: pki.device("dev-bench"), port: broker.port).write(
+            to: folder
+        )
+        let result = try Command.run(
+            "/bin/sh",
+            [
+                "-c", "ulimit -s 256 && exec \"$0\" \"$@\"", try Repository.agentBinary,
+                "bench", "--config", config, "--count", "20000", "--qos", "0", "--size", "64", "--json",
+            ],
+            timeout: .seconds(150)
+        )
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains("\"acknowledged\":20000,"), "\(result.output)")
     }
@@ -62,8 +76,16 @@ struct BenchCommandTests {
         let folder = try Repository.temporaryFolder("bench-spool")
         let pki = try TestPKI(in: folder)
         // No broker: --spool-only never connects.
-        let config = try AgentConfig(deviceID: "dev-bench", identity: pki.device("dev-bench"), port: 1, extraSpool: "fsync = \"always\"").write(to: folder)
-        let result = try Command.run(try Repository.agentBinary, ["bench", "--config", config, "--count", "50", "--spool-only"])
+        let config = try AgentConfig(
+            deviceID: "dev-bench",
+            identity: pki.device("dev-bench"),
+            port: 1,
+            extraSpool: "fsync = \"always\""
+        ).write(to: folder)
+        let result = try Command.run(
+            try Repository.agentBinary,
+            ["bench", "--config", config, "--count", "50", "--spool-only"]
+        )
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains("appended      50 of 50"), "\(result.output)")
         #expect(result.output.contains("spool.fsync always"), "\(result.output)")
@@ -75,13 +97,18 @@ struct BenchCommandTests {
     func usageErrorsExit78(arguments: [String]) throws {
         let folder = try Repository.temporaryFolder("bench-usage")
         let pki = try TestPKI(in: folder)
-        let config = try AgentConfig(deviceID: "dev-bench", identity: pki.device("dev-bench"), port: 1).write(to: folder)
+        let config = try AgentConfig(deviceID: "dev-bench", identity: pki.device("dev-bench"), port: 1).write(
+            to: folder
+        )
         let result = try Command.run(try Repository.agentBinary, ["bench", "--config", config] + arguments)
         #expect(result.status == 78, "\(result.output)")
     }
 
     @Test func missingConfigExits78() throws {
-        let result = try Command.run(try Repository.agentBinary, ["bench", "--config", "/nonexistent/pinpost.toml", "--count", "1"])
+        let result = try Command.run(
+            try Repository.agentBinary,
+            ["bench", "--config", "/nonexistent/pinpost.toml", "--count", "1"]
+        )
         #expect(result.status == 78, "\(result.output)")
     }
 }

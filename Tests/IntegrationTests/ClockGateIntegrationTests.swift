@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,7 +15,8 @@ struct ClockGateIntegrationTests {
         let pki = try TestPKI(in: folder)
         let broker = try TestBroker(pki: pki)
         let device = try pki.device("dev-0001", extra: ["--not-before", "+1 day", "--days", "30"])
-        let config = try AgentConfig(deviceID: "dev-0001", identity: device, port: broker.port).write(to: folder)  // require_sync = false
+        // require_sync = false
+        let config = try AgentConfig(deviceID: "dev-0001", identity: device, port: broker.port).write(to: folder)
         return (folder, broker, config)
     }
 
@@ -46,6 +48,9 @@ struct ClockGateIntegrationTests {
         let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
         #expect(status == 1, "\(text)")
         #expect(text.contains("FAIL clock: the wall clock reads"), "\(text)")
-        #expect(text.contains("PASS certificates"), "validity is judged at the floor, so the certificate itself is fine: \(text)")
+        #expect(
+            text.contains("PASS certificates"),
+            "validity is judged at the floor, so the certificate itself is fine: \(text)"
+        )
     }
 }

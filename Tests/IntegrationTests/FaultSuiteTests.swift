@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -94,7 +95,9 @@ struct FaultSuiteTests {
         #expect(detected, "\(agent.log)")
         #expect(detectionTime < .seconds(5), "detected after \(detectionTime)")
         rig.proxy.mode = .forward
-        let reconnected = waitFor(timeout: .seconds(15)) { agent.log.components(separatedBy: "MQTT connected").count > 2 }
+        let reconnected = waitFor(timeout: .seconds(15)) {
+            agent.log.components(separatedBy: "MQTT connected").count > 2
+        }
         #expect(reconnected, "the agent connects again once the network is back: \(agent.log)")
         Thread.sleep(forTimeInterval: 1)
         #expect(agent.stop() == 0, "\(agent.log)")
@@ -107,7 +110,9 @@ struct FaultSuiteTests {
     func spoolOverflow() throws {
         let rig = try FaultRig("fault-overflow")
         defer { rig.stop() }
-        let agent = try AgentProcess(configPath: rig.config(toggle: "2ms", spool: "max_bytes = 65536\nwhen_full = \"drop-oldest\""))
+        let agent = try AgentProcess(
+            configPath: rig.config(toggle: "2ms", spool: "max_bytes = 65536\nwhen_full = \"drop-oldest\"")
+        )
         rig.subscriber.wait(timeout: .seconds(10)) { _ in rig.readings.count >= 10 }
         rig.proxy.mode = .refuse
         rig.proxy.cutAll()
@@ -117,7 +122,9 @@ struct FaultSuiteTests {
         #expect(agent.stop() == 0, "\(agent.log)")
         let last = try rig.lastSeq()
         // The agent's own offline status (with counters), not the broker's Will.
-        rig.subscriber.wait(timeout: .seconds(15)) { _ in rig.statuses.last.map { $0.state == "offline" && $0.dropped != nil } ?? false }
+        rig.subscriber.wait(timeout: .seconds(15)) { _ in
+            rig.statuses.last.map { $0.state == "offline" && $0.dropped != nil } ?? false
+        }
         let dropped = try #require(rig.statuses.last?.dropped, "\(rig.statuses.map(\.state))")
         let tally = rig.tally(upTo: last, timeout: .seconds(10))
         print("fault scenario 5 (spool overflow, drop-oldest): \(tally), dropped by policy \(dropped)")
@@ -136,14 +143,20 @@ struct FaultSuiteTests {
         #expect(first.stop() == 0)
         // Damage one record in the middle and tear the tail.
         let spoolFolder = rig.folder.appendingPathComponent("state-agent/spool")
-        let segment = try #require(try FileManager.default.contentsOfDirectory(atPath: spoolFolder.path).filter { $0.hasSuffix(".seg") }.sorted().last)
+        let segment = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: spoolFolder.path).filter { $0.hasSuffix(".seg") }
+                .sorted().last
+        )
         let url = spoolFolder.appendingPathComponent(segment)
         var bytes = try [UInt8](Data(contentsOf: url))
         let damagedSeq: UInt64 = 10
         let damageAt = try #require(bytes.firstRange(of: Array("\"seq\":\(damagedSeq),".utf8))?.lowerBound)
         bytes[damageAt + 2] ^= 0x55
         let lastMarker = try #require(bytes.ranges(of: Array("\"seq\":".utf8)).last)
-        let tornSeqText = String(decoding: bytes[lastMarker.upperBound...].prefix { $0 >= 0x30 && $0 <= 0x39 }, as: UTF8.self)
+        let tornSeqText = String(
+            decoding: bytes[lastMarker.upperBound...].prefix { $0 >= 0x30 && $0 <= 0x39 },
+            as: UTF8.self
+        )
         let tornSeq = try #require(UInt64(tornSeqText))
         bytes.removeLast(5)
         try Data(bytes).write(to: url)
@@ -171,7 +184,11 @@ struct FaultSuiteTests {
         #expect(one.child.isRunning && two.child.isRunning, "both stay alive")
         #expect(connections < 40, "a hot loop would make hundreds of connections in 12 s; saw \(connections)")
         let logs = one.log + two.log
-        #expect(logs.contains("another client connected with client id") || logs.contains("another client may be using client id"), "the takeover is named in the log")
+        #expect(
+            logs.contains("another client connected with client id")
+                || logs.contains("another client may be using client id"),
+            "the takeover is named in the log"
+        )
         print("fault scenario 7 (duplicate client id, 12 s): \(connections) connections")
         #expect(one.stop() == 0)
         #expect(two.stop() == 0)

@@ -11,8 +11,11 @@ import Testing
 struct GPIOSimKernelTests {
     static var enabled: Bool { ProcessInfo.processInfo.environment["PINPOST_SKIP_GPIO_SIM"] != "1" }
 
-    @Test("every flip on a real GPIO chip becomes exactly one reading; busy line and missing chip are clear errors",
-          .enabled(if: enabled), .timeLimit(.minutes(30)))
+    @Test(
+        "every flip on a real GPIO chip becomes exactly one reading; busy line and missing chip are clear errors",
+        .enabled(if: enabled),
+        .timeLimit(.minutes(30))
+    )
     func realKernelChip() throws {
         let script = Repository.root.appendingPathComponent("board/gpio-sim/run-test").path
         let result = try Command.run(script, ["--binary", try Repository.agentBinary], timeout: .seconds(25 * 60))
@@ -21,7 +24,8 @@ struct GPIOSimKernelTests {
         #expect(lines.contains("PINPOST-GPIO-SIM PASS"))
 
         // Second opinion on the markers: the door's readings in order, decoded as JSON.
-        let door = try lines
+        let door =
+            try lines
             .filter { $0.hasPrefix("PINPOST-READING devices/gpio-sim-0001/sensors/door ") }
             .map { line -> [String: Any] in
                 let json = line.split(separator: " ", maxSplits: 2)[2]

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -7,20 +8,28 @@ import Glibc
 /// The agent (real binary, mutual TLS) against Debian's Mosquitto 2.0.11 at both protocol levels.
 @Suite("MQTT interop: Mosquitto", .serialized, .timeLimit(.minutes(3)))
 struct MQTTInteropMosquittoTests {
-    @Test("connect and QoS 0/1/2 publish: every QoS 1 and 2 reading arrives, QoS 2 exactly once", arguments: ["3.1.1", "5"])
+    @Test(
+        "connect and QoS 0/1/2 publish: every QoS 1 and 2 reading arrives, QoS 2 exactly once",
+        arguments: ["3.1.1", "5"]
+    )
     func qosLevels(protocolVersion: String) throws {
         let folder = try Repository.temporaryFolder("interop-mosq-qos")
         let pki = try TestPKI(in: folder)
         let broker = try TestBroker(pki: pki)
         let run = InteropRun(folder: folder, device: try pki.device("dev-0001"))
         let subscriber = try Subscriber(broker: broker, persistentSession: "interop-watcher", qos: 2)
-        defer { subscriber.stop(); broker.stop() }
+        defer {
+            subscriber.stop()
+            broker.stop()
+        }
         let agent = try AgentProcess(configPath: run.config(port: broker.port, protocolVersion: protocolVersion))
         try run.checkQoSLevels(agent: agent, subscriber: subscriber)
     }
 
-    @Test("persistent session resumed after graceful broker restarts: QoS 1 at least once, QoS 2 exactly once",
-          arguments: ["3.1.1", "5"])
+    @Test(
+        "persistent session resumed after graceful broker restarts: QoS 1 at least once, QoS 2 exactly once",
+        arguments: ["3.1.1", "5"]
+    )
     func resumeAfterRestart(protocolVersion: String) throws {
         let folder = try Repository.temporaryFolder("interop-mosq-resume")
         let pki = try TestPKI(in: folder)
@@ -32,9 +41,19 @@ struct MQTTInteropMosquittoTests {
         // when the broker went down is lost with that mosquitto_sub process, not by the agent.
         let complete = try Subscriber(broker: broker, persistentSession: "interop-q1", qos: 1)
         let once = try Subscriber(broker: broker, persistentSession: "interop-q2", qos: 2)
-        defer { complete.stop(); once.stop(); broker.stop() }
-        let agent = try AgentProcess(configPath: run.config(port: broker.port, protocolVersion: protocolVersion,
-                                                            toggle: "15ms", qos: [1, 2]))
+        defer {
+            complete.stop()
+            once.stop()
+            broker.stop()
+        }
+        let agent = try AgentProcess(
+            configPath: run.config(
+                port: broker.port,
+                protocolVersion: protocolVersion,
+                toggle: "15ms",
+                qos: [1, 2]
+            )
+        )
         for _ in 0..<3 {
             Thread.sleep(forTimeInterval: 1.5)
             broker.stop()
@@ -60,22 +79,34 @@ struct MQTTInteropMosquittoTests {
         Thread.sleep(forTimeInterval: 1)
         let q2 = run.readings(once.messages, sensor: "q2").map(\.seq)
         #expect(q2.count > 100)
-        #expect(Set(q2).count == q2.count, "QoS 2 delivered twice: \(Dictionary(grouping: q2, by: { $0 }).filter { $1.count > 1 }.keys.sorted())")
+        #expect(
+            Set(q2).count == q2.count,
+            "QoS 2 delivered twice: \(Dictionary(grouping: q2, by: { $0 }).filter { $1.count > 1 }.keys.sorted())"
+        )
         let resumed = run.connections(agent.log, sessionPresent: true)
-        print("interop mosquitto \(protocolVersion) restarts: produced \(last), q1 \(q1.count) (\(q1.count - Set(q1).count) dup), q2 \(q2.count), resumed sessions \(resumed)")
+        print(
+            "interop mosquitto \(protocolVersion) restarts: produced \(last), q1 \(q1.count) (\(q1.count - Set(q1).count) dup), q2 \(q2.count), resumed sessions \(resumed)"
+        )
         #expect(resumed >= 3, "the agent resumed its session after each restart: \(agent.events.suffix(3000))")
     }
 
-    @Test("duplicate client id: the broker drops the older connection, the agent names it, backs off and loses nothing",
-          arguments: ["3.1.1", "5"])
+    @Test(
+        "duplicate client id: the broker drops the older connection, the agent names it, backs off and loses nothing",
+        arguments: ["3.1.1", "5"]
+    )
     func takeover(protocolVersion: String) throws {
         let folder = try Repository.temporaryFolder("interop-mosq-takeover")
         let pki = try TestPKI(in: folder)
         let broker = try TestBroker(pki: pki)
         let run = InteropRun(folder: folder, device: try pki.device("dev-0001"))
         let subscriber = try Subscriber(broker: broker, persistentSession: "interop-watcher", qos: 2)
-        defer { subscriber.stop(); broker.stop() }
-        let agent = try AgentProcess(configPath: run.config(port: broker.port, protocolVersion: protocolVersion, qos: [1]))
+        defer {
+            subscriber.stop()
+            broker.stop()
+        }
+        let agent = try AgentProcess(
+            configPath: run.config(port: broker.port, protocolVersion: protocolVersion, qos: [1])
+        )
         try run.checkTakeover(agent: agent, subscriber: subscriber, port: broker.port, protocolVersion: protocolVersion)
     }
 }

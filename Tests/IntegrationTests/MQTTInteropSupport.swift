@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -36,13 +37,17 @@ struct InteropRun {
     }
 
     func readings(_ messages: [Subscriber.Message], sensor: String) -> [ReadingJSON] {
-        messages.filter { $0.topic == "devices/\(deviceID)/sensors/\(sensor)" }.compactMap { ReadingJSON.parse($0.payload) }
+        messages.filter { $0.topic == "devices/\(deviceID)/sensors/\(sensor)" }.compactMap {
+            ReadingJSON.parse($0.payload)
+        }
     }
 
     /// The last seq the agent handed out, from its spool's ack file (after it stopped).
     func lastSeq() throws -> UInt64 {
         let ack = try String(contentsOf: folder.appendingPathComponent("state-\(deviceID)/spool/ack"), encoding: .utf8)
-        guard let line = ack.split(separator: "\n").first(where: { $0.hasPrefix("last_seq ") }), let value = UInt64(line.dropFirst(9)) else {
+        guard let line = ack.split(separator: "\n").first(where: { $0.hasPrefix("last_seq ") }),
+            let value = UInt64(line.dropFirst(9))
+        else {
             throw HarnessError("no last_seq in ack file: \(ack)")
         }
         return value
@@ -52,7 +57,9 @@ struct InteropRun {
     /// a protocol error or a bad Topic Alias, or the agent's own protocol error verdict. Empty in a clean run.
     func protocolViolations(_ log: String) -> [Substring] {
         log.split(separator: "\n").filter { line in
-            ["Malformed Packet", "Protocol Error", "Topic Alias invalid", "MQTT protocol error"].contains { line.contains($0) }
+            ["Malformed Packet", "Protocol Error", "Topic Alias invalid", "MQTT protocol error"].contains {
+                line.contains($0)
+            }
         }
     }
 
@@ -77,7 +84,11 @@ struct InteropRun {
     /// The QoS scenario both brokers run, on an agent publishing `q0`, `q1` and `q2`: once each sensor has at least
     /// 5 readings at `subscriber` the agent stops cleanly; then every seq must arrive (a clean shutdown flushes
     /// QoS 0 on a live connection too), QoS 2 readings exactly once, and no protocol violation was logged.
-    func checkQoSLevels(agent: AgentProcess, subscriber: Subscriber, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    func checkQoSLevels(
+        agent: AgentProcess,
+        subscriber: Subscriber,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         let sensors = ["q0", "q1", "q2"]
         subscriber.wait { messages in sensors.allSatisfy { readings(messages, sensor: $0).count >= 5 } }
         #expect(agent.stop() == 0, "\(agent.log)", sourceLocation: sourceLocation)
@@ -89,42 +100,73 @@ struct InteropRun {
         #expect(seqs.allSatisfy { $0.count >= 5 }, "\(agent.log)", sourceLocation: sourceLocation)
         #expect(Set(seqs[2]).count == seqs[2].count, "QoS 2 duplicates: \(seqs[2])", sourceLocation: sourceLocation)
         let all = Set(seqs.joined())
-        #expect(all == Set(1...last), "missing \(Set(1...last).subtracting(all).sorted())", sourceLocation: sourceLocation)
+        #expect(
+            all == Set(1...last),
+            "missing \(Set(1...last).subtracting(all).sorted())",
+            sourceLocation: sourceLocation
+        )
         #expect(agent.log.contains("MQTT connected"), sourceLocation: sourceLocation)
-        #expect(protocolViolations(agent.log).isEmpty, "\(protocolViolations(agent.log).prefix(3))", sourceLocation: sourceLocation)
+        #expect(
+            protocolViolations(agent.log).isEmpty,
+            "\(protocolViolations(agent.log).prefix(3))",
+            sourceLocation: sourceLocation
+        )
     }
 
     /// The takeover scenario both brokers run, once the agent is connected: three impostors with the device's identity and client id connect
     /// 1.5 s apart and are killed; the agent must be connected again, still running, have named the takeover,
     /// stop cleanly, and every QoS 1 reading must reach `subscriber`.
-    func checkTakeover(agent: AgentProcess, subscriber: Subscriber, port: Int, protocolVersion: String,
-                       sourceLocation: SourceLocation = #_sourceLocation) throws {
-        #expect(waitFor(timeout: .seconds(15)) { agent.log.contains("MQTT connected") }, "\(agent.events.suffix(2000))",
-                sourceLocation: sourceLocation)
+    func checkTakeover(
+        agent: AgentProcess,
+        subscriber: Subscriber,
+        port: Int,
+        protocolVersion: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        #expect(
+            waitFor(timeout: .seconds(15)) { agent.log.contains("MQTT connected") },
+            "\(agent.events.suffix(2000))",
+            sourceLocation: sourceLocation
+        )
         var impostors: [ChildProcess] = []
         for _ in 0..<3 {
             impostors.append(try impostor(port: port, protocolVersion: protocolVersion))
             Thread.sleep(forTimeInterval: 1.5)
         }
         for impostor in impostors { impostor.stop(signal: SIGKILL) }
-        #expect(waitFor(timeout: .seconds(10)) { reconnected(agent.log) }, "\(agent.log.suffix(2000))", sourceLocation: sourceLocation)
+        #expect(
+            waitFor(timeout: .seconds(10)) { reconnected(agent.log) },
+            "\(agent.log.suffix(2000))",
+            sourceLocation: sourceLocation
+        )
         #expect(agent.child.isRunning, sourceLocation: sourceLocation)
         #expect(agent.stop() == 0, "\(agent.log)", sourceLocation: sourceLocation)
-        #expect(agent.log.contains("another client may be using client id") || agent.log.contains("session taken over"),
-                "the takeover is named: \(agent.log.suffix(3000))", sourceLocation: sourceLocation)
+        #expect(
+            agent.log.contains("another client may be using client id") || agent.log.contains("session taken over"),
+            "the takeover is named: \(agent.log.suffix(3000))",
+            sourceLocation: sourceLocation
+        )
         let last = try lastSeq()
         let messages = subscriber.wait { Set(readings($0, sensor: "q1").map(\.seq)) == Set(1...last) }
         let seen = Set(readings(messages, sensor: "q1").map(\.seq))
-        #expect(seen == Set(1...last), "missing \(Set(1...last).subtracting(seen).sorted())", sourceLocation: sourceLocation)
+        #expect(
+            seen == Set(1...last),
+            "missing \(Set(1...last).subtracting(seen).sorted())",
+            sourceLocation: sourceLocation
+        )
     }
 
     /// Starts `mosquitto_sub` with the device's own identity and client id: the broker drops the agent's
     /// connection in its favour; the agent's reconnect then drops this one, and mosquitto_sub exits.
     func impostor(port: Int, protocolVersion: String) throws -> ChildProcess {
-        try ChildProcess("/usr/bin/mosquitto_sub", [
-            "-h", "localhost", "-p", "\(port)", "-V", protocolVersion == "5" ? "5" : "mqttv311",
-            "--cafile", device.trustAnchor, "--cert", device.certificate, "--key", device.key,
-            "-i", deviceID, "-t", "devices/\(deviceID)/commands/x",
-        ], outputPath: folder.appendingPathComponent("impostor.out").path)
+        try ChildProcess(
+            "/usr/bin/mosquitto_sub",
+            [
+                "-h", "localhost", "-p", "\(port)", "-V", protocolVersion == "5" ? "5" : "mqttv311",
+                "--cafile", device.trustAnchor, "--cert", device.certificate, "--key", device.key,
+                "-i", deviceID, "-t", "devices/\(deviceID)/commands/x",
+            ],
+            outputPath: folder.appendingPathComponent("impostor.out").path
+        )
     }
 }

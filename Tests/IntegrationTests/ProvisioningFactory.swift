@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,12 +15,23 @@ struct ProvisioningFactory {
     var registry: String { factory + "/registry.csv" }
 
     static var factoryTool: String { Repository.root.appendingPathComponent("provisioning/pinpost-factory").path }
-    static var installTool: String { Repository.root.appendingPathComponent("provisioning/pinpost-install-bundle").path }
+    static var installTool: String {
+        Repository.root.appendingPathComponent("provisioning/pinpost-install-bundle").path
+    }
 
     init(in folder: URL) throws {
         self.folder = folder
-        try Command.check(Repository.pki, ["ca", folder.appendingPathComponent("root").path, "--cn", "Pinpost Offline Root"])
-        try Command.check(Self.factoryTool, ["init", folder.appendingPathComponent("factory").path, "--root", folder.appendingPathComponent("root").path, "--cn", "Pinpost Factory 1"])
+        try Command.check(
+            Repository.pki,
+            ["ca", folder.appendingPathComponent("root").path, "--cn", "Pinpost Offline Root"]
+        )
+        try Command.check(
+            Self.factoryTool,
+            [
+                "init", folder.appendingPathComponent("factory").path, "--root",
+                folder.appendingPathComponent("root").path, "--cn", "Pinpost Factory 1",
+            ]
+        )
     }
 
     func bundle(_ id: String) -> String { factory + "/bundles/" + id }
@@ -27,7 +39,13 @@ struct ProvisioningFactory {
     /// Station flow: key made at the station, travels in the bundle.
     @discardableResult
     func provision(_ id: String, port: Int, extra: [String] = []) throws -> String {
-        try Command.check(Self.factoryTool, ["device", factory, "--id", id, "--broker-host", "localhost", "--broker-port", "\(port)", "--no-require-sync"] + extra)
+        try Command.check(
+            Self.factoryTool,
+            [
+                "device", factory, "--id", id, "--broker-host", "localhost", "--broker-port", "\(port)",
+                "--no-require-sync",
+            ] + extra
+        )
         return bundle(id)
     }
 
@@ -67,25 +85,39 @@ final class ProvisioningBroker {
         let server = try factory.serverIdentity()
         port = try Loopback.freePort()
         configFile = folder.appendingPathComponent("mosquitto.conf").path
-        try Command.check(Repository.mosquittoConf, [
-            "--port", "\(port)", "--cafile", factory.rootCertificate, "--certfile", server.certificate,
-            "--keyfile", server.key, "--acl-file", acl, "--crlfile", factory.crl,
-            "--data-dir", folder.appendingPathComponent("data").path, "--user", "root", "--log-type", "all", "--out", configFile,
-        ])
+        try Command.check(
+            Repository.mosquittoConf,
+            [
+                "--port", "\(port)", "--cafile", factory.rootCertificate, "--certfile", server.certificate,
+                "--keyfile", server.key, "--acl-file", acl, "--crlfile", factory.crl,
+                "--data-dir", folder.appendingPathComponent("data").path, "--user", "root", "--log-type", "all",
+                "--out", configFile,
+            ]
+        )
         process = try Self.start(configFile: configFile, port: port, folder: folder)
     }
 
     private static func start(configFile: String, port: Int, folder: URL) throws -> ChildProcess {
-        let process = try ChildProcess("/usr/sbin/mosquitto", ["-c", configFile], outputPath: folder.appendingPathComponent("stderr.log").path)
+        let process = try ChildProcess(
+            "/usr/sbin/mosquitto",
+            ["-c", configFile],
+            outputPath: folder.appendingPathComponent("stderr.log").path
+        )
         let deadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < deadline {
             guard process.isRunning else { break }
-            if (try? Command.run("/usr/bin/env", ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/\(port)"], timeout: .seconds(5)))?.status == 0 {
+            if (try? Command.run(
+                "/usr/bin/env",
+                ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/\(port)"],
+                timeout: .seconds(5)
+            ))?.status == 0 {
                 return process
             }
             Thread.sleep(forTimeInterval: 0.05)
         }
-        throw HarnessError("mosquitto did not start on port \(port): \((try? String(contentsOf: folder.appendingPathComponent("data/mosquitto.log"), encoding: .utf8)) ?? "")")
+        throw HarnessError(
+            "mosquitto did not start on port \(port): \((try? String(contentsOf: folder.appendingPathComponent("data/mosquitto.log"), encoding: .utf8)) ?? "")"
+        )
     }
 
     /// Stops and starts again on the same port, so a new CRL is read for certain.
@@ -96,10 +128,14 @@ final class ProvisioningBroker {
 
     /// `mosquitto_pub` with the bundle's own certificate and key; returns its result.
     func publish(bundle: String, topic: String, message: String) throws -> CommandResult {
-        try Command.run("/usr/bin/mosquitto_pub", [
-            "-h", "localhost", "-p", "\(port)", "--cafile", bundle + "/ca.crt", "--cert", bundle + "/device.crt",
-            "--key", bundle + "/device.key", "-V", "mqttv5", "-q", "1", "-t", topic, "-m", message,
-        ], timeout: .seconds(20))
+        try Command.run(
+            "/usr/bin/mosquitto_pub",
+            [
+                "-h", "localhost", "-p", "\(port)", "--cafile", bundle + "/ca.crt", "--cert", bundle + "/device.crt",
+                "--key", bundle + "/device.key", "-V", "mqttv5", "-q", "1", "-t", topic, "-m", message,
+            ],
+            timeout: .seconds(20)
+        )
     }
 
     deinit {
@@ -115,10 +151,15 @@ final class ProvisioningObserver {
     init(broker: ProvisioningBroker, bundle: String, topics: [String] = ["devices/#"]) throws {
         output = broker.folder.appendingPathComponent("observer-\(UUID().uuidString.prefix(6)).out").path
         let clientID = "observer-\(UUID().uuidString.prefix(6))"
-        process = try ChildProcess("/usr/bin/mosquitto_sub", [
-            "-h", "localhost", "-p", "\(broker.port)", "--cafile", bundle + "/ca.crt", "--cert", bundle + "/device.crt",
-            "--key", bundle + "/device.key", "-i", clientID, "-q", "1", "-v",
-        ] + topics.flatMap { ["-t", $0] }, outputPath: output)
+        process = try ChildProcess(
+            "/usr/bin/mosquitto_sub",
+            [
+                "-h", "localhost", "-p", "\(broker.port)", "--cafile", bundle + "/ca.crt", "--cert",
+                bundle + "/device.crt",
+                "--key", bundle + "/device.key", "-i", clientID, "-q", "1", "-v",
+            ] + topics.flatMap { ["-t", $0] },
+            outputPath: output
+        )
         let deadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < deadline {
             if broker.log.contains("Received SUBSCRIBE from \(clientID)") { return }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,7 +13,10 @@ struct ProvisioningTests {
         let folder = try Repository.temporaryFolder("factory50")
         let factory = try ProvisioningFactory(in: folder)
         let broker = try ProvisioningBroker(factory: factory)
-        let observer = try ProvisioningObserver(broker: broker, bundle: try factory.provision(ProvisioningBroker.observer, port: broker.port))
+        let observer = try ProvisioningObserver(
+            broker: broker,
+            bundle: try factory.provision(ProvisioningBroker.observer, port: broker.port)
+        )
 
         let ids = (1...50).map { String(format: "dev-%04d", $0) }
         let started = ContinuousClock.now
@@ -23,7 +27,10 @@ struct ProvisioningTests {
         // Each bundle's own pinpost.toml passes every pre-flight check, including the MQTT CONNECT
         // with its own certificate; then each device publishes in its namespace.
         for id in ids {
-            let check = try Command.run(try Repository.agentBinary, ["check", "--config", factory.bundle(id) + "/pinpost.toml", "--timeout", "10"])
+            let check = try Command.run(
+                try Repository.agentBinary,
+                ["check", "--config", factory.bundle(id) + "/pinpost.toml", "--timeout", "10"]
+            )
             #expect(check.status == 0, "\(id): \(check.output)")
             let publish = try broker.publish(bundle: factory.bundle(id), topic: "devices/\(id)/hello", message: id)
             #expect(publish.status == 0, "\(id): \(publish.output)")
@@ -32,7 +39,8 @@ struct ProvisioningTests {
         #expect(Set(lines) == Set(ids.map { "devices/\($0)/hello \($0)" }))
 
         // The registry holds one active line per device, with distinct serials and fingerprints.
-        let registry = try String(contentsOfFile: factory.registry, encoding: .utf8).split(separator: "\n").dropFirst().map { $0.split(separator: ",") }
+        let registry = try String(contentsOfFile: factory.registry, encoding: .utf8).split(separator: "\n").dropFirst()
+            .map { $0.split(separator: ",") }
         #expect(registry.count == ids.count + 1)
         #expect(Set(registry.map { $0[1] }).count == registry.count, "serials are unique")
         #expect(Set(registry.map { $0[2] }).count == registry.count, "fingerprints are unique")
@@ -43,7 +51,10 @@ struct ProvisioningTests {
         let folder = try Repository.temporaryFolder("factory-acl")
         let factory = try ProvisioningFactory(in: folder)
         let broker = try ProvisioningBroker(factory: factory)
-        let observer = try ProvisioningObserver(broker: broker, bundle: try factory.provision(ProvisioningBroker.observer, port: broker.port))
+        let observer = try ProvisioningObserver(
+            broker: broker,
+            bundle: try factory.provision(ProvisioningBroker.observer, port: broker.port)
+        )
         let one = try factory.provision("dev-0001", port: broker.port)
         try factory.provision("dev-0002", port: broker.port)
 
@@ -56,14 +67,34 @@ struct ProvisioningTests {
         // Mosquitto grants every SUBSCRIBE and applies the ACL per message, so the proof is what a
         // device receives: with subscriptions over all devices, only its own commands arrive.
         let two = factory.bundle("dev-0002")
-        let spy = try ProvisioningObserver(broker: broker, bundle: one, topics: ["devices/#", "devices/dev-0002/commands/#", "#"])
-        #expect(try broker.publish(bundle: two, topic: "devices/dev-0002/commands/reboot", message: "for-two").status == 0)
-        #expect(try broker.publish(bundle: two, topic: "devices/dev-0002/sensors/door", message: "two-reading").status == 0)
-        #expect(try broker.publish(bundle: one, topic: "devices/dev-0001/sensors/door", message: "own-reading").status == 0)
-        #expect(try broker.publish(bundle: one, topic: "devices/dev-0001/commands/ping", message: "for-one").status == 0)
+        let spy = try ProvisioningObserver(
+            broker: broker,
+            bundle: one,
+            topics: ["devices/#", "devices/dev-0002/commands/#", "#"]
+        )
+        #expect(
+            try broker.publish(bundle: two, topic: "devices/dev-0002/commands/reboot", message: "for-two").status == 0
+        )
+        #expect(
+            try broker.publish(bundle: two, topic: "devices/dev-0002/sensors/door", message: "two-reading").status == 0
+        )
+        #expect(
+            try broker.publish(bundle: one, topic: "devices/dev-0001/sensors/door", message: "own-reading").status == 0
+        )
+        #expect(
+            try broker.publish(bundle: one, topic: "devices/dev-0001/commands/ping", message: "for-one").status == 0
+        )
         let received = spy.wait { $0.contains { $0.hasSuffix("for-one") } }
-        #expect(Set(received) == ["devices/dev-0001/commands/ping for-one"], "a device reads only its own command topics: \(received)")
-        #expect(observer.wait { $0.contains { $0.hasSuffix("for-one") } }.contains("devices/dev-0002/commands/reboot for-two"), "the messages were delivered to others")
+        #expect(
+            Set(received) == ["devices/dev-0001/commands/ping for-one"],
+            "a device reads only its own command topics: \(received)"
+        )
+        #expect(
+            observer.wait { $0.contains { $0.hasSuffix("for-one") } }.contains(
+                "devices/dev-0002/commands/reboot for-two"
+            ),
+            "the messages were delivered to others"
+        )
     }
 
     @Test func aRevokedDeviceIsRefusedByTheBroker() throws {
@@ -85,19 +116,40 @@ struct ProvisioningTests {
         #expect(accepted.status == 0, "other devices are unaffected: \(accepted.output)")
 
         let registry = try String(contentsOfFile: factory.registry, encoding: .utf8)
-        #expect(registry.contains { _ in true } && registry.split(separator: "\n").contains { $0.hasPrefix("dev-0003,") && $0.contains(",revoked,") })
+        #expect(
+            registry.contains { _ in true }
+                && registry.split(separator: "\n").contains { $0.hasPrefix("dev-0003,") && $0.contains(",revoked,") }
+        )
         let crl = try Command.check("/usr/bin/openssl", ["crl", "-in", factory.crl, "-noout", "-text"])
-        let serial = try Command.check("/usr/bin/openssl", ["x509", "-in", revoked + "/device.crt", "-noout", "-serial"])
-        #expect(crl.contains(serial.replacingOccurrences(of: "serial=", with: "").trimmingCharacters(in: .whitespacesAndNewlines)))
+        let serial = try Command.check(
+            "/usr/bin/openssl",
+            ["x509", "-in", revoked + "/device.crt", "-noout", "-serial"]
+        )
+        #expect(
+            crl.contains(
+                serial.replacingOccurrences(of: "serial=", with: "").trimmingCharacters(in: .whitespacesAndNewlines)
+            )
+        )
         // A revoked id can be provisioned again (a replacement board) with a new serial.
-        try factory.provision("dev-0003", port: broker.port, extra: ["--out", folder.appendingPathComponent("dev-0003-new").path])
+        try factory.provision(
+            "dev-0003",
+            port: broker.port,
+            extra: ["--out", folder.appendingPathComponent("dev-0003-new").path]
+        )
     }
 
     /// A folder standing in for a board's root file system, with the pinpost user of the package.
     func boardRoot(_ name: String) throws -> URL {
         let root = try Repository.temporaryFolder(name)
-        try FileManager.default.createDirectory(at: root.appendingPathComponent("etc"), withIntermediateDirectories: true)
-        try "pinpost:x:4242:4243::/var/lib/pinpost:/usr/sbin/nologin\n".write(to: root.appendingPathComponent("etc/passwd"), atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(
+            at: root.appendingPathComponent("etc"),
+            withIntermediateDirectories: true
+        )
+        try "pinpost:x:4242:4243::/var/lib/pinpost:/usr/sbin/nologin\n".write(
+            to: root.appendingPathComponent("etc/passwd"),
+            atomically: true,
+            encoding: .utf8
+        )
         try "pinpost:x:4243:\n".write(to: root.appendingPathComponent("etc/group"), atomically: true, encoding: .utf8)
         return root
     }
@@ -125,39 +177,73 @@ struct ProvisioningTests {
             try FileManager.default.copyItem(atPath: source, toPath: file)
         }
         let cases: [(bundle: String, reason: String)] = [
-            (try tampered("toml") { try append($0 + "/pinpost.toml", "\n[broker]\nhost = \"evil.example\"\n") }, "'pinpost.toml' does not match its SHA-256"),
-            (try tampered("cert") { try replace($0 + "/device.crt", with: other + "/device.crt") }, "'device.crt' does not match its SHA-256"),
-            (try tampered("extra") { try "x".write(toFile: $0 + "/authorized_keys", atomically: true, encoding: .utf8) }, "'authorized_keys' is in the bundle but not in the manifest"),
-            (try tampered("manifest") { path in
-                // Rehash everything for another device's certificate and key: only the signature can tell.
-                try replace(path + "/device.crt", with: other + "/device.crt")
-                try replace(path + "/device.key", with: other + "/device.key")
-                let manifest = try String(contentsOfFile: path + "/manifest", encoding: .utf8)
-                var lines = manifest.split(separator: "\n").map(String.init)
-                for name in ["device.crt", "device.key"] {
-                    let hash = try Command.check("/usr/bin/sha256sum", [path + "/" + name]).split(separator: " ")[0]
-                    lines = lines.map { $0.hasSuffix(" " + name) ? "sha256 \(hash) \(name)" : $0 }
-                }
-                try (lines.joined(separator: "\n") + "\n").write(toFile: path + "/manifest", atomically: true, encoding: .utf8)
-            }, "manifest.sig is not the issuing CA's signature"),
-            (try tampered("signature") { try replace($0 + "/manifest.sig", with: other + "/manifest.sig") }, "manifest.sig is not the issuing CA's signature"),
+            (
+                try tampered("toml") { try append($0 + "/pinpost.toml", "\n[broker]\nhost = \"evil.example\"\n") },
+                "'pinpost.toml' does not match its SHA-256"
+            ),
+            (
+                try tampered("cert") { try replace($0 + "/device.crt", with: other + "/device.crt") },
+                "'device.crt' does not match its SHA-256"
+            ),
+            (
+                try tampered("extra") {
+                    try "x".write(toFile: $0 + "/authorized_keys", atomically: true, encoding: .utf8)
+                }, "'authorized_keys' is in the bundle but not in the manifest"
+            ),
+            (
+                try tampered("manifest") { path in
+                    // Rehash everything for another device's certificate and key: only the signature can tell.
+                    try replace(path + "/device.crt", with: other + "/device.crt")
+                    try replace(path + "/device.key", with: other + "/device.key")
+                    let manifest = try String(contentsOfFile: path + "/manifest", encoding: .utf8)
+                    var lines = manifest.split(separator: "\n").map(String.init)
+                    for name in ["device.crt", "device.key"] {
+                        let hash = try Command.check("/usr/bin/sha256sum", [path + "/" + name]).split(separator: " ")[0]
+                        lines = lines.map { $0.hasSuffix(" " + name) ? "sha256 \(hash) \(name)" : $0 }
+                    }
+                    try (lines.joined(separator: "\n") + "\n").write(
+                        toFile: path + "/manifest",
+                        atomically: true,
+                        encoding: .utf8
+                    )
+                }, "manifest.sig is not the issuing CA's signature"
+            ),
+            (
+                try tampered("signature") { try replace($0 + "/manifest.sig", with: other + "/manifest.sig") },
+                "manifest.sig is not the issuing CA's signature"
+            ),
         ]
         let root = try boardRoot("board-tamper")
         for (bundle, reason) in cases {
-            let result = try Command.run(ProvisioningFactory.installTool, [bundle, "--root", root.path, "--ca", factory.rootCertificate])
+            let result = try Command.run(
+                ProvisioningFactory.installTool,
+                [bundle, "--root", root.path, "--ca", factory.rootCertificate]
+            )
             #expect(result.status == 65, "\(bundle): \(result.output)")
             #expect(result.output.contains(reason), "expected '\(reason)' in: \(result.output)")
             #expect(result.output.contains("nothing was changed"))
-            #expect(!FileManager.default.fileExists(atPath: root.path + "/etc/pinpost"), "a rejected bundle must not create /etc/pinpost")
+            #expect(
+                !FileManager.default.fileExists(atPath: root.path + "/etc/pinpost"),
+                "a rejected bundle must not create /etc/pinpost"
+            )
         }
         // A bundle from a different factory (a self-made root) does not chain to the pinned root.
         let rogue = try ProvisioningFactory(in: try Repository.temporaryFolder("rogue-factory"))
         let forged = try rogue.provision("dev-0005", port: 8883)
-        let rejected = try Command.run(ProvisioningFactory.installTool, [forged, "--root", root.path, "--ca", factory.rootCertificate])
-        #expect(rejected.status == 65 && rejected.output.contains("does not chain to the trust anchor"), "\(rejected.output)")
+        let rejected = try Command.run(
+            ProvisioningFactory.installTool,
+            [forged, "--root", root.path, "--ca", factory.rootCertificate]
+        )
+        #expect(
+            rejected.status == 65 && rejected.output.contains("does not chain to the trust anchor"),
+            "\(rejected.output)"
+        )
 
         // The untouched bundle installs with the documented owners and modes.
-        let installed = try Command.run(ProvisioningFactory.installTool, [good, "--root", root.path, "--ca", factory.rootCertificate])
+        let installed = try Command.run(
+            ProvisioningFactory.installTool,
+            [good, "--root", root.path, "--ca", factory.rootCertificate]
+        )
         #expect(installed.status == 0, "\(installed.output)")
         let expected: [(String, Int, UInt32, UInt32)] = [
             ("", 0o750, 0, 4243), ("/device.key", 0o600, 4242, 4243), ("/device.crt", 0o644, 0, 0),
@@ -166,12 +252,20 @@ struct ProvisioningTests {
         for (suffix, mode, uid, gid) in expected {
             var info = stat()
             #expect(stat(root.path + "/etc/pinpost" + suffix, &info) == 0, "missing /etc/pinpost\(suffix)")
-            #expect(Int(info.st_mode & 0o7777) == mode && info.st_uid == uid && info.st_gid == gid,
-                    "/etc/pinpost\(suffix): mode \(String(info.st_mode & 0o7777, radix: 8)) \(info.st_uid):\(info.st_gid)")
+            #expect(
+                Int(info.st_mode & 0o7777) == mode && info.st_uid == uid && info.st_gid == gid,
+                "/etc/pinpost\(suffix): mode \(String(info.st_mode & 0o7777, radix: 8)) \(info.st_uid):\(info.st_gid)"
+            )
         }
         // Another device's bundle does not silently replace an installed identity.
-        let replaced = try Command.run(ProvisioningFactory.installTool, [other, "--root", root.path, "--ca", factory.rootCertificate])
-        #expect(replaced.status == 65 && replaced.output.contains("already holds the identity of device 'dev-0005'"), "\(replaced.output)")
+        let replaced = try Command.run(
+            ProvisioningFactory.installTool,
+            [other, "--root", root.path, "--ca", factory.rootCertificate]
+        )
+        #expect(
+            replaced.status == 65 && replaced.output.contains("already holds the identity of device 'dev-0005'"),
+            "\(replaced.output)"
+        )
     }
 
     @Test func onDeviceFlowKeepsTheKeyOnTheDevice() throws {
@@ -179,20 +273,38 @@ struct ProvisioningTests {
         let factory = try ProvisioningFactory(in: folder)
         let root = try boardRoot("board-csr")
         let csr = folder.appendingPathComponent("dev-0007.csr").path
-        try Command.check(ProvisioningFactory.installTool, ["--make-csr", "dev-0007", "--out", csr, "--root", root.path])
+        try Command.check(
+            ProvisioningFactory.installTool,
+            ["--make-csr", "dev-0007", "--out", csr, "--root", root.path]
+        )
         let keyBefore = try Data(contentsOf: root.appendingPathComponent("etc/pinpost/device.key"))
         try factory.provision("dev-0007", port: 8883, extra: ["--csr", csr])
-        #expect(!FileManager.default.fileExists(atPath: factory.bundle("dev-0007") + "/device.key"), "the bundle carries no key")
+        #expect(
+            !FileManager.default.fileExists(atPath: factory.bundle("dev-0007") + "/device.key"),
+            "the bundle carries no key"
+        )
         let manifest = try String(contentsOfFile: factory.bundle("dev-0007") + "/manifest", encoding: .utf8)
         #expect(manifest.contains("flow=device"))
-        let installed = try Command.run(ProvisioningFactory.installTool, [factory.bundle("dev-0007"), "--root", root.path, "--ca", factory.rootCertificate])
+        let installed = try Command.run(
+            ProvisioningFactory.installTool,
+            [factory.bundle("dev-0007"), "--root", root.path, "--ca", factory.rootCertificate]
+        )
         #expect(installed.status == 0, "\(installed.output)")
         #expect(try Data(contentsOf: root.appendingPathComponent("etc/pinpost/device.key")) == keyBefore)
         // A bundle for a key this device does not hold is refused.
         let otherRoot = try boardRoot("board-csr-other")
-        try Command.check(ProvisioningFactory.installTool, ["--make-csr", "dev-0007", "--out", folder.appendingPathComponent("x.csr").path, "--root", otherRoot.path])
-        let mismatch = try Command.run(ProvisioningFactory.installTool, [factory.bundle("dev-0007"), "--root", otherRoot.path, "--ca", factory.rootCertificate])
-        #expect(mismatch.status == 65 && mismatch.output.contains("does not belong to device.crt"), "\(mismatch.output)")
+        try Command.check(
+            ProvisioningFactory.installTool,
+            ["--make-csr", "dev-0007", "--out", folder.appendingPathComponent("x.csr").path, "--root", otherRoot.path]
+        )
+        let mismatch = try Command.run(
+            ProvisioningFactory.installTool,
+            [factory.bundle("dev-0007"), "--root", otherRoot.path, "--ca", factory.rootCertificate]
+        )
+        #expect(
+            mismatch.status == 65 && mismatch.output.contains("does not belong to device.crt"),
+            "\(mismatch.output)"
+        )
     }
 
     @Test func decommissionErasesKeyAndSpoolAndRemovesTheConfig() throws {
@@ -203,7 +315,10 @@ struct ProvisioningTests {
         try FileManager.default.createDirectory(atPath: spool, withIntermediateDirectories: true)
         try "42\n".write(toFile: spool + "/seq", atomically: true, encoding: .utf8)
         let bundle = try factory.provision("dev-0008", port: 8883, extra: ["--spool-dir", spool])
-        try Command.check(ProvisioningFactory.installTool, [bundle, "--root", root.path, "--ca", factory.rootCertificate])
+        try Command.check(
+            ProvisioningFactory.installTool,
+            [bundle, "--root", root.path, "--ca", factory.rootCertificate]
+        )
         let config = root.path + "/etc/pinpost/pinpost.toml"
 
         let dryRun = try Command.run(try Repository.agentBinary, ["decommission", "--config", config])
@@ -221,14 +336,21 @@ struct ProvisioningTests {
     }
 
     @Test func awsIoTPolicyBindsClientIDToThingNameAndScopesTopics() throws {
-        let text = try Command.check(Repository.root.appendingPathComponent("provisioning/aws-iot-policy").path, ["--region", "eu-central-1", "--account", "123456789012"])
+        let text = try Command.check(
+            Repository.root.appendingPathComponent("provisioning/aws-iot-policy").path,
+            ["--region", "eu-central-1", "--account", "123456789012"]
+        )
         let json = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
         let statements = try #require(json["Statement"] as? [[String: Any]])
-        func resource(_ action: String) -> String? { statements.first { $0["Action"] as? String == action }?["Resource"] as? String }
+        func resource(_ action: String) -> String? {
+            statements.first { $0["Action"] as? String == action }?["Resource"] as? String
+        }
         let thing = "${iot:Connection.Thing.ThingName}"
         #expect(resource("iot:Connect") == "arn:aws:iot:eu-central-1:123456789012:client/\(thing)")
         #expect(resource("iot:Publish") == "arn:aws:iot:eu-central-1:123456789012:topic/devices/\(thing)/*")
-        #expect(resource("iot:Subscribe") == "arn:aws:iot:eu-central-1:123456789012:topicfilter/devices/\(thing)/commands/*")
+        #expect(
+            resource("iot:Subscribe") == "arn:aws:iot:eu-central-1:123456789012:topicfilter/devices/\(thing)/commands/*"
+        )
         #expect(resource("iot:Receive") == "arn:aws:iot:eu-central-1:123456789012:topic/devices/\(thing)/commands/*")
         #expect(statements.allSatisfy { $0["Effect"] as? String == "Allow" } && statements.count == 4)
     }

@@ -12,7 +12,8 @@ struct SimControlIntegrationTests {
         defer { broker.stop() }
         let subscriber = try Subscriber(broker: broker, topic: "devices/dev-0001/sensors/#")
         var config = AgentConfig(deviceID: "dev-0001", identity: try pki.device("dev-0001"), port: broker.port)
-        config.sensors = "[[sensor]]\nname = \"door\"\ntype = \"digital\"\nchip = \"gpiochip0\"\nline = 17\nsimulate = \"constant:0\""
+        config.sensors =
+            "[[sensor]]\nname = \"door\"\ntype = \"digital\"\nchip = \"gpiochip0\"\nline = 17\nsimulate = \"constant:0\""
         let path = try config.write(to: folder)
         let agent = try AgentProcess(configPath: path)
         defer { _ = agent.stop() }
@@ -21,8 +22,13 @@ struct SimControlIntegrationTests {
 
         let pressed = try Command.run(try Repository.agentBinary, ["sim", "set", "--config", path, "door", "1"])
         #expect(pressed.status == 0, "\(pressed.output)")
-        let messages = subscriber.wait { messages in messages.contains { $0.payload.contains("\"value\":1,\"edge\":\"rising\"") } }
-        #expect(messages.contains { $0.payload.contains("\"value\":1,\"edge\":\"rising\"") }, "\(messages)\n\(agent.log)")
+        let messages = subscriber.wait { messages in
+            messages.contains { $0.payload.contains("\"value\":1,\"edge\":\"rising\"") }
+        }
+        #expect(
+            messages.contains { $0.payload.contains("\"value\":1,\"edge\":\"rising\"") },
+            "\(messages)\n\(agent.log)"
+        )
 
         let unknown = try Command.run(try Repository.agentBinary, ["sim", "set", "--config", path, "ghost", "1"])
         #expect(unknown.status == 1)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -21,7 +22,12 @@ struct SkeletonIntegrationTests {
         let pki = try TestPKI(in: folder)
         let broker = try TestBroker(pki: pki)
         let subscriber = try Subscriber(broker: broker)
-        let config = try AgentConfig(deviceID: "dev-0001", identity: pki.device("dev-0001"), port: broker.port, protocolVersion: protocolVersion).write(to: folder)
+        let config = try AgentConfig(
+            deviceID: "dev-0001",
+            identity: pki.device("dev-0001"),
+            port: broker.port,
+            protocolVersion: protocolVersion
+        ).write(to: folder)
         let agent = try AgentProcess(configPath: config)
 
         let during = subscriber.wait { readings($0).count >= 12 }
@@ -48,7 +54,9 @@ struct SkeletonIntegrationTests {
         let pki = try TestPKI(in: folder)
         let broker = try TestBroker(pki: pki)
         let subscriber = try Subscriber(broker: broker)
-        let config = try AgentConfig(deviceID: "dev-0001", identity: pki.device("dev-0001"), port: broker.port).write(to: folder)
+        let config = try AgentConfig(deviceID: "dev-0001", identity: pki.device("dev-0001"), port: broker.port).write(
+            to: folder
+        )
 
         for run in 1...2 {
             let agent = try AgentProcess(configPath: config)
@@ -72,7 +80,9 @@ struct SkeletonIntegrationTests {
         let pki = try TestPKI(in: folder)
         let broker = try TestBroker(pki: pki)
         let subscriber = try Subscriber(broker: broker, topic: "devices/dev-0001/status")
-        let config = try AgentConfig(deviceID: "dev-0001", identity: pki.device("dev-0001"), port: broker.port).write(to: folder)
+        let config = try AgentConfig(deviceID: "dev-0001", identity: pki.device("dev-0001"), port: broker.port).write(
+            to: folder
+        )
         let agent = try AgentProcess(configPath: config)
         subscriber.wait { $0.count >= 1 }
         _ = agent.stop(signal: SIGKILL)
@@ -92,10 +102,13 @@ struct SkeletonIntegrationTests {
         let subscriber = try Subscriber(broker: broker)
         let device = try pki.device("dev-0001")
         func publish(_ topic: String, _ payload: String) throws {
-            try Command.check("/usr/bin/mosquitto_pub", [
-                "-h", "localhost", "-p", "\(broker.port)", "--cafile", device.trustAnchor,
-                "--cert", device.certificate, "--key", device.key, "-q", "1", "-t", topic, "-m", payload,
-            ])
+            try Command.check(
+                "/usr/bin/mosquitto_pub",
+                [
+                    "-h", "localhost", "-p", "\(broker.port)", "--cafile", device.trustAnchor,
+                    "--cert", device.certificate, "--key", device.key, "-q", "1", "-t", topic, "-m", payload,
+                ]
+            )
         }
         try publish("devices/dev-0002/sensors/door", "intruder")
         try publish("devices/dev-0001/sensors/door", "own")
@@ -108,7 +121,9 @@ struct SkeletonIntegrationTests {
         let folder = try Repository.temporaryFolder("check-good")
         let pki = try TestPKI(in: folder)
         let broker = try TestBroker(pki: pki)
-        let config = try AgentConfig(deviceID: "dev-0001", identity: pki.device("dev-0001"), port: broker.port).write(to: folder)
+        let config = try AgentConfig(deviceID: "dev-0001", identity: pki.device("dev-0001"), port: broker.port).write(
+            to: folder
+        )
         let result = try Command.run(try Repository.agentBinary, ["check", "--config", config])
         #expect(result.status == 0, "\(result.output)")
         for name in ["config", "key file", "certificates", "clock", "tls handshake", "mqtt connect"] {
@@ -119,7 +134,10 @@ struct SkeletonIntegrationTests {
         let agent = try AgentProcess(configPath: config)
         #expect(waitFor(timeout: .seconds(10)) { agent.log.contains("MQTT connected") }, "\(agent.log)")
         #expect(agent.stop() == 0)
-        #expect(agent.log.contains("session_present=false") && !agent.log.contains("MQTT protocol error"), "\(agent.log)")
+        #expect(
+            agent.log.contains("session_present=false") && !agent.log.contains("MQTT protocol error"),
+            "\(agent.log)"
+        )
         // Both ended with a DISCONNECT that reached the broker (the probe's was once lost when `pinpost check`
         // exited before its event loop wrote it, and the agent was then offered the probe's session).
         let disconnects = broker.log.components(separatedBy: "Received DISCONNECT from dev-0001").count - 1
@@ -132,12 +150,17 @@ struct SkeletonIntegrationTests {
         let pki = try TestPKI(in: folder)
         let wrongHost = try pki.server("wrong-host", hosts: ["broker.example.net"])
         let broker = try TestBroker(pki: pki, server: wrongHost)
-        let config = try AgentConfig(deviceID: "dev-0001", identity: pki.device("dev-0001"), port: broker.port).write(to: folder)
+        let config = try AgentConfig(deviceID: "dev-0001", identity: pki.device("dev-0001"), port: broker.port).write(
+            to: folder
+        )
         let result = try Command.run(try Repository.agentBinary, ["check", "--config", config])
         #expect(result.status == 1)
         #expect(result.output.contains("FAIL tls handshake"), "\(result.output)")
         #expect(result.output.contains("hostname mismatch: expected 'localhost'"), "\(result.output)")
-        #expect(result.output.contains("DNS:broker.example.net"), "the refusal names what the certificate carries: \(result.output)")
+        #expect(
+            result.output.contains("DNS:broker.example.net"),
+            "the refusal names what the certificate carries: \(result.output)"
+        )
         #expect(result.output.contains("FAIL mqtt connect: skipped"), "\(result.output)")
         // No MQTT byte reached the broker: it never saw a CONNECT.
         let log = broker.log
@@ -168,7 +191,11 @@ struct SkeletonIntegrationTests {
     @Test func malformedConfigExits78NamingFileAndKey() throws {
         let folder = try Repository.temporaryFolder("badconfig")
         let path = folder.appendingPathComponent("pinpost.toml").path
-        try "[device]\nid = \"dev-0001\"\n[broker]\nhost = \"localhost\"\nprot = 8883\n".write(toFile: path, atomically: true, encoding: .utf8)
+        try "[device]\nid = \"dev-0001\"\n[broker]\nhost = \"localhost\"\nprot = 8883\n".write(
+            toFile: path,
+            atomically: true,
+            encoding: .utf8
+        )
         let result = try Command.run(try Repository.agentBinary, ["run", "--config", path], timeout: .seconds(20))
         #expect(result.status == 78)
         #expect(result.output.contains("\(path): broker.prot: unknown key"), "\(result.output)")

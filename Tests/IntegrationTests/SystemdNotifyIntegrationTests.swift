@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -16,18 +17,27 @@ struct SystemdNotifyIntegrationTests {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            socketPath.utf8CString.withUnsafeBytes { raw.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0.prefix(raw.count))) }
+            socketPath.utf8CString.withUnsafeBytes {
+                raw.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0.prefix(raw.count)))
+            }
         }
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         try #require(bound == 0)
 
         let pki = try TestPKI(in: folder)
         let broker = try TestBroker(pki: pki)
         defer { broker.stop() }
-        let config = try AgentConfig(deviceID: "dev-0001", identity: pki.device("dev-0001"), port: broker.port).write(to: folder)
-        let agent = try AgentProcess(configPath: config, environment: ["NOTIFY_SOCKET": socketPath, "WATCHDOG_USEC": "1000000"])
+        let config = try AgentConfig(deviceID: "dev-0001", identity: pki.device("dev-0001"), port: broker.port).write(
+            to: folder
+        )
+        let agent = try AgentProcess(
+            configPath: config,
+            environment: ["NOTIFY_SOCKET": socketPath, "WATCHDOG_USEC": "1000000"]
+        )
 
         var received: [String] = []
         func collect(for duration: Duration) {

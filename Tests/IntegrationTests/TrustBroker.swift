@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -25,7 +26,10 @@ final class TrustBroker {
 
     init(pki: TestPKI, folder: URL, listeners: [Listener]) throws {
         self.folder = folder
-        try FileManager.default.createDirectory(at: folder.appendingPathComponent("data"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: folder.appendingPathComponent("data"),
+            withIntermediateDirectories: true
+        )
         var acl = try Command.check(Repository.mosquittoConf, ["acl"])
         acl += "\n# test observer\nuser \(TestBroker.watcherID)\ntopic read devices/#\n"
         let aclFile = folder.appendingPathComponent("acl").path
@@ -52,7 +56,11 @@ final class TrustBroker {
             let configFile = folder.appendingPathComponent("mosquitto.conf").path
             try text.write(toFile: configFile, atomically: true, encoding: .utf8)
             try? FileManager.default.removeItem(atPath: logFile)
-            let process = try ChildProcess("/usr/sbin/mosquitto", ["-c", configFile], outputPath: folder.appendingPathComponent("stderr.log").path)
+            let process = try ChildProcess(
+                "/usr/sbin/mosquitto",
+                ["-c", configFile],
+                outputPath: folder.appendingPathComponent("stderr.log").path
+            )
             if Loopback.waitForListeners(Array(ports.values), process: process) {
                 self.ports = ports
                 self.process = process

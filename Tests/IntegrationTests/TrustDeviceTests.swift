@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,7 +16,9 @@ extension TrustMatrixTests {
         chmod(keyFolder.path, 0o700)
         let key = keyFolder.appendingPathComponent("device.key").path
         try FileManager.default.copyItem(atPath: identity.key, toPath: key)
-        return (TestPKI.Identity(certificate: identity.certificate, key: key, trustAnchor: identity.trustAnchor), keyFolder)
+        return (
+            TestPKI.Identity(certificate: identity.certificate, key: key, trustAnchor: identity.trustAnchor), keyFolder
+        )
     }
 
     @Test("key file mode", arguments: [(0o644, false), (0o640, false), (0o604, false), (0o600, true), (0o400, true)])
@@ -32,7 +35,10 @@ extension TrustMatrixTests {
         } else {
             let run = try TrustFixture.run(config)
             #expect(run.status == 77, "\(run.output)")
-            #expect(run.output.contains("tls.key_file '\(identity.key)' has mode 0\(String(mode, radix: 8))"), "\(run.output)")
+            #expect(
+                run.output.contains("tls.key_file '\(identity.key)' has mode 0\(String(mode, radix: 8))"),
+                "\(run.output)"
+            )
             #expect(run.output.contains("chmod 600"), "\(run.output)")
             let check = try TrustFixture.check(config)
             #expect(check.output.contains("FAIL key file: tls.key_file"), "\(check.output)")
@@ -74,8 +80,13 @@ extension TrustMatrixTests {
         let password = caseFolder.appendingPathComponent("password").path
         try "not-a-real-password\n".write(toFile: password, atomically: true, encoding: .utf8)
         chmod(password, 0o644)
-        let config = try fixture.config(case: "secrets", deviceID: "dev-secrets", identity: identity, listener: "good",
-                                        extraBroker: "username = \"dev-secrets\"\npassword_file = \"\(password)\"")
+        let config = try fixture.config(
+            case: "secrets",
+            deviceID: "dev-secrets",
+            identity: identity,
+            listener: "good",
+            extraBroker: "username = \"dev-secrets\"\npassword_file = \"\(password)\""
+        )
         let run = try TrustFixture.run(config)
         #expect(run.status == 77, "\(run.output)")
         #expect(run.output.contains("broker.password_file '\(password)' has mode 0644"), "\(run.output)")
@@ -84,8 +95,13 @@ extension TrustMatrixTests {
         let check = try TrustFixture.check(config)
         #expect(check.status == 0, "credentials are sent inside verified TLS and accepted: \(check.output)")
 
-        let pinConfig = try fixture.config(case: "pin-in-config", deviceID: "dev-secrets", identity: identity, listener: "good",
-                                           keyFile: "pkcs11:token=none;object=none;type=private;pin-value=1234")
+        let pinConfig = try fixture.config(
+            case: "pin-in-config",
+            deviceID: "dev-secrets",
+            identity: identity,
+            listener: "good",
+            keyFile: "pkcs11:token=none;object=none;type=private;pin-value=1234"
+        )
         chmod(pinConfig, 0o644)
         let pinRun = try TrustFixture.run(pinConfig)
         #expect(pinRun.status == 77, "\(pinRun.output)")
@@ -96,7 +112,12 @@ extension TrustMatrixTests {
     @Test("device.id must be the certificate's CN")
     func commonNameMismatch() throws {
         let fixture = try #require(TrustFixture.current)
-        let config = try fixture.config(case: "cn", deviceID: "dev-0001", identity: try fixture.device("dev-cn-other"), listener: "good")
+        let config = try fixture.config(
+            case: "cn",
+            deviceID: "dev-0001",
+            identity: try fixture.device("dev-cn-other"),
+            listener: "good"
+        )
         let check = try TrustFixture.check(config)
         #expect(check.status == 1)
         #expect(check.output.contains("FAIL certificates:"), "\(check.output)")
@@ -109,24 +130,49 @@ extension TrustMatrixTests {
         let fixture = try #require(TrustFixture.current)
         let identity = try fixture.device("dev-uri", ["--uri", "urn:pinpost:device:dev-uri"])
         let rule = "identity = \"uri:urn:pinpost:device:{id}\""
-        let good = try fixture.config(case: "uri-good", deviceID: "dev-uri", identity: identity, listener: "good", extraTLS: rule)
+        let good = try fixture.config(
+            case: "uri-good",
+            deviceID: "dev-uri",
+            identity: identity,
+            listener: "good",
+            extraTLS: rule
+        )
         let passed = try TrustFixture.check(good)
         #expect(passed.status == 0, "\(passed.output)")
         #expect(passed.output.contains("identity rule uri:urn:pinpost:device:{id}"), "\(passed.output)")
 
         let other = try fixture.device("dev-uri-other", ["--uri", "urn:pinpost:device:someone-else"])
-        let bad = try fixture.config(case: "uri-bad", deviceID: "dev-uri-other", identity: other, listener: "good", extraTLS: rule)
+        let bad = try fixture.config(
+            case: "uri-bad",
+            deviceID: "dev-uri-other",
+            identity: other,
+            listener: "good",
+            extraTLS: rule
+        )
         let refused = try TrustFixture.check(bad)
         #expect(refused.status == 1)
-        #expect(refused.output.contains("tls.identity requires the SAN URI 'urn:pinpost:device:dev-uri-other'"), "\(refused.output)")
+        #expect(
+            refused.output.contains("tls.identity requires the SAN URI 'urn:pinpost:device:dev-uri-other'"),
+            "\(refused.output)"
+        )
         #expect(refused.output.contains("URI:urn:pinpost:device:someone-else"), "\(refused.output)")
     }
 
     @Test("expired device certificate")
     func expiredDeviceCertificate() throws {
         let fixture = try #require(TrustFixture.current)
-        let identity = try fixture.device("dev-cert-expired", ["--not-before", "10 days ago", "--not-after", "1 day ago"])
-        let check = try TrustFixture.check(try fixture.config(case: "dev-cert-expired", deviceID: "dev-cert-expired", identity: identity, listener: "good"))
+        let identity = try fixture.device(
+            "dev-cert-expired",
+            ["--not-before", "10 days ago", "--not-after", "1 day ago"]
+        )
+        let check = try TrustFixture.check(
+            try fixture.config(
+                case: "dev-cert-expired",
+                deviceID: "dev-cert-expired",
+                identity: identity,
+                listener: "good"
+            )
+        )
         #expect(check.status == 1)
         #expect(check.output.contains("FAIL certificates:"), "\(check.output)")
         #expect(check.output.contains("tls.cert_file '\(identity.certificate)' has expired"), "\(check.output)")
@@ -136,13 +182,29 @@ extension TrustMatrixTests {
     @Test("a device certificate close to expiry passes with a warning and days left")
     func expiringDeviceCertificate() throws {
         let fixture = try #require(TrustFixture.current)
-        let identity = try fixture.device("dev-expiring", ["--not-before", "1 hour ago", "--not-after", "+10 days -12 hours"])
-        let config = try fixture.config(case: "dev-expiring", deviceID: "dev-expiring", identity: identity, listener: "good")
+        let identity = try fixture.device(
+            "dev-expiring",
+            ["--not-before", "1 hour ago", "--not-after", "+10 days -12 hours"]
+        )
+        let config = try fixture.config(
+            case: "dev-expiring",
+            deviceID: "dev-expiring",
+            identity: identity,
+            listener: "good"
+        )
         let check = try TrustFixture.check(config)
         #expect(check.status == 0, "\(check.output)")
-        #expect(check.output.contains("9 days left (WARNING: the device certificate expires in 9 day(s)"), "\(check.output)")
-        let quiet = try fixture.config(case: "dev-expiring-quiet", deviceID: "dev-expiring", identity: identity, listener: "good",
-                                       extraTLS: "expiry_warning_days = 5")
+        #expect(
+            check.output.contains("9 days left (WARNING: the device certificate expires in 9 day(s)"),
+            "\(check.output)"
+        )
+        let quiet = try fixture.config(
+            case: "dev-expiring-quiet",
+            deviceID: "dev-expiring",
+            identity: identity,
+            listener: "good",
+            extraTLS: "expiry_warning_days = 5"
+        )
         let quietCheck = try TrustFixture.check(quiet)
         #expect(quietCheck.output.contains("9 days left;"), "\(quietCheck.output)")
         #expect(!quietCheck.output.contains("WARNING: the device certificate"), "\(quietCheck.output)")
@@ -156,36 +218,69 @@ extension TrustMatrixTests {
         let revoked = TestPKI.Identity(
             certificate: folder.appendingPathComponent("device.crt").path,
             key: folder.appendingPathComponent("device.key").path,
-            trustAnchor: fixture.caCertificate)
-        let check = try TrustFixture.check(try fixture.config(case: "dev-revoked", deviceID: "dev-revoked", identity: revoked, listener: "deviceRevoked"))
+            trustAnchor: fixture.caCertificate
+        )
+        let check = try TrustFixture.check(
+            try fixture.config(
+                case: "dev-revoked",
+                deviceID: "dev-revoked",
+                identity: revoked,
+                listener: "deviceRevoked"
+            )
+        )
         #expect(check.status == 1, "\(check.output)")
         // With TLS 1.3 the client finishes its handshake before the broker checks the client certificate, so the
         // refusal may arrive as an alert after "tls handshake" passed: either way it must say what happened.
-        #expect(check.output.contains("the broker refused this device: this device's certificate is revoked"), "\(check.output)")
+        #expect(
+            check.output.contains("the broker refused this device: this device's certificate is revoked"),
+            "\(check.output)"
+        )
         #expect(check.output.contains("provision a new device certificate"), "\(check.output)")
-        #expect(!fixture.mqttSessionSeen(deviceID: "dev-revoked"), "the broker never opened a session for a revoked device")
+        #expect(
+            !fixture.mqttSessionSeen(deviceID: "dev-revoked"),
+            "the broker never opened a session for a revoked device"
+        )
     }
 }
 
 /// Keys in hardware: the device key lives only in a SoftHSM2 token and is used through OpenSSL's pkcs11 engine.
 extension TrustMatrixTests {
-    @Test("PKCS#11 key in SoftHSM2", .enabled(if: FileManager.default.fileExists(atPath: "/usr/lib/softhsm/libsofthsm2.so")
-        && FileManager.default.fileExists(atPath: "/usr/bin/softhsm2-util"), "needs softhsm2 and libengine-pkcs11-openssl (board/dev/install-deps)"))
+    @Test(
+        "PKCS#11 key in SoftHSM2",
+        .enabled(
+            if: FileManager.default.fileExists(atPath: "/usr/lib/softhsm/libsofthsm2.so")
+                && FileManager.default.fileExists(atPath: "/usr/bin/softhsm2-util"),
+            "needs softhsm2 and libengine-pkcs11-openssl (board/dev/install-deps)"
+        )
+    )
     func pkcs11KeyInSoftHSM() throws {
         let fixture = try #require(TrustFixture.current)
         let identity = try fixture.device("dev-pkcs11")
         let token = fixture.folder.appendingPathComponent("softhsm")
-        try FileManager.default.createDirectory(at: token.appendingPathComponent("tokens"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: token.appendingPathComponent("tokens"),
+            withIntermediateDirectories: true
+        )
         let softhsmConf = token.appendingPathComponent("softhsm2.conf").path
         try "directories.tokendir = \(token.path)/tokens\nobjectstore.backend = file\nlog.level = ERROR\n"
             .write(toFile: softhsmConf, atomically: true, encoding: .utf8)
         let environment = ["SOFTHSM2_CONF=\(softhsmConf)"]
-        try Command.check("/usr/bin/env", environment + ["softhsm2-util", "--init-token", "--free", "--label", "pinpost",
-                                                         "--so-pin", "1234", "--pin", "5678"])
+        try Command.check(
+            "/usr/bin/env",
+            environment + [
+                "softhsm2-util", "--init-token", "--free", "--label", "pinpost",
+                "--so-pin", "1234", "--pin", "5678",
+            ]
+        )
         let pkcs8 = token.appendingPathComponent("device.p8").path
         try Command.check("/usr/bin/openssl", ["pkcs8", "-topk8", "-nocrypt", "-in", identity.key, "-out", pkcs8])
-        try Command.check("/usr/bin/env", environment + ["softhsm2-util", "--import", pkcs8, "--token", "pinpost",
-                                                         "--label", "devkey", "--id", "01", "--pin", "5678"])
+        try Command.check(
+            "/usr/bin/env",
+            environment + [
+                "softhsm2-util", "--import", pkcs8, "--token", "pinpost",
+                "--label", "devkey", "--id", "01", "--pin", "5678",
+            ]
+        )
         // From here on the key exists only inside the token.
         try FileManager.default.removeItem(atPath: pkcs8)
         try FileManager.default.removeItem(atPath: identity.key)
@@ -195,11 +290,22 @@ extension TrustMatrixTests {
         chmod(pinFile, 0o600)
         let uri = "pkcs11:token=pinpost;object=devkey;type=private"
         let extra = "pkcs11_module = \"/usr/lib/softhsm/libsofthsm2.so\"\npin_file = \"\(pinFile)\""
-        let config = try fixture.config(case: "pkcs11", deviceID: "dev-pkcs11", identity: identity, listener: "good",
-                                        keyFile: uri, extraTLS: extra)
+        let config = try fixture.config(
+            case: "pkcs11",
+            deviceID: "dev-pkcs11",
+            identity: identity,
+            listener: "good",
+            keyFile: uri,
+            extraTLS: extra
+        )
         let check = try TrustFixture.check(config, environment: environment)
         #expect(check.status == 0, "\(check.output)")
-        #expect(check.output.contains("PASS key file: \(uri) is a hardware key (no key file); \(pinFile) private to this user"), "\(check.output)")
+        #expect(
+            check.output.contains(
+                "PASS key file: \(uri) is a hardware key (no key file); \(pinFile) private to this user"
+            ),
+            "\(check.output)"
+        )
         #expect(check.output.contains("PASS mqtt connect"), "\(check.output)")
         #expect(fixture.mqttSessionSeen(deviceID: "dev-pkcs11"))
         #expect(!check.output.contains("5678"), "the PIN never appears in output")
@@ -209,7 +315,10 @@ extension TrustMatrixTests {
         chmod(pinFile, 0o600)
         let wrong = try TrustFixture.check(config, environment: environment)
         #expect(wrong.status == 1, "\(wrong.output)")
-        #expect(wrong.output.contains("FAIL certificates:") && wrong.output.contains("the PKCS#11 key could not be loaded"), "\(wrong.output)")
+        #expect(
+            wrong.output.contains("FAIL certificates:") && wrong.output.contains("the PKCS#11 key could not be loaded"),
+            "\(wrong.output)"
+        )
         #expect(wrong.output.contains("tls.pin_file"), "\(wrong.output)")
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -30,7 +31,12 @@ struct TrustFixture: Sendable {
         let other = try TestPKI(in: folder.appendingPathComponent("other"), caName: "Other Test CA")
         let hosts = ["localhost", "127.0.0.1"]
 
-        func server(_ name: String, ca: String? = nil, hosts: [String] = hosts, _ extra: [String] = []) throws -> (String, String) {
+        func server(
+            _ name: String,
+            ca: String? = nil,
+            hosts: [String] = hosts,
+            _ extra: [String] = []
+        ) throws -> (String, String) {
             let out = folder.appendingPathComponent("srv-\(name)").path
             try Command.check(pkiTool, ["server", ca ?? pki.caFolder, out] + hosts.flatMap { ["--host", $0] } + extra)
             return (out + "/server.crt", out + "/server.key")
@@ -69,7 +75,10 @@ struct TrustFixture: Sendable {
         let intermediateCRL = folder.appendingPathComponent("intermediate.crl").path
         try Command.check(pkiTool, ["crl", intermediate, intermediateCRL])
         let expiredCRL = folder.appendingPathComponent("expired.crl").path
-        try Command.check(pkiTool, ["crl", pki.caFolder, expiredCRL, "--not-before", "10 days ago", "--not-after", "1 day ago"])
+        try Command.check(
+            pkiTool,
+            ["crl", pki.caFolder, expiredCRL, "--not-before", "10 days ago", "--not-after", "1 day ago"]
+        )
         add("deviceRevoked", good, crl: rootCRL)
 
         // A hashed trust-anchor folder for tls.ca_dir.
@@ -81,9 +90,15 @@ struct TrustFixture: Sendable {
         let brokerFolder = folder.appendingPathComponent("broker")
         let broker = try TrustBroker(pki: pki, folder: brokerFolder, listeners: listeners)
         let fixture = TrustFixture(
-            folder: folder, caCertificate: pki.caCertificate, caDirectory: caDirectory,
-            rootCRL: rootCRL, intermediateCRL: intermediateCRL, expiredCRL: expiredCRL,
-            ports: broker.ports, brokerFolder: brokerFolder, brokerLogFile: broker.logFile
+            folder: folder,
+            caCertificate: pki.caCertificate,
+            caDirectory: caDirectory,
+            rootCRL: rootCRL,
+            intermediateCRL: intermediateCRL,
+            expiredCRL: expiredCRL,
+            ports: broker.ports,
+            brokerFolder: brokerFolder,
+            brokerLogFile: broker.logFile
         )
         return (fixture, broker)
     }
@@ -93,11 +108,15 @@ struct TrustFixture: Sendable {
         let out = folder.appendingPathComponent("srv-selfsigned")
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         let (crt, key) = (out.appendingPathComponent("server.crt").path, out.appendingPathComponent("server.key").path)
-        try Command.check("/usr/bin/openssl", [
-            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", crt,
-            "-days", "30", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-            "-addext", "extendedKeyUsage=serverAuth",
-        ])
+        try Command.check(
+            "/usr/bin/openssl",
+            [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key,
+                "-out", crt,
+                "-days", "30", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                "-addext", "extendedKeyUsage=serverAuth",
+            ]
+        )
         return (crt, key)
     }
 
@@ -107,17 +126,27 @@ struct TrustFixture: Sendable {
         let out = folder.appendingPathComponent("srv-notca")
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         let path = { (name: String) in out.appendingPathComponent(name).path }
-        try Command.check("/usr/bin/openssl", [
-            "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-            "-keyout", path("server.key"), "-out", path("server.csr"), "-subj", "/CN=localhost",
-        ])
-        try "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=critical,CA:FALSE\n"
+        try Command.check(
+            "/usr/bin/openssl",
+            [
+                "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-keyout", path("server.key"), "-out", path("server.csr"), "-subj", "/CN=localhost",
+            ]
+        )
+        try
+            "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=critical,CA:FALSE\n"
             .write(toFile: path("ext.cnf"), atomically: true, encoding: .utf8)
-        try Command.check("/usr/bin/openssl", [
-            "x509", "-req", "-in", path("server.csr"), "-CA", issuer.0, "-CAkey", issuer.1, "-CAcreateserial",
-            "-CAserial", path("serial"), "-days", "30", "-sha256", "-extfile", path("ext.cnf"), "-out", path("leaf.crt"),
-        ])
-        let chain = try String(contentsOfFile: path("leaf.crt"), encoding: .utf8) + String(contentsOfFile: issuer.0, encoding: .utf8)
+        try Command.check(
+            "/usr/bin/openssl",
+            [
+                "x509", "-req", "-in", path("server.csr"), "-CA", issuer.0, "-CAkey", issuer.1, "-CAcreateserial",
+                "-CAserial", path("serial"), "-days", "30", "-sha256", "-extfile", path("ext.cnf"), "-out",
+                path("leaf.crt"),
+            ]
+        )
+        let chain =
+            try String(contentsOfFile: path("leaf.crt"), encoding: .utf8)
+            + String(contentsOfFile: issuer.0, encoding: .utf8)
         try chain.write(toFile: path("server-chain.crt"), atomically: true, encoding: .utf8)
         return (path("server-chain.crt"), path("server.key"))
     }
@@ -131,7 +160,9 @@ struct TrustFixture: Sendable {
     /// Whether the broker ever opened an MQTT session for this client id ("New client connected … as <id> "),
     /// i.e. the client sent CONNECT. Each case has its own device id, so parallel cases do not mix.
     func mqttSessionSeen(deviceID: String) -> Bool {
-        brokerLog.split(separator: "\n").contains { $0.contains("New client connected from ") && $0.contains(" as \(deviceID) ") }
+        brokerLog.split(separator: "\n").contains {
+            $0.contains("New client connected from ") && $0.contains(" as \(deviceID) ")
+        }
     }
 
     /// A device identity made by the factory script, in its own folder.
@@ -141,13 +172,28 @@ struct TrustFixture: Sendable {
         // replacing that file: issue one certificate at a time.
         Self.issuing.lock()
         defer { Self.issuing.unlock() }
-        try Command.check(Repository.pki, ["device", folder.appendingPathComponent("ca").path, out, "--id", id] + extra)
-        return TestPKI.Identity(certificate: out + "/device.crt", key: out + "/device.key", trustAnchor: out + "/ca.crt")
+        try Command.check(
+            Repository.pki,
+            ["device", folder.appendingPathComponent("ca").path, out, "--id", id] + extra
+        )
+        return TestPKI.Identity(
+            certificate: out + "/device.crt",
+            key: out + "/device.key",
+            trustAnchor: out + "/ca.crt"
+        )
     }
 
     /// Writes a config for one case into its own folder; `tls` replaces the default trust lines when given.
-    func config(case name: String, deviceID: String, identity: TestPKI.Identity, listener: String,
-                tls: String? = nil, keyFile: String? = nil, extraTLS: String = "", extraBroker: String = "") throws -> String {
+    func config(
+        case name: String,
+        deviceID: String,
+        identity: TestPKI.Identity,
+        listener: String,
+        tls: String? = nil,
+        keyFile: String? = nil,
+        extraTLS: String = "",
+        extraBroker: String = ""
+    ) throws -> String {
         let caseFolder = folder.appendingPathComponent("case-\(name)")
         try FileManager.default.createDirectory(at: caseFolder, withIntermediateDirectories: true)
         let text = """
@@ -183,7 +229,11 @@ struct TrustFixture: Sendable {
         if environment.isEmpty {
             return try Command.run(agent, ["check", "--config", config, "--timeout", "5"], timeout: .seconds(30))
         }
-        return try Command.run("/usr/bin/env", environment + [agent, "check", "--config", config, "--timeout", "5"], timeout: .seconds(30))
+        return try Command.run(
+            "/usr/bin/env",
+            environment + [agent, "check", "--config", config, "--timeout", "5"],
+            timeout: .seconds(30)
+        )
     }
 
     /// `pinpost run`, for exit codes of refusals that happen before any connection.
@@ -196,7 +246,11 @@ struct TrustFixture: Sendable {
 struct TrustFixtureTrait: SuiteTrait, TestScoping {
     var isRecursive: Bool { false }
 
-    func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
+    func provideScope(
+        for test: Test,
+        testCase: Test.Case?,
+        performing function: @Sendable () async throws -> Void
+    ) async throws {
         let folder = try Repository.temporaryFolder("trust")
         let (fixture, broker) = try TrustFixture.build(in: folder)
         defer { broker.stop() }

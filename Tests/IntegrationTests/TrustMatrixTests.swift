@@ -23,45 +23,98 @@ struct TrustMatrixTests {
         Case(name: "good leaf + intermediate", listener: "goodChain", refusal: nil),
         Case(name: "expired", listener: "expired", refusal: ["the certificate has expired", "(10)"]),
         Case(name: "not yet valid", listener: "notYetValid", refusal: ["the certificate is not yet valid", "(9)"]),
-        Case(name: "wrong host", listener: "wrongHost",
-             refusal: ["hostname mismatch: expected 'localhost'", "DNS:broker.example.net", "(62)"]),
-        Case(name: "no matching SAN (CN only)", listener: "noSAN",
-             refusal: ["hostname mismatch: expected 'localhost'", "no subject alternative names", "(62)"]),
-        Case(name: "signed by another CA", listener: "otherCA",
-             refusal: ["untrusted issuer or missing intermediate", "'CN=Other Test CA'", "(20)"]),
-        Case(name: "self-signed", listener: "selfSigned",
-             refusal: ["self-signed certificate that is not in tls.ca_file", "(18)"]),
-        Case(name: "revoked in the CRL", listener: "revoked",
-             refusal: ["the certificate has been revoked", "(23)"], tls: "crl_file = \"{root.crl}\""),
-        Case(name: "serverAuth missing", listener: "noServerAuth",
-             refusal: ["not allowed for TLS server authentication", "(26)"]),
+        Case(
+            name: "wrong host",
+            listener: "wrongHost",
+            refusal: ["hostname mismatch: expected 'localhost'", "DNS:broker.example.net", "(62)"]
+        ),
+        Case(
+            name: "no matching SAN (CN only)",
+            listener: "noSAN",
+            refusal: ["hostname mismatch: expected 'localhost'", "no subject alternative names", "(62)"]
+        ),
+        Case(
+            name: "signed by another CA",
+            listener: "otherCA",
+            refusal: ["untrusted issuer or missing intermediate", "'CN=Other Test CA'", "(20)"]
+        ),
+        Case(
+            name: "self-signed",
+            listener: "selfSigned",
+            refusal: ["self-signed certificate that is not in tls.ca_file", "(18)"]
+        ),
+        Case(
+            name: "revoked in the CRL",
+            listener: "revoked",
+            refusal: ["the certificate has been revoked", "(23)"],
+            tls: "crl_file = \"{root.crl}\""
+        ),
+        Case(
+            name: "serverAuth missing",
+            listener: "noServerAuth",
+            refusal: ["not allowed for TLS server authentication", "(26)"]
+        ),
         Case(name: "RSA 1024", listener: "rsa1024", refusal: ["too weak for security level 2", "(66)"]),
         Case(name: "issuer is not a CA", listener: "issuerNotCA", refusal: ["issuer is not a CA"]),
-        Case(name: "missing intermediate", listener: "missingIntermediate",
-             refusal: ["untrusted issuer or missing intermediate", "'CN=Pinpost Test Intermediate'", "(20)"]),
+        Case(
+            name: "missing intermediate",
+            listener: "missingIntermediate",
+            refusal: ["untrusted issuer or missing intermediate", "'CN=Pinpost Test Intermediate'", "(20)"]
+        ),
     ]
 
     static let policies: [Case] = [
-        Case(name: "CRL covers the whole chain", listener: "good", refusal: nil,
-             tls: "crl_file = \"{root.crl}\"\ncrl_mode = \"require\""),
-        Case(name: "CRL missing for the intermediate's issuer", listener: "goodChain",
-             refusal: ["no CRL from the issuer 'CN=Pinpost Test CA'", "(3)"],
-             tls: "crl_file = \"{intermediate.crl}\"\ncrl_mode = \"require\""),
-        Case(name: "crl_mode leaf needs only the leaf issuer's CRL", listener: "goodChain", refusal: nil,
-             tls: "crl_file = \"{intermediate.crl}\"\ncrl_mode = \"leaf\""),
-        Case(name: "CRL missing for the leaf's issuer", listener: "goodChain",
-             refusal: ["no CRL from the issuer 'CN=Pinpost Test Intermediate'", "(3)"],
-             tls: "crl_file = \"{root.crl}\"\ncrl_mode = \"leaf\""),
-        Case(name: "expired CRL", listener: "good",
-             refusal: ["the CRL from 'CN=Pinpost Test CA' in tls.crl_file has expired", "(12)"],
-             tls: "crl_file = \"{expired.crl}\""),
-        Case(name: "OCSP require against a broker that cannot staple", listener: "good",
-             refusal: ["OCSP: the broker sent no OCSP staple, and tls.ocsp = \"require\""], tls: "ocsp = \"require\""),
+        Case(
+            name: "CRL covers the whole chain",
+            listener: "good",
+            refusal: nil,
+            tls: "crl_file = \"{root.crl}\"\ncrl_mode = \"require\""
+        ),
+        Case(
+            name: "CRL missing for the intermediate's issuer",
+            listener: "goodChain",
+            refusal: ["no CRL from the issuer 'CN=Pinpost Test CA'", "(3)"],
+            tls: "crl_file = \"{intermediate.crl}\"\ncrl_mode = \"require\""
+        ),
+        Case(
+            name: "crl_mode leaf needs only the leaf issuer's CRL",
+            listener: "goodChain",
+            refusal: nil,
+            tls: "crl_file = \"{intermediate.crl}\"\ncrl_mode = \"leaf\""
+        ),
+        Case(
+            name: "CRL missing for the leaf's issuer",
+            listener: "goodChain",
+            refusal: ["no CRL from the issuer 'CN=Pinpost Test Intermediate'", "(3)"],
+            tls: "crl_file = \"{root.crl}\"\ncrl_mode = \"leaf\""
+        ),
+        Case(
+            name: "expired CRL",
+            listener: "good",
+            refusal: ["the CRL from 'CN=Pinpost Test CA' in tls.crl_file has expired", "(12)"],
+            tls: "crl_file = \"{expired.crl}\""
+        ),
+        Case(
+            name: "OCSP require against a broker that cannot staple",
+            listener: "good",
+            refusal: ["OCSP: the broker sent no OCSP staple, and tls.ocsp = \"require\""],
+            tls: "ocsp = \"require\""
+        ),
         Case(name: "OCSP soft accepts no staple", listener: "good", refusal: nil, tls: "ocsp = \"soft\""),
-        Case(name: "trust anchors from a hashed ca_dir", listener: "good", refusal: nil,
-             tls: "ca_dir = \"{ca.dir}\"", replacesCAFile: true),
-        Case(name: "ca_dir without the broker's CA", listener: "otherCA",
-             refusal: ["untrusted issuer or missing intermediate", "(20)"], tls: "ca_dir = \"{ca.dir}\"", replacesCAFile: true),
+        Case(
+            name: "trust anchors from a hashed ca_dir",
+            listener: "good",
+            refusal: nil,
+            tls: "ca_dir = \"{ca.dir}\"",
+            replacesCAFile: true
+        ),
+        Case(
+            name: "ca_dir without the broker's CA",
+            listener: "otherCA",
+            refusal: ["untrusted issuer or missing intermediate", "(20)"],
+            tls: "ca_dir = \"{ca.dir}\"",
+            replacesCAFile: true
+        ),
     ]
 
     @Test("broker certificate", arguments: brokerCertificates)
@@ -84,8 +137,12 @@ struct TrustMatrixTests {
             .replacingOccurrences(of: "{expired.crl}", with: fixture.expiredCRL)
             .replacingOccurrences(of: "{ca.dir}", with: fixture.caDirectory)
         let config = try fixture.config(
-            case: slug, deviceID: deviceID, identity: try fixture.device(deviceID), listener: testCase.listener,
-            tls: testCase.replacesCAFile ? tls : nil, extraTLS: testCase.replacesCAFile ? "" : tls
+            case: slug,
+            deviceID: deviceID,
+            identity: try fixture.device(deviceID),
+            listener: testCase.listener,
+            tls: testCase.replacesCAFile ? tls : nil,
+            extraTLS: testCase.replacesCAFile ? "" : tls
         )
         let result = try TrustFixture.check(config)
         let output = result.output
@@ -94,7 +151,9 @@ struct TrustMatrixTests {
         }
         if let refusal = testCase.refusal {
             #expect(result.status == 1, "\(output)")
-            let line = output.split(separator: "\n").first { $0.hasPrefix("FAIL tls handshake: TLS: broker certificate refused:") }
+            let line = output.split(separator: "\n").first {
+                $0.hasPrefix("FAIL tls handshake: TLS: broker certificate refused:")
+            }
             #expect(line != nil, "\(output)")
             for fragment in refusal {
                 #expect(line?.contains(fragment) == true, "'\(fragment)' missing in: \(output)")
@@ -108,7 +167,10 @@ struct TrustMatrixTests {
             #expect(result.status == 0, "\(output)")
             #expect(output.contains("PASS tls handshake:"), "\(output)")
             #expect(output.contains("PASS mqtt connect:"), "\(output)")
-            #expect(fixture.mqttSessionSeen(deviceID: deviceID), "the log check sees real sessions: \(fixture.brokerLog.suffix(2000))")
+            #expect(
+                fixture.mqttSessionSeen(deviceID: deviceID),
+                "the log check sees real sessions: \(fixture.brokerLog.suffix(2000))"
+            )
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,34 +15,60 @@ extension TrustMatrixTests {
         let certificate = fixture.folder.appendingPathComponent("srv-\(server)/server.crt").path
         let key = fixture.folder.appendingPathComponent("srv-\(server)/server.key").path
         let response = fixture.folder.appendingPathComponent("ocsp-\(server).der").path
-        try Command.check("/usr/bin/openssl", [
-            "ocsp", "-index", ca + "/index.txt", "-rsigner", ca + "/ca.crt", "-rkey", ca + "/ca.key",
-            "-CA", ca + "/ca.crt", "-issuer", ca + "/ca.crt", "-cert", certificate, "-respout", response, "-ndays", "1",
-        ])
+        try Command.check(
+            "/usr/bin/openssl",
+            [
+                "ocsp", "-index", ca + "/index.txt", "-rsigner", ca + "/ca.crt", "-rkey", ca + "/ca.key",
+                "-CA", ca + "/ca.crt", "-issuer", ca + "/ca.crt", "-cert", certificate, "-respout", response, "-ndays",
+                "1",
+            ]
+        )
         var port = 0
         var process: ChildProcess?
         for _ in 0..<3 where process == nil {
             port = try Loopback.freePort()
-            let candidate = try ChildProcess("/usr/bin/openssl", [
-                "s_server", "-accept", "127.0.0.1:\(port)", "-cert", certificate, "-key", key,
-                "-status_file", response, "-quiet",
-            ], outputPath: fixture.folder.appendingPathComponent("s_server-\(server).log").path)
-            if Self.waitUntilListening(port: port, process: candidate) { process = candidate } else { candidate.stop(signal: SIGKILL) }
+            let candidate = try ChildProcess(
+                "/usr/bin/openssl",
+                [
+                    "s_server", "-accept", "127.0.0.1:\(port)", "-cert", certificate, "-key", key,
+                    "-status_file", response, "-quiet",
+                ],
+                outputPath: fixture.folder.appendingPathComponent("s_server-\(server).log").path
+            )
+            if Self.waitUntilListening(port: port, process: candidate) {
+                process = candidate
+            } else {
+                candidate.stop(signal: SIGKILL)
+            }
         }
         let server = try #require(process, "openssl s_server did not start")
         defer { server.stop(signal: SIGKILL) }
 
         let id = "dev-ocsp-\(good ? "good" : "revoked")"
-        let config = try fixture.config(case: id, deviceID: id, identity: try fixture.device(id), listener: "good", extraTLS: "ocsp = \"require\"")
+        let config = try fixture.config(
+            case: id,
+            deviceID: id,
+            identity: try fixture.device(id),
+            listener: "good",
+            extraTLS: "ocsp = \"require\""
+        )
         // Point the config at s_server instead of the Mosquitto listener.
         let text = try String(contentsOfFile: config, encoding: .utf8)
             .replacingOccurrences(of: "port = \(fixture.port("good"))", with: "port = \(port)")
         try text.write(toFile: config, atomically: true, encoding: .utf8)
         let check = try TrustFixture.check(config)
         if good {
-            #expect(check.output.contains("PASS tls handshake:") && check.output.contains("OCSP staple good"), "\(check.output)")
+            #expect(
+                check.output.contains("PASS tls handshake:") && check.output.contains("OCSP staple good"),
+                "\(check.output)"
+            )
         } else {
-            #expect(check.output.contains("FAIL tls handshake: TLS: broker certificate refused: OCSP: the broker's certificate is revoked (OCSP status \"revoked\")"), "\(check.output)")
+            #expect(
+                check.output.contains(
+                    "FAIL tls handshake: TLS: broker certificate refused: OCSP: the broker's certificate is revoked (OCSP status \"revoked\")"
+                ),
+                "\(check.output)"
+            )
         }
     }
 
@@ -54,9 +81,12 @@ extension TrustMatrixTests {
             address.sin_family = sa_family_t(AF_INET)
             address.sin_port = UInt16(port).bigEndian
             address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            } == 0
+            let connected =
+                withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                    }
+                } == 0
             close(fd)
             if connected { return true }
             Thread.sleep(forTimeInterval: 0.05)

@@ -35,19 +35,26 @@ struct DecoderMalformedTests {
         // Encoded surrogate U+D800 is ill-formed UTF-8.
         #expect(decodeError([0x30, 0x05, 0x00, 0x03, 0xED, 0xA0, 0x80], version: .v5)?.code == .invalidUTF8)
         // Invalid UTF-8 in a user property value.
-        #expect(decodeError([0x40, 0x0B, 0x00, 0x01, 0x00, 0x07, 0x26, 0x00, 0x01, 0x61, 0x00, 0x01, 0xFF],
-                            version: .v5)?.code == .invalidUTF8)
+        #expect(
+            decodeError(
+                [0x40, 0x0B, 0x00, 0x01, 0x00, 0x07, 0x26, 0x00, 0x01, 0x61, 0x00, 0x01, 0xFF],
+                version: .v5
+            )?.code == .invalidUTF8
+        )
     }
 
-    @Test("reserved fixed-header flags [MQTT-2.1.3-1] [MQTT-3.6.1-1] [MQTT-3.14.1-1]", arguments: [
-        [UInt8]([0x60, 0x02, 0x00, 0x01]),  // PUBREL without 0b0010
-        [0x80, 0x06, 0x00, 0x01, 0x00, 0x01, 0x61, 0x00],  // SUBSCRIBE without 0b0010
-        [0xA0, 0x05, 0x00, 0x01, 0x00, 0x01, 0x61],  // UNSUBSCRIBE without 0b0010
-        [0x21, 0x02, 0x00, 0x00],  // CONNACK
-        [0x42, 0x02, 0x00, 0x01],  // PUBACK
-        [0xC1, 0x00],  // PINGREQ
-        [0xE8, 0x00],  // DISCONNECT
-    ])
+    @Test(
+        "reserved fixed-header flags [MQTT-2.1.3-1] [MQTT-3.6.1-1] [MQTT-3.14.1-1]",
+        arguments: [
+            [UInt8]([0x60, 0x02, 0x00, 0x01]),  // PUBREL without 0b0010
+            [0x80, 0x06, 0x00, 0x01, 0x00, 0x01, 0x61, 0x00],  // SUBSCRIBE without 0b0010
+            [0xA0, 0x05, 0x00, 0x01, 0x00, 0x01, 0x61],  // UNSUBSCRIBE without 0b0010
+            [0x21, 0x02, 0x00, 0x00],  // CONNACK
+            [0x42, 0x02, 0x00, 0x01],  // PUBACK
+            [0xC1, 0x00],  // PINGREQ
+            [0xE8, 0x00],  // DISCONNECT
+        ]
+    )
     func reservedFlags(input: [UInt8]) {
         #expect(decodeError(input, version: .v3_1_1)?.code == .reservedFlags)
     }
@@ -88,7 +95,9 @@ struct DecoderMalformedTests {
 
     @Test("packet identifier 0 on QoS > 0 PUBLISH and on acks [MQTT-2.2.1-3]")
     func zeroPacketID() {
-        #expect(decodeError([0x32, 0x05, 0x00, 0x01, 0x61, 0x00, 0x00], version: .v5)?.code == .invalidPacketIdentifier)
+        #expect(
+            decodeError([0x32, 0x05, 0x00, 0x01, 0x61, 0x00, 0x00], version: .v5)?.code == .invalidPacketIdentifier
+        )
         #expect(decodeError([0x40, 0x02, 0x00, 0x00], version: .v3_1_1)?.code == .invalidPacketIdentifier)
         #expect(throws: MQTTCodecError.self) {
             try PacketEncoder.encode(.publish(PublishPacket(topic: "a", payload: [], qos: .atLeastOnce)), version: .v5)
@@ -103,17 +112,30 @@ struct DecoderMalformedTests {
     @Test("duplicate and disallowed properties are protocol errors")
     func badProperties() {
         // CONNACK with Receive Maximum twice.
-        #expect(decodeError([0x20, 0x09, 0x00, 0x00, 0x06, 0x21, 0x00, 0x0A, 0x21, 0x00, 0x0B], version: .v5)?.code == .invalidProperty)
+        #expect(
+            decodeError([0x20, 0x09, 0x00, 0x00, 0x06, 0x21, 0x00, 0x0A, 0x21, 0x00, 0x0B], version: .v5)?.code
+                == .invalidProperty
+        )
         // PUBACK with Session Expiry Interval (CONNECT/CONNACK/DISCONNECT only).
-        #expect(decodeError([0x40, 0x09, 0x00, 0x01, 0x00, 0x05, 0x11, 0x00, 0x00, 0x00, 0x01], version: .v5)?.code == .invalidProperty)
+        #expect(
+            decodeError([0x40, 0x09, 0x00, 0x01, 0x00, 0x05, 0x11, 0x00, 0x00, 0x00, 0x01], version: .v5)?.code
+                == .invalidProperty
+        )
         // Unknown property identifier 0x7F.
         #expect(decodeError([0x40, 0x06, 0x00, 0x01, 0x00, 0x02, 0x7F, 0x00], version: .v5)?.code == .invalidProperty)
         // Receive Maximum 0 and Maximum QoS 2 are protocol errors.
         #expect(decodeError([0x20, 0x06, 0x00, 0x00, 0x03, 0x21, 0x00, 0x00], version: .v5)?.code == .invalidProperty)
         #expect(decodeError([0x20, 0x05, 0x00, 0x00, 0x02, 0x24, 0x02], version: .v5)?.code == .invalidProperty)
         // User properties may repeat.
-        #expect(decodeError([0x40, 0x14, 0x00, 0x01, 0x00, 0x10,
-                             0x26, 0x00, 0x01, 0x61, 0x00, 0x01, 0x62, 0x26, 0x00, 0x01, 0x61, 0x00, 0x01, 0x63], version: .v5) == nil)
+        #expect(
+            decodeError(
+                [
+                    0x40, 0x14, 0x00, 0x01, 0x00, 0x10,
+                    0x26, 0x00, 0x01, 0x61, 0x00, 0x01, 0x62, 0x26, 0x00, 0x01, 0x61, 0x00, 0x01, 0x63,
+                ],
+                version: .v5
+            ) == nil
+        )
     }
 
     @Test("unknown packet types: 0 always, 15 (AUTH) in v3.1.1")

@@ -9,8 +9,14 @@ import Testing
 struct EncodeIntoBufferTests {
     @Test(arguments: [0, 1, 100, 120, 121, 122, 200, 16_300, 16_400, 2_097_000, 2_097_200])
     func appendsTheSameBytesAfterExistingContent(payloadSize: Int) throws {
-        let packet = Packet.publish(PublishPacket(topic: "devices/dev-0001/sensors/door", payload: Array(repeating: 0x5A, count: payloadSize),
-                                                  qos: .atLeastOnce, packetID: 9))
+        let packet = Packet.publish(
+            PublishPacket(
+                topic: "devices/dev-0001/sensors/door",
+                payload: Array(repeating: 0x5A, count: payloadSize),
+                qos: .atLeastOnce,
+                packetID: 9
+            )
+        )
         for version in [MQTTVersion.v3_1_1, .v5] {
             let fresh = try PacketEncoder.encode(packet, version: version)
             var buffer: [UInt8] = [1, 2, 3]

@@ -7,8 +7,10 @@ import Testing
 struct NormativeTests {
     // MARK: - Session state and Clean Start
 
-    @Test("state is kept after disconnect with Clean Session/Start 0 [MQTT-3.1.2-4] (3.1.1) [MQTT-3.1.2-23] (5) and resent on resume",
-          arguments: [MQTTVersion.v3_1_1, .v5])
+    @Test(
+        "state is kept after disconnect with Clean Session/Start 0 [MQTT-3.1.2-4] (3.1.1) [MQTT-3.1.2-23] (5) and resent on resume",
+        arguments: [MQTTVersion.v3_1_1, .v5]
+    )
     func stateKeptAfterDisconnect(version: MQTTVersion) {
         var h = Harness(Harness.config(version))
         h.connect()
@@ -17,11 +19,17 @@ struct NormativeTests {
         #expect(h.session.inFlightCount == 1)
         #expect(h.session.persistentState.inFlight.map(\.packetID) == [id])
         let sent = h.packets(h.connect(sessionPresent: true))
-        #expect(sent == [.publish(PublishPacket(topic: "m", payload: bytes("p"), qos: .atLeastOnce, dup: true, packetID: id))])
+        #expect(
+            sent == [
+                .publish(PublishPacket(topic: "m", payload: bytes("p"), qos: .atLeastOnce, dup: true, packetID: id))
+            ]
+        )
     }
 
-    @Test("Clean Session/Start 1 discards the session: no PUBREL, no DUP, incoming QoS 2 ids forgotten [MQTT-3.1.2-6] (3.1.1) [MQTT-3.1.2-4] (5)",
-          arguments: [MQTTVersion.v3_1_1, .v5])
+    @Test(
+        "Clean Session/Start 1 discards the session: no PUBREL, no DUP, incoming QoS 2 ids forgotten [MQTT-3.1.2-6] (3.1.1) [MQTT-3.1.2-4] (5)",
+        arguments: [MQTTVersion.v3_1_1, .v5]
+    )
     func cleanStartDiscards(version: MQTTVersion) {
         var h = Harness(Harness.config(version, cleanStart: true))
         h.connect()
@@ -31,12 +39,18 @@ struct NormativeTests {
         _ = h.receive(.publish(incoming))
         _ = h.session.connectionLost()
         let connect = h.packets(h.session.connectionEstablished(now: h.now))
-        guard case .connect(let packet)? = connect.first else { Issue.record("no CONNECT"); return }
+        guard case .connect(let packet)? = connect.first else {
+            Issue.record("no CONNECT")
+            return
+        }
         #expect(packet.cleanStart)
         let sent = h.packets(h.receive(.connack(ConnAckPacket(sessionPresent: false))))
         #expect(!sent.contains { if case .pubrel = $0 { true } else { false } })
         // The application message itself is not lost: it goes out again as a new message.
-        guard case .publish(let again)? = sent.first else { Issue.record("expected a new PUBLISH, got \(sent)"); return }
+        guard case .publish(let again)? = sent.first else {
+            Issue.record("expected a new PUBLISH, got \(sent)")
+            return
+        }
         #expect(!again.dup && again.qos == .exactlyOnce && again.topic == "m")
         // Same id from the broker is a new message now.
         _ = h.session.connectionLost()
@@ -44,42 +58,52 @@ struct NormativeTests {
         #expect(h.events(h.receive(.publish(incoming))) == [.messageReceived(incoming)])
     }
 
-    @Test("v5: Session Present=1 to a client without session state closes, then Clean Start=1 starts anew [MQTT-3.2.2-4]")
+    @Test(
+        "v5: Session Present=1 to a client without session state closes, then Clean Start=1 starts anew [MQTT-3.2.2-4]"
+    )
     func noStateSessionPresentCloses() {
         var h = Harness(Harness.config(.v5, cleanStart: false))
         guard case .connect(let first)? = h.packets(h.session.connectionEstablished(now: .zero)).first else {
-            Issue.record("no CONNECT"); return
+            Issue.record("no CONNECT")
+            return
         }
         #expect(!first.cleanStart)
         let actions = h.receive(.connack(ConnAckPacket(sessionPresent: true)))
         #expect(h.closes(actions) == [.protocolError])
         #expect(!h.session.isConnected)
         guard case .connect(let second)? = h.packets(h.session.connectionEstablished(now: .zero)).first else {
-            Issue.record("no CONNECT"); return
+            Issue.record("no CONNECT")
+            return
         }
         #expect(second.cleanStart)
         #expect(h.closes(h.receive(.connack(ConnAckPacket(sessionPresent: false)))) == [])
         _ = h.session.connectionLost()
         guard case .connect(let third)? = h.packets(h.session.connectionEstablished(now: .zero)).first else {
-            Issue.record("no CONNECT"); return
+            Issue.record("no CONNECT")
+            return
         }
         #expect(!third.cleanStart)
     }
 
-    @Test("v5: once a session exists (connected or restored), Clean Start=0 resumes it and Session Present=1 is accepted [MQTT-3.1.2-5] [MQTT-3.1.2-6]")
+    @Test(
+        "v5: once a session exists (connected or restored), Clean Start=0 resumes it and Session Present=1 is accepted [MQTT-3.1.2-5] [MQTT-3.1.2-6]"
+    )
     func stateHolderResumes() {
         var h = Harness(Harness.config(.v5))
         h.connect()
         _ = h.session.connectionLost()
         guard case .connect(let second)? = h.packets(h.session.connectionEstablished(now: .zero)).first else {
-            Issue.record("no CONNECT"); return
+            Issue.record("no CONNECT")
+            return
         }
         #expect(!second.cleanStart)
         #expect(h.closes(h.receive(.connack(ConnAckPacket(sessionPresent: true)))) == [])
 
         var restored = Harness(Harness.config(.v5), restoring: SessionSnapshot(clientID: "dev1"))
-        guard case .connect(let first)? = restored.packets(restored.session.connectionEstablished(now: .zero)).first else {
-            Issue.record("no CONNECT"); return
+        guard case .connect(let first)? = restored.packets(restored.session.connectionEstablished(now: .zero)).first
+        else {
+            Issue.record("no CONNECT")
+            return
         }
         #expect(!first.cleanStart)
         #expect(restored.closes(restored.receive(.connack(ConnAckPacket(sessionPresent: true)))) == [])
@@ -90,7 +114,8 @@ struct NormativeTests {
     func v311NoStateSessionPresent() {
         var h = Harness(Harness.config(.v3_1_1))
         guard case .connect(let connect)? = h.packets(h.session.connectionEstablished(now: .zero)).first else {
-            Issue.record("no CONNECT"); return
+            Issue.record("no CONNECT")
+            return
         }
         #expect(!connect.cleanStart)
         #expect(h.closes(h.receive(.connack(ConnAckPacket(sessionPresent: true)))) == [])
@@ -125,8 +150,10 @@ struct NormativeTests {
         #expect(h.session.inFlightCount == 2)
     }
 
-    @Test("v5 DISCONNECT never carries a Session Expiry Interval (non-zero after zero is a Protocol Error, §3.14.2.2.2)",
-          arguments: [UInt32?.none, 0, 3600])
+    @Test(
+        "v5 DISCONNECT never carries a Session Expiry Interval (non-zero after zero is a Protocol Error, §3.14.2.2.2)",
+        arguments: [UInt32?.none, 0, 3600]
+    )
     func disconnectWithoutExpiry(expiry: UInt32?) {
         var configuration = Harness.config(.v5)
         configuration.sessionExpiry = expiry
@@ -152,30 +179,46 @@ struct NormativeTests {
         #expect(h.publishes(h.connect(sessionPresent: true)).isEmpty)
     }
 
-    @Test("incoming QoS 1 and 2 acknowledged in receive order, echoing the id [MQTT-4.6.0-2] [MQTT-4.6.0-3] [MQTT-2.3.1-6] [MQTT-2.3.1-7] [MQTT-2.2.1-5] [MQTT-2.2.1-6]",
-          arguments: [MQTTVersion.v3_1_1, .v5])
+    @Test(
+        "incoming QoS 1 and 2 acknowledged in receive order, echoing the id [MQTT-4.6.0-2] [MQTT-4.6.0-3] [MQTT-2.3.1-6] [MQTT-2.3.1-7] [MQTT-2.2.1-5] [MQTT-2.2.1-6]",
+        arguments: [MQTTVersion.v3_1_1, .v5]
+    )
     func acksInReceiveOrder(version: MQTTVersion) throws {
         var h = Harness(Harness.config(version))
         h.connect()
         var stream: [UInt8] = []
         for id: UInt16 in [513, 3, 40000] {
-            stream += try PacketEncoder.encode(.publish(PublishPacket(topic: "c", payload: [], qos: .atLeastOnce, packetID: id)), version: version)
+            stream += try PacketEncoder.encode(
+                .publish(PublishPacket(topic: "c", payload: [], qos: .atLeastOnce, packetID: id)),
+                version: version
+            )
         }
         for id: UInt16 in [7, 65535, 2] {
-            stream += try PacketEncoder.encode(.publish(PublishPacket(topic: "c", payload: [], qos: .exactlyOnce, packetID: id)), version: version)
+            stream += try PacketEncoder.encode(
+                .publish(PublishPacket(topic: "c", payload: [], qos: .exactlyOnce, packetID: id)),
+                version: version
+            )
         }
         let acks = h.packets(h.session.received(stream, now: h.now))
-        #expect(acks == [.puback(AckPacket(packetID: 513)), .puback(AckPacket(packetID: 3)), .puback(AckPacket(packetID: 40000)),
-                         .pubrec(AckPacket(packetID: 7)), .pubrec(AckPacket(packetID: 65535)), .pubrec(AckPacket(packetID: 2))])
+        #expect(
+            acks == [
+                .puback(AckPacket(packetID: 513)), .puback(AckPacket(packetID: 3)), .puback(AckPacket(packetID: 40000)),
+                .pubrec(AckPacket(packetID: 7)), .pubrec(AckPacket(packetID: 65535)), .pubrec(AckPacket(packetID: 2)),
+            ]
+        )
         #expect(h.packets(h.receive(.pubrel(AckPacket(packetID: 65535)))) == [.pubcomp(AckPacket(packetID: 65535))])
     }
 
-    @Test("PUBREL in PUBREC order, live and when resent [MQTT-4.6.0-4]; PUBLISH resends keep original order [MQTT-4.6.0-1]",
-          arguments: [MQTTVersion.v3_1_1, .v5])
+    @Test(
+        "PUBREL in PUBREC order, live and when resent [MQTT-4.6.0-4]; PUBLISH resends keep original order [MQTT-4.6.0-1]",
+        arguments: [MQTTVersion.v3_1_1, .v5]
+    )
     func pubrelInPubrecOrder(version: MQTTVersion) {
         var h = Harness(Harness.config(version))
         h.connect()
-        let ids = (1...4).map { h.publishes(h.publish("m\($0)", qos: .exactlyOnce, tag: UInt64($0))).first?.packetID ?? 0 }
+        let ids = (1...4).map {
+            h.publishes(h.publish("m\($0)", qos: .exactlyOnce, tag: UInt64($0))).first?.packetID ?? 0
+        }
         // PUBRECs arrive for m3, then m1; m2 and m4 stay unacknowledged.
         #expect(h.packets(h.receive(.pubrec(AckPacket(packetID: ids[2])))) == [.pubrel(AckPacket(packetID: ids[2]))])
         #expect(h.packets(h.receive(.pubrec(AckPacket(packetID: ids[0])))) == [.pubrel(AckPacket(packetID: ids[0]))])
@@ -189,8 +232,10 @@ struct NormativeTests {
         #expect(publishes.map(\.packetID) == [ids[1], ids[3]])
     }
 
-    @Test("QoS 2 after PUBREC: PUBLISH never sent again, only PUBREL, in 3.1.1 too [MQTT-4.3.3-1] (3.1.1)",
-          arguments: [MQTTVersion.v3_1_1, .v5])
+    @Test(
+        "QoS 2 after PUBREC: PUBLISH never sent again, only PUBREL, in 3.1.1 too [MQTT-4.3.3-1] (3.1.1)",
+        arguments: [MQTTVersion.v3_1_1, .v5]
+    )
     func qos2NeverRepublishedAfterPubrel(version: MQTTVersion) {
         var h = Harness(Harness.config(version))
         h.connect()
@@ -204,13 +249,16 @@ struct NormativeTests {
         }
     }
 
-    @Test("QoS 1 handshake: DUP=0 on first send, unacknowledged until PUBACK for its id [MQTT-4.3.2-1] [MQTT-4.3.2-2] [MQTT-4.3.2-3]",
-          arguments: [MQTTVersion.v3_1_1, .v5])
+    @Test(
+        "QoS 1 handshake: DUP=0 on first send, unacknowledged until PUBACK for its id [MQTT-4.3.2-1] [MQTT-4.3.2-2] [MQTT-4.3.2-3]",
+        arguments: [MQTTVersion.v3_1_1, .v5]
+    )
     func qos1Handshake(version: MQTTVersion) {
         var h = Harness(Harness.config(version))
         h.connect()
         guard let sent = h.publishes(h.publish(qos: .atLeastOnce, tag: 1)).first, let id = sent.packetID else {
-            Issue.record("no PUBLISH"); return
+            Issue.record("no PUBLISH")
+            return
         }
         #expect(!sent.dup && id != 0)
         #expect(h.events(h.receive(.puback(AckPacket(packetID: id &+ 1)))) == [])
@@ -221,13 +269,16 @@ struct NormativeTests {
         #expect(h.session.inFlightCount == 0)
     }
 
-    @Test("QoS 2 handshake: DUP=0, unacked until PUBREC, PUBREL only after PUBREC < 0x80, unacked until PUBCOMP [MQTT-4.3.3-1] [MQTT-4.3.3-2] [MQTT-4.3.3-3] [MQTT-4.3.3-4] [MQTT-4.3.3-5]",
-          arguments: [MQTTVersion.v3_1_1, .v5])
+    @Test(
+        "QoS 2 handshake: DUP=0, unacked until PUBREC, PUBREL only after PUBREC < 0x80, unacked until PUBCOMP [MQTT-4.3.3-1] [MQTT-4.3.3-2] [MQTT-4.3.3-3] [MQTT-4.3.3-4] [MQTT-4.3.3-5]",
+        arguments: [MQTTVersion.v3_1_1, .v5]
+    )
     func qos2Handshake(version: MQTTVersion) {
         var h = Harness(Harness.config(version))
         h.connect()
         guard let sent = h.publishes(h.publish(qos: .exactlyOnce, tag: 1)).first, let id = sent.packetID else {
-            Issue.record("no PUBLISH"); return
+            Issue.record("no PUBLISH")
+            return
         }
         #expect(!sent.dup && id != 0)
         // PUBCOMP before PUBREC and PUBACK are not the handshake: nothing happens.
@@ -256,17 +307,25 @@ struct NormativeTests {
 
     // MARK: - Packet identifiers
 
-    @Test("restored ids are never reused, across wrap-around; 0 is skipped [MQTT-2.2.1-3] [MQTT-2.3.1-1] [MQTT-2.3.1-2]")
+    @Test(
+        "restored ids are never reused, across wrap-around; 0 is skipped [MQTT-2.2.1-3] [MQTT-2.3.1-1] [MQTT-2.3.1-2]"
+    )
     func idsAfterRestoreAndWrap() {
         let message = SessionSnapshot.Message(topic: "t", payload: [], qos: .atLeastOnce, retain: false, tag: 1)
-        let snapshot = SessionSnapshot(clientID: "dev1", inFlight: [
-            .init(packetID: 65535, phase: .awaitingAcknowledgement, message: message),
-            .init(packetID: 1, phase: .awaitingAcknowledgement, message: message),
-        ], nextPacketID: 65535)
+        let snapshot = SessionSnapshot(
+            clientID: "dev1",
+            inFlight: [
+                .init(packetID: 65535, phase: .awaitingAcknowledgement, message: message),
+                .init(packetID: 1, phase: .awaitingAcknowledgement, message: message),
+            ],
+            nextPacketID: 65535
+        )
         var h = Harness(Harness.config(.v5), restoring: snapshot)
         h.connect(sessionPresent: true)
         var fresh: [UInt16] = []
-        for tag in UInt64(10)..<13 { fresh += h.publishes(h.publish(qos: .atLeastOnce, tag: tag)).compactMap(\.packetID) }
+        for tag in UInt64(10)..<13 {
+            fresh += h.publishes(h.publish(qos: .atLeastOnce, tag: tag)).compactMap(\.packetID)
+        }
         #expect(fresh == [2, 3, 4])
         // A SUBSCRIBE takes an id from the same set.
         let subscription = try? h.session.subscribe([Subscription(topicFilter: "x/#", qos: .atLeastOnce)], now: h.now)
@@ -275,30 +334,42 @@ struct NormativeTests {
 
     // MARK: - Flow control (MQTT 5)
 
-    @Test("v5 quota: PUBCOMP with an error frees it; quota 0 still lets PINGREQ, QoS 0 and acks through [MQTT-3.3.4-8] [MQTT-4.9.0-1] [MQTT-4.9.0-2] [MQTT-4.9.0-3]")
+    @Test(
+        "v5 quota: PUBCOMP with an error frees it; quota 0 still lets PINGREQ, QoS 0 and acks through [MQTT-3.3.4-8] [MQTT-4.9.0-1] [MQTT-4.9.0-2] [MQTT-4.9.0-3]"
+    )
     func quotaAndOtherPackets() {
         var h = Harness(Harness.config(.v5, keepAlive: .seconds(10)))
         h.connect(properties: ConnAckProperties(receiveMaximum: 1))
         let id = h.publishes(h.publish("a", qos: .exactlyOnce, tag: 1)).first?.packetID ?? 0
         #expect(h.publishes(h.publish("b", qos: .atLeastOnce, tag: 2)).isEmpty)
         #expect(h.publishes(h.publish("q0", qos: .atMostOnce, tag: 3)).map(\.topic) == ["q0"])
-        #expect(h.packets(h.receive(.publish(PublishPacket(topic: "c", payload: [], qos: .atLeastOnce, packetID: 8))))
-                == [.puback(AckPacket(packetID: 8))])
+        #expect(
+            h.packets(h.receive(.publish(PublishPacket(topic: "c", payload: [], qos: .atLeastOnce, packetID: 8))))
+                == [.puback(AckPacket(packetID: 8))]
+        )
         h.now = .seconds(20)
         #expect(h.packets(h.session.tick(now: h.now)) == [.pingreq])
         _ = h.receive(.pubrec(AckPacket(packetID: id)))
-        #expect(h.publishes(h.receive(.pubcomp(AckPacket(packetID: id, reasonCode: .packetIdentifierNotFound)))).map(\.topic) == ["b"])
+        #expect(
+            h.publishes(h.receive(.pubcomp(AckPacket(packetID: id, reasonCode: .packetIdentifierNotFound)))).map(
+                \.topic
+            ) == ["b"]
+        )
     }
 
-    @Test("client in-flight cap: at most maximumInFlight unacknowledged QoS 1/2 PUBLISHes, in 3.1.1 too; the smaller of it and the server's Receive Maximum in v5",
-          arguments: [MQTTVersion.v3_1_1, .v5])
+    @Test(
+        "client in-flight cap: at most maximumInFlight unacknowledged QoS 1/2 PUBLISHes, in 3.1.1 too; the smaller of it and the server's Receive Maximum in v5",
+        arguments: [MQTTVersion.v3_1_1, .v5]
+    )
     func clientInFlightCap(version: MQTTVersion) {
         var configuration = Harness.config(version)
         configuration.maximumInFlight = 3
         var h = Harness(configuration)
         h.connect(properties: version == .v5 ? ConnAckProperties(receiveMaximum: 10) : ConnAckProperties())
         var sent: [PublishPacket] = []
-        for tag in UInt64(1)...6 { sent += h.publishes(h.publish("t", qos: tag.isMultiple(of: 2) ? .exactlyOnce : .atLeastOnce, tag: tag)) }
+        for tag in UInt64(1)...6 {
+            sent += h.publishes(h.publish("t", qos: tag.isMultiple(of: 2) ? .exactlyOnce : .atLeastOnce, tag: tag))
+        }
         #expect(sent.count == 3 && h.session.queuedCount == 3)
         // A PUBACK frees one place; a PUBREC does not (the QoS 2 exchange goes on until PUBCOMP).
         #expect(h.publishes(h.receive(.pubrec(AckPacket(packetID: sent[1].packetID ?? 0)))).isEmpty)
@@ -343,7 +414,9 @@ struct NormativeTests {
         }
     }
 
-    @Test("v5 Topic Alias: repeated topics go by alias up to the server's maximum, never 0, never across connections [MQTT-3.2.2-17] [MQTT-3.2.2-18] [MQTT-3.3.2-7] [MQTT-3.3.2-8] [MQTT-3.3.2-9]")
+    @Test(
+        "v5 Topic Alias: repeated topics go by alias up to the server's maximum, never 0, never across connections [MQTT-3.2.2-17] [MQTT-3.2.2-18] [MQTT-3.3.2-7] [MQTT-3.3.2-8] [MQTT-3.3.2-9]"
+    )
     func topicAliases() {
         var h = Harness(Harness.config(.v5))
         h.connect(properties: ConnAckProperties(topicAliasMaximum: 2))
@@ -379,8 +452,15 @@ struct NormativeTests {
 
         // The caller cannot choose aliases: the session owns the mapping.
         #expect(throws: PublishError.self) {
-            _ = try h.session.publish(topic: "t", payload: [], qos: .atMostOnce, retain: false,
-                                      properties: PublishProperties(topicAlias: 1), tag: 99, now: h.now)
+            _ = try h.session.publish(
+                topic: "t",
+                payload: [],
+                qos: .atMostOnce,
+                retain: false,
+                properties: PublishProperties(topicAlias: 1),
+                tag: 99,
+                now: h.now
+            )
         }
     }
 
@@ -392,22 +472,33 @@ struct NormativeTests {
         h.connect(properties: ConnAckProperties(topicAliasMaximum: 10))
         var sent: [PublishPacket] = []
         for tag in UInt64(1)...3 { sent += h.publishes(h.publish("devices/d/sensors/s", qos: .atMostOnce, tag: tag)) }
-        #expect(sent.count == 3 && sent.allSatisfy { $0.properties.topicAlias == nil && $0.topic == "devices/d/sensors/s" })
+        #expect(
+            sent.count == 3 && sent.allSatisfy { $0.properties.topicAlias == nil && $0.topic == "devices/d/sensors/s" }
+        )
 
         var legacy = Harness(Harness.config(.v3_1_1))
         legacy.connect()
-        let v311 = (UInt64(1)...3).flatMap { legacy.publishes(legacy.publish("devices/d/sensors/s", qos: .atLeastOnce, tag: $0)) }
+        let v311 = (UInt64(1)...3).flatMap {
+            legacy.publishes(legacy.publish("devices/d/sensors/s", qos: .atLeastOnce, tag: $0))
+        }
         #expect(v311.count == 3 && v311.allSatisfy { $0.topic == "devices/d/sensors/s" })
     }
 
     // MARK: - Client identifier and CONNECT format
 
-    @Test("client id is the first payload field [MQTT-3.1.3-3] [MQTT-3.1.3-4]; reserved flag 0 [MQTT-3.1.2-3]; no Will ⇒ Will flags 0 [MQTT-3.1.2-11] [MQTT-3.1.2-15]",
-          arguments: [MQTTVersion.v3_1_1, .v5])
+    @Test(
+        "client id is the first payload field [MQTT-3.1.3-3] [MQTT-3.1.3-4]; reserved flag 0 [MQTT-3.1.2-3]; no Will ⇒ Will flags 0 [MQTT-3.1.2-11] [MQTT-3.1.2-15]",
+        arguments: [MQTTVersion.v3_1_1, .v5]
+    )
     func connectLayout(version: MQTTVersion) {
         var h = Harness(Harness.config(version))
-        let sent = h.session.connectionEstablished(now: .zero).compactMap { if case .send(let b) = $0 { b } else { nil } }
-        guard let connect = sent.first, connect.count >= 18 else { Issue.record("no CONNECT"); return }
+        let sent = h.session.connectionEstablished(now: .zero).compactMap {
+            if case .send(let b) = $0 { b } else { nil }
+        }
+        guard let connect = sent.first, connect.count >= 18 else {
+            Issue.record("no CONNECT")
+            return
+        }
         // 10 bytes: fixed header (2, short packet), then "MQTT" (6), level, flags, keep alive (2).
         let flags = connect[9]
         #expect(flags & 0x01 == 0)
@@ -422,7 +513,9 @@ struct NormativeTests {
         var configuration = Harness.config(.v3_1_1)
         configuration.will = Will(topic: "s", payload: [0], qos: .exactlyOnce, retain: true)
         var h = Harness(configuration)
-        let sent = h.session.connectionEstablished(now: .zero).compactMap { if case .send(let b) = $0 { b } else { nil } }
+        let sent = h.session.connectionEstablished(now: .zero).compactMap {
+            if case .send(let b) = $0 { b } else { nil }
+        }
         let flags: UInt8 = sent.first?[9] ?? 0
         #expect(flags & 0x3C == 0x34)  // Will flag, Will QoS 2, Will Retain
     }
@@ -437,8 +530,10 @@ struct NormativeTests {
         #expect(h.closes(actions) == [.protocolError])
     }
 
-    @Test("CONNACK refusal 'identifier rejected' (3.1.1 code 2 / v5 0x85) is reported and closes [MQTT-3.1.3-9] [MQTT-3.1.3-8] [MQTT-3.2.2-5]",
-          arguments: [MQTTVersion.v3_1_1, .v5])
+    @Test(
+        "CONNACK refusal 'identifier rejected' (3.1.1 code 2 / v5 0x85) is reported and closes [MQTT-3.1.3-9] [MQTT-3.1.3-8] [MQTT-3.2.2-5]",
+        arguments: [MQTTVersion.v3_1_1, .v5]
+    )
     func identifierRejected(version: MQTTVersion) {
         var h = Harness(Harness.config(version))
         _ = h.session.connectionEstablished(now: .zero)
@@ -447,35 +542,65 @@ struct NormativeTests {
         #expect(ReasonCode.clientIdentifierNotValid.description.hasPrefix("Client Identifier not valid"))
     }
 
-    @Test("v5 CONNACK 0x9C/0x9D and DISCONNECT 0x9D are surfaced with their reason, Reason String and Server Reference", arguments: [ReasonCode.useAnotherServer, .serverMoved])
+    @Test(
+        "v5 CONNACK 0x9C/0x9D and DISCONNECT 0x9D are surfaced with their reason, Reason String and Server Reference",
+        arguments: [ReasonCode.useAnotherServer, .serverMoved]
+    )
     func serverRedirect(reason: ReasonCode) {
         var h = Harness(Harness.config(.v5))
         _ = h.session.connectionEstablished(now: .zero)
-        let refused = h.receive(.connack(ConnAckPacket(sessionPresent: false, reasonCode: reason,
-                                                       properties: ConnAckProperties(reasonString: "maintenance", serverReference: "other:8883"))))
+        let refused = h.receive(
+            .connack(
+                ConnAckPacket(
+                    sessionPresent: false,
+                    reasonCode: reason,
+                    properties: ConnAckProperties(reasonString: "maintenance", serverReference: "other:8883")
+                )
+            )
+        )
         let notice = ServerNotice(reasonString: "maintenance", serverReference: "other:8883")
         #expect(h.events(refused) == [.connectionRefused(reason, notice)])
         #expect(notice.description == "broker says \"maintenance\"; it points to \"other:8883\" (Server Reference)")
         h.connect()
-        let dropped = h.receive(.disconnect(DisconnectPacket(reasonCode: reason,
-                                                             properties: DisconnectProperties(serverReference: "b:8883"))))
+        let dropped = h.receive(
+            .disconnect(
+                DisconnectPacket(
+                    reasonCode: reason,
+                    properties: DisconnectProperties(serverReference: "b:8883")
+                )
+            )
+        )
         #expect(h.events(dropped) == [.disconnectedByServer(reason, ServerNotice(serverReference: "b:8883"))])
         #expect(h.closes(dropped) == [.serverDisconnect])
     }
 
-    @Test("a server DISCONNECT carrying a Session Expiry Interval is a protocol error; nothing is sent back [MQTT-3.14.2-2]")
+    @Test(
+        "a server DISCONNECT carrying a Session Expiry Interval is a protocol error; nothing is sent back [MQTT-3.14.2-2]"
+    )
     func serverDisconnectWithExpiry() {
         var h = Harness(Harness.config(.v5))
         h.connect()
-        let actions = h.receive(.disconnect(DisconnectPacket(reasonCode: .serverShuttingDown,
-                                                             properties: DisconnectProperties(sessionExpiryInterval: 60))))
+        let actions = h.receive(
+            .disconnect(
+                DisconnectPacket(
+                    reasonCode: .serverShuttingDown,
+                    properties: DisconnectProperties(sessionExpiryInterval: 60)
+                )
+            )
+        )
         #expect(h.packets(actions).isEmpty)
         #expect(h.closes(actions) == [.protocolError])
-        #expect(h.events(actions).contains { if case .protocolError(let text) = $0 { text.contains("MQTT-3.14.2-2") } else { false } })
+        #expect(
+            h.events(actions).contains {
+                if case .protocolError(let text) = $0 { text.contains("MQTT-3.14.2-2") } else { false }
+            }
+        )
         #expect(!h.session.isConnected)
     }
 
-    @Test("DISCONNECT may lower the Session Expiry Interval to 0 (discard the session), never raise one from 0 [§3.14.2.2.2]")
+    @Test(
+        "DISCONNECT may lower the Session Expiry Interval to 0 (discard the session), never raise one from 0 [§3.14.2.2.2]"
+    )
     func disconnectWithExpiryOverride() {
         var h = Harness(Harness.config(.v5))  // CONNECT carries 3600
         h.connect()
@@ -486,17 +611,25 @@ struct NormativeTests {
         zero.sessionExpiry = nil
         var none = Harness(zero)
         none.connect()
-        #expect(none.packets(none.session.disconnect(now: none.now, sessionExpiry: 60)) == [.disconnect(DisconnectPacket())])
+        #expect(
+            none.packets(none.session.disconnect(now: none.now, sessionExpiry: 60)) == [.disconnect(DisconnectPacket())]
+        )
 
         var legacy = Harness(Harness.config(.v3_1_1))
         legacy.connect()
-        #expect(legacy.packets(legacy.session.disconnect(now: legacy.now, sessionExpiry: 0)) == [.disconnect(DisconnectPacket())])
+        #expect(
+            legacy.packets(legacy.session.disconnect(now: legacy.now, sessionExpiry: 0)) == [
+                .disconnect(DisconnectPacket())
+            ]
+        )
     }
 
     // MARK: - Topic names
 
-    @Test("topic names: at least one character, no U+0000, at most 65535 bytes, no wildcards [MQTT-4.7.3-1] [MQTT-4.7.3-2] [MQTT-4.7.3-3] [MQTT-3.3.2-1] [MQTT-3.3.2-2]",
-          arguments: ["", "a\u{0}b", String(repeating: "x", count: 65536), "a/+", "#"])
+    @Test(
+        "topic names: at least one character, no U+0000, at most 65535 bytes, no wildcards [MQTT-4.7.3-1] [MQTT-4.7.3-2] [MQTT-4.7.3-3] [MQTT-3.3.2-1] [MQTT-3.3.2-2]",
+        arguments: ["", "a\u{0}b", String(repeating: "x", count: 65536), "a/+", "#"]
+    )
     func topicRules(topic: String) {
         var h = Harness(Harness.config(.v5))
         h.connect()
@@ -508,8 +641,10 @@ struct NormativeTests {
 
     // MARK: - CONNECT first and once
 
-    @Test("CONNECT is the first packet and is sent once per connection; nothing else before CONNACK [MQTT-3.1.0-1] [MQTT-3.1.0-2]",
-          arguments: [MQTTVersion.v3_1_1, .v5])
+    @Test(
+        "CONNECT is the first packet and is sent once per connection; nothing else before CONNACK [MQTT-3.1.0-1] [MQTT-3.1.0-2]",
+        arguments: [MQTTVersion.v3_1_1, .v5]
+    )
     func connectFirstAndOnce(version: MQTTVersion) {
         var h = Harness(Harness.config(version, keepAlive: .seconds(1)))
         #expect(h.publish(qos: .atLeastOnce, tag: 1) == [])  // no connection: queued
@@ -526,7 +661,9 @@ struct NormativeTests {
         #expect(afterConnAck.count == 2)
     }
 
-    @Test("v5: AUTH without an Authentication Method is a protocol error; the client never sends AUTH [MQTT-4.12.0-7] [MQTT-3.1.2-30]")
+    @Test(
+        "v5: AUTH without an Authentication Method is a protocol error; the client never sends AUTH [MQTT-4.12.0-7] [MQTT-3.1.2-30]"
+    )
     func unexpectedAuth() {
         var h = Harness(Harness.config(.v5))
         h.connect()

@@ -8,17 +8,33 @@ struct RobustnessTests {
         var stream: [UInt8] = []
         for index in 0..<20_000 {
             let id = UInt16(index % 65_535 + 1)
-            try PacketEncoder.encode(.publish(PublishPacket(topic: "s/\(index % 7)", payload: [UInt8(index & 0xFF)],
-                                                            qos: .atLeastOnce, packetID: id)), version: .v5, into: &stream)
+            try PacketEncoder.encode(
+                .publish(
+                    PublishPacket(
+                        topic: "s/\(index % 7)",
+                        payload: [UInt8(index & 0xFF)],
+                        qos: .atLeastOnce,
+                        packetID: id
+                    )
+                ),
+                version: .v5,
+                into: &stream
+            )
         }
         var rng = SplitMix64(seed: 99)
         let packets = try decodeAll(stream, version: .v5) { _ in Int.random(in: 1...700, using: &rng) }
         #expect(packets.count == 20_000)
-        guard case .publish(let last)? = packets.last else { Issue.record("no publish"); return }
+        guard case .publish(let last)? = packets.last else {
+            Issue.record("no publish")
+            return
+        }
         #expect(last.packetID == 20_000 && last.payload == [UInt8(19_999 & 0xFF)])
     }
 
-    @Test("random bytes from the server never crash the session; a failure always closes", arguments: [MQTTVersion.v3_1_1, .v5])
+    @Test(
+        "random bytes from the server never crash the session; a failure always closes",
+        arguments: [MQTTVersion.v3_1_1, .v5]
+    )
     func sessionFuzz(version: MQTTVersion) {
         var rng = SplitMix64(seed: 0xBEEF)
         for _ in 0..<500 {
@@ -46,10 +62,17 @@ struct RobustnessTests {
         var maximum: UInt16 = 3
         var broker = NormativeTests.AliasResolver(maximum: maximum)
         var unacknowledged: [PublishPacket] = []
-        func check(_ actions: [SessionAction], _ h: Harness, _ broker: inout NormativeTests.AliasResolver,
-                   _ unacknowledged: inout [PublishPacket]) {
+        func check(
+            _ actions: [SessionAction],
+            _ h: Harness,
+            _ broker: inout NormativeTests.AliasResolver,
+            _ unacknowledged: inout [PublishPacket]
+        ) {
             for publish in h.publishes(actions) {
-                #expect(broker.resolve(publish) != nil, "alias \(String(describing: publish.properties.topicAlias)) unbound or above \(broker.maximum)")
+                #expect(
+                    broker.resolve(publish) != nil,
+                    "alias \(String(describing: publish.properties.topicAlias)) unbound or above \(broker.maximum)"
+                )
                 if publish.qos != .atMostOnce { unacknowledged.append(publish) }
             }
         }
@@ -58,7 +81,12 @@ struct RobustnessTests {
             switch UInt8.random(in: 0...9, using: &rng) {
             case 0...4:
                 let qos = QoS(rawValue: UInt8.random(in: 0...2, using: &rng)) ?? .atMostOnce
-                check(h.publish("s/\(Int.random(in: 0...5, using: &rng))", qos: qos, tag: UInt64(step)), h, &broker, &unacknowledged)
+                check(
+                    h.publish("s/\(Int.random(in: 0...5, using: &rng))", qos: qos, tag: UInt64(step)),
+                    h,
+                    &broker,
+                    &unacknowledged
+                )
             case 5...7:
                 guard !unacknowledged.isEmpty else { continue }
                 let packet = unacknowledged.remove(at: Int.random(in: 0..<unacknowledged.count, using: &rng))
@@ -78,10 +106,13 @@ struct RobustnessTests {
                 maximum = UInt16.random(in: 0...4, using: &rng)
                 broker = NormativeTests.AliasResolver(maximum: maximum)
                 let present = Bool.random(using: &rng)
-                check(h.connect(sessionPresent: present, properties: ConnAckProperties(topicAliasMaximum: maximum)),
-                      h, &broker, &unacknowledged)
+                check(
+                    h.connect(sessionPresent: present, properties: ConnAckProperties(topicAliasMaximum: maximum)),
+                    h,
+                    &broker,
+                    &unacknowledged
+                )
             }
         }
     }
 }
-

@@ -3,8 +3,10 @@ import Testing
 
 @Suite("ClientSession: keep alive, limits, server packets")
 struct SessionConnectionTests {
-    @Test("PINGREQ after Keep Alive of silence; PINGRESP clears it [MQTT-3.1.2-23] [MQTT-3.1.2-20]",
-          arguments: [MQTTVersion.v3_1_1, .v5])
+    @Test(
+        "PINGREQ after Keep Alive of silence; PINGRESP clears it [MQTT-3.1.2-23] [MQTT-3.1.2-20]",
+        arguments: [MQTTVersion.v3_1_1, .v5]
+    )
     func keepAlivePing(version: MQTTVersion) {
         var h = Harness(Harness.config(version, keepAlive: .seconds(30), pingTimeout: .seconds(5)))
         h.connect()
@@ -19,7 +21,9 @@ struct SessionConnectionTests {
         #expect(h.session.tick(now: .seconds(59)) == [])
     }
 
-    @Test("a publishing client still pings when the broker stays silent: a half-open link is found within Keep Alive + ping timeout")
+    @Test(
+        "a publishing client still pings when the broker stays silent: a half-open link is found within Keep Alive + ping timeout"
+    )
     func silentBrokerIsProbedWhilePublishing() {
         var h = Harness(Harness.config(.v5, keepAlive: .seconds(10), pingTimeout: .seconds(5)))
         h.connect()
@@ -98,8 +102,14 @@ struct SessionConnectionTests {
         var h = Harness(Harness.config(.v5))
         h.connect(properties: ConnAckProperties(maximumPacketSize: 64))
         do {
-            _ = try h.session.publish(topic: "t", payload: Array(repeating: 1, count: 100), qos: .atLeastOnce,
-                                      retain: false, tag: 1, now: .zero)
+            _ = try h.session.publish(
+                topic: "t",
+                payload: Array(repeating: 1, count: 100),
+                qos: .atLeastOnce,
+                retain: false,
+                tag: 1,
+                now: .zero
+            )
             Issue.record("expected packetTooLarge")
         } catch {
             #expect(error.code == .packetTooLarge)
@@ -111,8 +121,14 @@ struct SessionConnectionTests {
     @Test("a queued message too large for the new server fails at send time instead of being sent")
     func maximumPacketSizeQueued() {
         var h = Harness(Harness.config(.v5))
-        _ = try? h.session.publish(topic: "t", payload: Array(repeating: 1, count: 100), qos: .atLeastOnce,
-                                   retain: false, tag: 1, now: .zero)
+        _ = try? h.session.publish(
+            topic: "t",
+            payload: Array(repeating: 1, count: 100),
+            qos: .atLeastOnce,
+            retain: false,
+            tag: 1,
+            now: .zero
+        )
         let actions = h.connect(properties: ConnAckProperties(maximumPacketSize: 64))
         #expect(h.publishes(actions) == [])
         #expect(h.events(actions).last == .deliveryFailed(tag: 1, .packetTooLarge))
@@ -132,7 +148,14 @@ struct SessionConnectionTests {
         var strict = Harness(config)
         strict.connect(properties: ConnAckProperties(maximumQoS: .atMostOnce))
         do {
-            _ = try strict.session.publish(topic: "t", payload: [], qos: .atLeastOnce, retain: false, tag: 3, now: .zero)
+            _ = try strict.session.publish(
+                topic: "t",
+                payload: [],
+                qos: .atLeastOnce,
+                retain: false,
+                tag: 3,
+                now: .zero
+            )
             Issue.record("expected qosNotSupported")
         } catch {
             #expect(error.code == .qosNotSupported)
@@ -149,8 +172,10 @@ struct SessionConnectionTests {
         #expect(h.packets(actions) == [.puback(AckPacket(packetID: 5))])
     }
 
-    @Test("incoming QoS 2 is delivered exactly once: PUBREC, duplicate ignored, PUBREL -> PUBCOMP",
-          arguments: [MQTTVersion.v3_1_1, .v5])
+    @Test(
+        "incoming QoS 2 is delivered exactly once: PUBREC, duplicate ignored, PUBREL -> PUBCOMP",
+        arguments: [MQTTVersion.v3_1_1, .v5]
+    )
     func incomingQoS2(version: MQTTVersion) {
         var h = Harness(Harness.config(version))
         h.connect()
@@ -185,14 +210,23 @@ struct SessionConnectionTests {
         #expect(v5.packets(actions) == [.disconnect(DisconnectPacket(reasonCode: .malformedPacket))])
         #expect(v5.closes(actions) == [.protocolError])
         guard case .event(.protocolError)? = actions.dropFirst().first else {
-            Issue.record("expected protocolError event, got \(actions)"); return
+            Issue.record("expected protocolError event, got \(actions)")
+            return
         }
 
         // A topic alias we never allowed.
         var alias = Harness(Harness.config(.v5))
         alias.connect()
-        let aliased = alias.receive(.publish(PublishPacket(topic: "x", payload: [], qos: .atMostOnce,
-                                                           properties: PublishProperties(topicAlias: 1))))
+        let aliased = alias.receive(
+            .publish(
+                PublishPacket(
+                    topic: "x",
+                    payload: [],
+                    qos: .atMostOnce,
+                    properties: PublishProperties(topicAlias: 1)
+                )
+            )
+        )
         #expect(alias.packets(aliased) == [.disconnect(DisconnectPacket(reasonCode: .topicAliasInvalid))])
     }
 
@@ -202,8 +236,11 @@ struct SessionConnectionTests {
         h.connect()
         var stream: [UInt8] = []
         for id in UInt16(1)...3 {
-            try PacketEncoder.encode(.publish(PublishPacket(topic: "s", payload: [UInt8(id)], qos: .atLeastOnce, packetID: id)),
-                                     version: .v5, into: &stream)
+            try PacketEncoder.encode(
+                .publish(PublishPacket(topic: "s", payload: [UInt8(id)], qos: .atLeastOnce, packetID: id)),
+                version: .v5,
+                into: &stream
+            )
         }
         var received: [SessionEvent] = []
         var rng = SplitMix64(seed: 7)

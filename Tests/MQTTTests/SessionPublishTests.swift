@@ -3,11 +3,17 @@ import Testing
 
 @Suite("ClientSession: connect and publish")
 struct SessionPublishTests {
-    @Test("connect sends CONNECT with configured fields; CONNACK reports connected", arguments: [MQTTVersion.v3_1_1, .v5])
+    @Test(
+        "connect sends CONNECT with configured fields; CONNACK reports connected",
+        arguments: [MQTTVersion.v3_1_1, .v5]
+    )
     func connect(version: MQTTVersion) {
         var h = Harness(Harness.config(version, keepAlive: .seconds(30)))
         let sent = h.packets(h.session.connectionEstablished(now: .zero))
-        guard case .connect(let connect)? = sent.first else { Issue.record("no CONNECT"); return }
+        guard case .connect(let connect)? = sent.first else {
+            Issue.record("no CONNECT")
+            return
+        }
         #expect(connect.clientID == "dev1")
         #expect(connect.keepAlive == 30)
         #expect(connect.cleanStart == false)
@@ -22,7 +28,8 @@ struct SessionPublishTests {
     func emptyClientIDv3() {
         var h = Harness(ClientSession.Configuration(clientID: "", version: .v3_1_1, keepAlive: .seconds(10)))
         guard case .connect(let connect)? = h.packets(h.session.connectionEstablished(now: .zero)).first else {
-            Issue.record("no CONNECT"); return
+            Issue.record("no CONNECT")
+            return
         }
         #expect(connect.cleanStart)
     }
@@ -35,13 +42,16 @@ struct SessionPublishTests {
         #expect(h.session.persistentState.clientID == "auto-7")
         _ = h.session.connectionLost()
         guard case .connect(let connect)? = h.packets(h.session.connectionEstablished(now: .zero)).first else {
-            Issue.record("no CONNECT"); return
+            Issue.record("no CONNECT")
+            return
         }
         #expect(connect.clientID == "auto-7")
     }
 
-    @Test("CONNACK refusal: v3.1.1 return code 5 and v5 0x87 become connectionRefused(notAuthorized)",
-          arguments: [MQTTVersion.v3_1_1, .v5])
+    @Test(
+        "CONNACK refusal: v3.1.1 return code 5 and v5 0x87 become connectionRefused(notAuthorized)",
+        arguments: [MQTTVersion.v3_1_1, .v5]
+    )
     func refused(version: MQTTVersion) {
         var h = Harness(Harness.config(version))
         _ = h.session.connectionEstablished(now: .zero)
@@ -60,15 +70,18 @@ struct SessionPublishTests {
         #expect(h.session.inFlightCount == 0)
     }
 
-    @Test("QoS 1: delivered on PUBACK; ids non-zero and unique while in use [MQTT-2.3.1-1] [MQTT-2.3.1-2]",
-          arguments: [MQTTVersion.v3_1_1, .v5])
+    @Test(
+        "QoS 1: delivered on PUBACK; ids non-zero and unique while in use [MQTT-2.3.1-1] [MQTT-2.3.1-2]",
+        arguments: [MQTTVersion.v3_1_1, .v5]
+    )
     func qos1(version: MQTTVersion) {
         var h = Harness(Harness.config(version))
         h.connect()
         let first = h.publishes(h.publish(qos: .atLeastOnce, tag: 1))
         let second = h.publishes(h.publish(qos: .atLeastOnce, tag: 2))
         #expect(first.count == 1 && second.count == 1)
-        let id1 = first.first?.packetID ?? 0, id2 = second.first?.packetID ?? 0
+        let id1 = first.first?.packetID ?? 0
+        let id2 = second.first?.packetID ?? 0
         #expect(id1 != 0 && id2 != 0 && id1 != id2)
         #expect(first.first?.dup == false)
         #expect(h.session.inFlightCount == 2)
@@ -84,7 +97,8 @@ struct SessionPublishTests {
         var h = Harness(Harness.config(version))
         h.connect()
         guard let id = h.publishes(h.publish(qos: .exactlyOnce, tag: 9)).first?.packetID else {
-            Issue.record("no PUBLISH"); return
+            Issue.record("no PUBLISH")
+            return
         }
         let afterRec = h.receive(.pubrec(AckPacket(packetID: id)))
         #expect(h.packets(afterRec) == [.pubrel(AckPacket(packetID: id))])
@@ -100,8 +114,10 @@ struct SessionPublishTests {
         h.connect()
         let id1 = h.publishes(h.publish(qos: .atLeastOnce, tag: 1)).first?.packetID ?? 0
         let id2 = h.publishes(h.publish(qos: .exactlyOnce, tag: 2)).first?.packetID ?? 0
-        #expect(h.events(h.receive(.puback(AckPacket(packetID: id1, reasonCode: .notAuthorized))))
-                == [.deliveryFailed(tag: 1, .notAuthorized)])
+        #expect(
+            h.events(h.receive(.puback(AckPacket(packetID: id1, reasonCode: .notAuthorized))))
+                == [.deliveryFailed(tag: 1, .notAuthorized)]
+        )
         let rec = h.receive(.pubrec(AckPacket(packetID: id2, reasonCode: .quotaExceeded)))
         #expect(h.events(rec) == [.deliveryFailed(tag: 2, .quotaExceeded)])
         #expect(h.packets(rec) == [])  // no PUBREL after a failed PUBREC
@@ -116,10 +132,17 @@ struct SessionPublishTests {
         var h = Harness(Harness.config(.v5))
         h.connect()
         let id = h.publishes(h.publish(qos: .atLeastOnce, tag: 3)).first?.packetID ?? 0
-        #expect(h.events(h.receive(.puback(AckPacket(packetID: id, reasonCode: .noMatchingSubscribers)))) == [.delivered(tag: 3)])
+        #expect(
+            h.events(h.receive(.puback(AckPacket(packetID: id, reasonCode: .noMatchingSubscribers)))) == [
+                .delivered(tag: 3)
+            ]
+        )
     }
 
-    @Test("publishing while disconnected queues; sent in FIFO order after CONNACK", arguments: [MQTTVersion.v3_1_1, .v5])
+    @Test(
+        "publishing while disconnected queues; sent in FIFO order after CONNACK",
+        arguments: [MQTTVersion.v3_1_1, .v5]
+    )
     func queuedUntilConnected(version: MQTTVersion) {
         var h = Harness(Harness.config(version))
         #expect(h.publish("a", qos: .atLeastOnce, tag: 1) == [])
@@ -153,13 +176,23 @@ struct SessionPublishTests {
             }
         }
         #expect(throws: PublishError.self) {
-            try h.session.publish(topic: "a", payload: [], qos: .atLeastOnce, retain: false,
-                                  properties: PublishProperties(subscriptionIdentifiers: [1]), tag: 1, now: .zero)
+            try h.session.publish(
+                topic: "a",
+                payload: [],
+                qos: .atLeastOnce,
+                retain: false,
+                properties: PublishProperties(subscriptionIdentifiers: [1]),
+                tag: 1,
+                now: .zero
+            )
         }
         #expect(h.session.queuedCount == 0 && h.session.inFlightCount == 0)
     }
 
-    @Test("graceful disconnect: DISCONNECT (v5 reason 0x00) then close; session kept", arguments: [MQTTVersion.v3_1_1, .v5])
+    @Test(
+        "graceful disconnect: DISCONNECT (v5 reason 0x00) then close; session kept",
+        arguments: [MQTTVersion.v3_1_1, .v5]
+    )
     func gracefulDisconnect(version: MQTTVersion) {
         var h = Harness(Harness.config(version))
         h.connect()
@@ -180,15 +213,38 @@ struct SessionPublishTests {
         h.connect()
         let (id, actions) = try h.session.subscribe(
             [Subscription(topicFilter: "cmd/#", qos: .atLeastOnce, noLocal: true, retainHandling: .doNotSend)],
-            properties: SubscribeProperties(subscriptionIdentifier: 5), now: .zero)
-        #expect(h.packets(actions) == [.subscribe(SubscribePacket(packetID: id, subscriptions: [
-            Subscription(topicFilter: "cmd/#", qos: .atLeastOnce, noLocal: true, retainHandling: .doNotSend)],
-            properties: SubscribeProperties(subscriptionIdentifier: 5)))])
-        #expect(h.events(h.receive(.suback(SubAckPacket(packetID: id, reasonCodes: [.grantedQoS1]))))
-                == [.subscribed(packetID: id, [.grantedQoS1])])
-        #expect(throws: SubscribeError.self) { try h.session.subscribe([Subscription(topicFilter: "a/#/b")], now: .zero) }
+            properties: SubscribeProperties(subscriptionIdentifier: 5),
+            now: .zero
+        )
+        #expect(
+            h.packets(actions) == [
+                .subscribe(
+                    SubscribePacket(
+                        packetID: id,
+                        subscriptions: [
+                            Subscription(
+                                topicFilter: "cmd/#",
+                                qos: .atLeastOnce,
+                                noLocal: true,
+                                retainHandling: .doNotSend
+                            )
+                        ],
+                        properties: SubscribeProperties(subscriptionIdentifier: 5)
+                    )
+                )
+            ]
+        )
+        #expect(
+            h.events(h.receive(.suback(SubAckPacket(packetID: id, reasonCodes: [.grantedQoS1]))))
+                == [.subscribed(packetID: id, [.grantedQoS1])]
+        )
+        #expect(throws: SubscribeError.self) {
+            try h.session.subscribe([Subscription(topicFilter: "a/#/b")], now: .zero)
+        }
         let (uid, _) = try h.session.unsubscribe(["cmd/#"], now: .zero)
-        #expect(h.events(h.receive(.unsuback(UnsubAckPacket(packetID: uid, reasonCodes: [.success]))))
-                == [.unsubscribed(packetID: uid, [.success])])
+        #expect(
+            h.events(h.receive(.unsuback(UnsubAckPacket(packetID: uid, reasonCodes: [.success]))))
+                == [.unsubscribed(packetID: uid, [.success])]
+        )
     }
 }

@@ -18,8 +18,10 @@ struct SessionResendTests {
         return (h, [a, b, c])
     }
 
-    @Test("Session Present 1: unacked PUBLISH with DUP=1 and original ids, and PUBREL, in original order, before new messages [MQTT-4.4.0-1] [MQTT-3.3.1-1] [MQTT-4.6.0-1] [MQTT-2.3.1-3]",
-          arguments: [MQTTVersion.v3_1_1, .v5])
+    @Test(
+        "Session Present 1: unacked PUBLISH with DUP=1 and original ids, and PUBREL, in original order, before new messages [MQTT-4.4.0-1] [MQTT-3.3.1-1] [MQTT-4.6.0-1] [MQTT-2.3.1-3]",
+        arguments: [MQTTVersion.v3_1_1, .v5]
+    )
     func resendOnSessionPresent(version: MQTTVersion) {
         var (h, ids) = prepared(version)
         _ = h.publish("new", qos: .atLeastOnce, tag: 5)  // queued while offline
@@ -27,11 +29,22 @@ struct SessionResendTests {
         let sent = h.packets(actions)
         #expect(sent.count == 5)
         guard sent.count == 5 else { return }
-        #expect(sent[0] == .publish(PublishPacket(topic: "m1", payload: bytes("p"), qos: .atLeastOnce, dup: true, packetID: ids[0])))
+        #expect(
+            sent[0]
+                == .publish(
+                    PublishPacket(topic: "m1", payload: bytes("p"), qos: .atLeastOnce, dup: true, packetID: ids[0])
+                )
+        )
         #expect(sent[1] == .pubrel(AckPacket(packetID: ids[1])))  // never the PUBLISH again [MQTT-4.3.3-6]
-        #expect(sent[2] == .publish(PublishPacket(topic: "m3", payload: bytes("p"), qos: .exactlyOnce, dup: true, packetID: ids[2])))
+        #expect(
+            sent[2]
+                == .publish(
+                    PublishPacket(topic: "m3", payload: bytes("p"), qos: .exactlyOnce, dup: true, packetID: ids[2])
+                )
+        )
         guard case .publish(let later) = sent[3], case .publish(let fresh) = sent[4] else {
-            Issue.record("expected PUBLISHes, got \(sent)"); return
+            Issue.record("expected PUBLISHes, got \(sent)")
+            return
         }
         #expect(later.topic == "later" && later.dup)
         #expect(fresh.topic == "new" && !fresh.dup)
@@ -53,8 +66,10 @@ struct SessionResendTests {
         #expect(h.events(h.receive(.pubcomp(AckPacket(packetID: id)))) == [.delivered(tag: 1)])
     }
 
-    @Test("Session Present 0: in-flight messages re-sent as new (fresh ids, DUP=0) ahead of the queue [MQTT-3.2.2-5]",
-          arguments: [MQTTVersion.v3_1_1, .v5])
+    @Test(
+        "Session Present 0: in-flight messages re-sent as new (fresh ids, DUP=0) ahead of the queue [MQTT-3.2.2-5]",
+        arguments: [MQTTVersion.v3_1_1, .v5]
+    )
     func freshOnSessionNotPresent(version: MQTTVersion) {
         var (h, _) = prepared(version)
         _ = h.publish("new", qos: .atLeastOnce, tag: 5)
@@ -66,7 +81,10 @@ struct SessionResendTests {
         #expect(!h.packets(h.connect(sessionPresent: false)).contains { if case .pubrel = $0 { true } else { false } })
     }
 
-    @Test("Clean Start=1 answered with Session Present=1 is a protocol error [MQTT-3.2.2-4]", arguments: [MQTTVersion.v3_1_1, .v5])
+    @Test(
+        "Clean Start=1 answered with Session Present=1 is a protocol error [MQTT-3.2.2-4]",
+        arguments: [MQTTVersion.v3_1_1, .v5]
+    )
     func sessionPresentAfterCleanStart(version: MQTTVersion) {
         var h = Harness(Harness.config(version, cleanStart: true))
         _ = h.session.connectionEstablished(now: .zero)
@@ -85,7 +103,9 @@ struct SessionResendTests {
         #expect(h.session.isConnected)
     }
 
-    @Test("server Receive Maximum limits the in-flight window; the rest stays queued in FIFO order [MQTT-3.3.4-7] [MQTT-4.9.0-2]")
+    @Test(
+        "server Receive Maximum limits the in-flight window; the rest stays queued in FIFO order [MQTT-3.3.4-7] [MQTT-4.9.0-2]"
+    )
     func receiveMaximumWindow() {
         var h = Harness(Harness.config(.v5))
         h.connect(properties: ConnAckProperties(receiveMaximum: 2))
@@ -132,19 +152,31 @@ struct SessionResendTests {
         #expect(snapshot.inFlight.map(\.phase) == [.awaitingAcknowledgement, .awaitingCompletion])
         #expect(snapshot.incomingQoS2PacketIDs == [77])
 
-        var restored = Harness(Harness.config(.v5), restoring: SessionSnapshot(
-            clientID: "dev1", inFlight: snapshot.inFlight, queued: snapshot.queued,
-            incomingQoS2PacketIDs: snapshot.incomingQoS2PacketIDs, nextPacketID: a))  // worst case: cursor on a used id
+        var restored = Harness(
+            Harness.config(.v5),
+            restoring: SessionSnapshot(
+                clientID: "dev1",
+                inFlight: snapshot.inFlight,
+                queued: snapshot.queued,
+                incomingQoS2PacketIDs: snapshot.incomingQoS2PacketIDs,
+                nextPacketID: a
+            )
+        )  // worst case: cursor on a used id
         #expect(restored.session.persistentState.inFlight == snapshot.inFlight)
         _ = restored.publish("new", qos: .atLeastOnce, tag: 3)
         let sent = restored.packets(restored.connect(sessionPresent: true))
         #expect(sent.count == 3)
         guard sent.count == 3, case .publish(let fresh) = sent[2] else { return }
-        #expect(sent[0] == .publish(PublishPacket(topic: "m1", payload: bytes("p"), qos: .atLeastOnce, dup: true, packetID: a)))
+        #expect(
+            sent[0]
+                == .publish(PublishPacket(topic: "m1", payload: bytes("p"), qos: .atLeastOnce, dup: true, packetID: a))
+        )
         #expect(sent[1] == .pubrel(AckPacket(packetID: b)))
         #expect(fresh.packetID != a && fresh.packetID != b && fresh.packetID != 0)
         // The restored incoming QoS 2 id is still deduplicated.
-        let dup = restored.receive(.publish(PublishPacket(topic: "in", payload: [], qos: .exactlyOnce, dup: true, packetID: 77)))
+        let dup = restored.receive(
+            .publish(PublishPacket(topic: "in", payload: [], qos: .exactlyOnce, dup: true, packetID: 77))
+        )
         #expect(restored.events(dup) == [])
         #expect(restored.packets(dup) == [.pubrec(AckPacket(packetID: 77))])
     }

@@ -8,17 +8,26 @@ struct SessionSubscriptionTests {
         h.packets(actions).compactMap { if case .subscribe(let packet) = $0 { packet } else { nil } }
     }
 
-    @Test("Session Present=0: the standing subscriptions are sent again, options and properties intact, before any PUBLISH",
-          arguments: [MQTTVersion.v3_1_1, .v5])
+    @Test(
+        "Session Present=0: the standing subscriptions are sent again, options and properties intact, before any PUBLISH",
+        arguments: [MQTTVersion.v3_1_1, .v5]
+    )
     func resubscribeWhenSessionLost(version: MQTTVersion) throws {
         var h = Harness(Harness.config(version))
         h.connect()
-        let commands = Subscription(topicFilter: "devices/d/commands/#", qos: .exactlyOnce,
-                                    noLocal: version == .v5, retainHandling: version == .v5 ? .doNotSend : .sendOnSubscribe)
+        let commands = Subscription(
+            topicFilter: "devices/d/commands/#",
+            qos: .exactlyOnce,
+            noLocal: version == .v5,
+            retainHandling: version == .v5 ? .doNotSend : .sendOnSubscribe
+        )
         let properties = version == .v5 ? SubscribeProperties(subscriptionIdentifier: 7) : SubscribeProperties()
         let first = try h.session.subscribe([commands], properties: properties, now: h.now)
-        #expect(h.events(h.receive(.suback(SubAckPacket(packetID: first.packetID, reasonCodes: [.grantedQoS2])))) ==
-                [.subscribed(packetID: first.packetID, [.grantedQoS2])])
+        #expect(
+            h.events(h.receive(.suback(SubAckPacket(packetID: first.packetID, reasonCodes: [.grantedQoS2])))) == [
+                .subscribed(packetID: first.packetID, [.grantedQoS2])
+            ]
+        )
         _ = h.publish("devices/d/sensors/s", qos: .atLeastOnce, tag: 1)  // in flight when the connection drops
 
         _ = h.session.connectionLost()
@@ -33,8 +42,11 @@ struct SessionSubscriptionTests {
         let publishAt = sent.firstIndex { if case .publish = $0 { true } else { false } }
         #expect(subscribeAt != nil && publishAt != nil && subscribeAt! < publishAt!)
         let id = try #require(again.first?.packetID)
-        #expect(h.events(h.receive(.suback(SubAckPacket(packetID: id, reasonCodes: [.grantedQoS2])))) ==
-                [.resubscribed(["devices/d/commands/#"], [.grantedQoS2])])
+        #expect(
+            h.events(h.receive(.suback(SubAckPacket(packetID: id, reasonCodes: [.grantedQoS2])))) == [
+                .resubscribed(["devices/d/commands/#"], [.grantedQoS2])
+            ]
+        )
         // Confirmed again: a further reconnect with Session Present=1 sends nothing.
         _ = h.session.connectionLost()
         #expect(subscribes(h, h.connect(sessionPresent: true)).isEmpty)
@@ -56,11 +68,22 @@ struct SessionSubscriptionTests {
     func refusedAndWithdrawnStayGone(version: MQTTVersion) throws {
         var h = Harness(Harness.config(version))
         h.connect()
-        let request = try h.session.subscribe([Subscription(topicFilter: "ok/#"), Subscription(topicFilter: "denied/#"),
-                                               Subscription(topicFilter: "later/#")], now: h.now)
-        _ = h.receive(.suback(SubAckPacket(packetID: request.packetID, reasonCodes: [.grantedQoS1, .unspecifiedError, .grantedQoS1])))
+        let request = try h.session.subscribe(
+            [
+                Subscription(topicFilter: "ok/#"), Subscription(topicFilter: "denied/#"),
+                Subscription(topicFilter: "later/#"),
+            ],
+            now: h.now
+        )
+        _ = h.receive(
+            .suback(
+                SubAckPacket(packetID: request.packetID, reasonCodes: [.grantedQoS1, .unspecifiedError, .grantedQoS1])
+            )
+        )
         let withdrawal = try h.session.unsubscribe(["later/#"], now: h.now)
-        _ = h.receive(.unsuback(UnsubAckPacket(packetID: withdrawal.packetID, reasonCodes: version == .v5 ? [.success] : [])))
+        _ = h.receive(
+            .unsuback(UnsubAckPacket(packetID: withdrawal.packetID, reasonCodes: version == .v5 ? [.success] : []))
+        )
         _ = h.session.connectionLost()
         let again = subscribes(h, h.connect(sessionPresent: false))
         #expect(again.map { $0.subscriptions.map(\.topicFilter) } == [["ok/#"]])
@@ -72,7 +95,11 @@ struct SessionSubscriptionTests {
         h.connect()
         _ = try h.session.subscribe([Subscription(topicFilter: "x", qos: .atMostOnce)], now: h.now)
         _ = try h.session.subscribe([Subscription(topicFilter: "x", qos: .exactlyOnce)], now: h.now)
-        _ = try h.session.subscribe([Subscription(topicFilter: "y")], properties: SubscribeProperties(subscriptionIdentifier: 3), now: h.now)
+        _ = try h.session.subscribe(
+            [Subscription(topicFilter: "y")],
+            properties: SubscribeProperties(subscriptionIdentifier: 3),
+            now: h.now
+        )
         _ = h.session.connectionLost()
         let again = subscribes(h, h.connect(sessionPresent: false))
         #expect(again.map { $0.subscriptions.map(\.topicFilter) } == [["x"], ["y"]])

@@ -22,8 +22,12 @@ func hex(_ bytes: [UInt8]) -> String {
 }
 
 /// Decodes every packet in `input`, feeding it in chunks whose sizes come from `chunkSize`.
-func decodeAll(_ input: [UInt8], version: MQTTVersion, maximumPacketSize: Int = 1 << 20,
-               chunkSize: (Int) -> Int) throws(MQTTCodecError) -> [Packet] {
+func decodeAll(
+    _ input: [UInt8],
+    version: MQTTVersion,
+    maximumPacketSize: Int = 1 << 20,
+    chunkSize: (Int) -> Int
+) throws(MQTTCodecError) -> [Packet] {
     var decoder = PacketDecoder(version: version, maximumPacketSize: maximumPacketSize)
     var packets: [Packet] = []
     var offset = 0
@@ -37,7 +41,11 @@ func decodeAll(_ input: [UInt8], version: MQTTVersion, maximumPacketSize: Int = 
     return packets
 }
 
-func decodeOne(_ input: [UInt8], version: MQTTVersion, maximumPacketSize: Int = 1 << 20) throws(MQTTCodecError) -> Packet? {
+func decodeOne(
+    _ input: [UInt8],
+    version: MQTTVersion,
+    maximumPacketSize: Int = 1 << 20
+) throws(MQTTCodecError) -> Packet? {
     var decoder = PacketDecoder(version: version, maximumPacketSize: maximumPacketSize)
     decoder.append(input)
     return try decoder.next()
@@ -70,15 +78,28 @@ struct Harness {
         version = configuration.version
     }
 
-    static func config(_ version: MQTTVersion, keepAlive: Duration = .seconds(60), cleanStart: Bool = false,
-                       pingTimeout: Duration = .seconds(5)) -> ClientSession.Configuration {
-        ClientSession.Configuration(clientID: "dev1", version: version, keepAlive: keepAlive, cleanStart: cleanStart,
-                                    sessionExpiry: version == .v5 ? 3600 : nil, pingTimeout: pingTimeout)
+    static func config(
+        _ version: MQTTVersion,
+        keepAlive: Duration = .seconds(60),
+        cleanStart: Bool = false,
+        pingTimeout: Duration = .seconds(5)
+    ) -> ClientSession.Configuration {
+        ClientSession.Configuration(
+            clientID: "dev1",
+            version: version,
+            keepAlive: keepAlive,
+            cleanStart: cleanStart,
+            sessionExpiry: version == .v5 ? 3600 : nil,
+            pingTimeout: pingTimeout
+        )
     }
 
     /// Connects and answers CONNACK; returns the actions produced by the CONNACK.
     @discardableResult
-    mutating func connect(sessionPresent: Bool = false, properties: ConnAckProperties = ConnAckProperties()) -> [SessionAction] {
+    mutating func connect(
+        sessionPresent: Bool = false,
+        properties: ConnAckProperties = ConnAckProperties()
+    ) -> [SessionAction] {
         let connectActions = session.connectionEstablished(now: now)
         let sent = packets(connectActions)
         #expect(sent.count == 1)
@@ -95,10 +116,22 @@ struct Harness {
         }
     }
 
-    mutating func publish(_ topic: String = "t", _ payload: String = "p", qos: QoS, retain: Bool = false,
-                          tag: UInt64) -> [SessionAction] {
+    mutating func publish(
+        _ topic: String = "t",
+        _ payload: String = "p",
+        qos: QoS,
+        retain: Bool = false,
+        tag: UInt64
+    ) -> [SessionAction] {
         do {
-            return try session.publish(topic: topic, payload: bytes(payload), qos: qos, retain: retain, tag: tag, now: now)
+            return try session.publish(
+                topic: topic,
+                payload: bytes(payload),
+                qos: qos,
+                retain: retain,
+                tag: tag,
+                now: now
+            )
         } catch {
             Issue.record("publish failed: \(error)")
             return []

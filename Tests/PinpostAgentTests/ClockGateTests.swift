@@ -1,17 +1,23 @@
 import Foundation
 import Logging
-@testable import PinpostAgent
 import Synchronization
-import Testing
 import TLS
+import Testing
+
+@testable import PinpostAgent
 
 /// A waiter in virtual time: each wait advances the clock by its limit, unless a scripted event
 /// comes first, in which case time jumps to that event.
 final class VirtualClockWaiter: ClockWaiter {
-    private let state = Mutex<(now: Duration, events: [(at: Duration, reason: ClockWakeReason)], waits: Int)>((.zero, [], 0))
+    private let state = Mutex<(now: Duration, events: [(at: Duration, reason: ClockWakeReason)], waits: Int)>(
+        (.zero, [], 0)
+    )
 
     func schedule(_ reason: ClockWakeReason, at time: Duration) {
-        state.withLock { $0.events.append((time, reason)); $0.events.sort { $0.at < $1.at } }
+        state.withLock {
+            $0.events.append((time, reason))
+            $0.events.sort { $0.at < $1.at }
+        }
     }
 
     var now: Duration { state.withLock { $0.now } }
@@ -40,7 +46,12 @@ struct ScriptedProbe: ClockProbe {
 
     func report() -> ClockReport {
         let synced = synchronizedAt.map { waiter.now >= $0 } ?? false
-        return ClockReport(synchronized: synced, source: "scripted", estimatedErrorMilliseconds: nil, detail: synced ? "synced" : "not yet")
+        return ClockReport(
+            synchronized: synced,
+            source: "scripted",
+            estimatedErrorMilliseconds: nil,
+            detail: synced ? "synced" : "not yet"
+        )
     }
 }
 
@@ -66,24 +77,53 @@ struct ClockGateTests {
 
     func floor(buildTime: Int64 = 1_780_000_000) -> ClockFloor {
         let certificate = CertificateSummary(
-            subject: "CN=dev", issuer: "CN=ca", commonName: "dev", subjectAlternativeNames: [],
-            notBefore: Self.certificateValidity.notBefore, notAfter: Self.certificateValidity.notAfter,
-            allowsClientAuth: true, allowsServerAuth: false)
+            subject: "CN=dev",
+            issuer: "CN=ca",
+            commonName: "dev",
+            subjectAlternativeNames: [],
+            notBefore: Self.certificateValidity.notBefore,
+            notAfter: Self.certificateValidity.notAfter,
+            allowsClientAuth: true,
+            allowsServerAuth: false
+        )
         return ClockFloor(buildTime: buildTime, certificates: [("device certificate", certificate)])
     }
 
-    func gate(_ waiter: VirtualClockWaiter, syncedAt: Duration?, requireSync: Bool = true, timeout: Duration? = nil,
-              policy: ClockGate.TimeoutPolicy = .wait, wall: Int64 = 1_795_000_000) -> ClockGate {
+    func gate(
+        _ waiter: VirtualClockWaiter,
+        syncedAt: Duration?,
+        requireSync: Bool = true,
+        timeout: Duration? = nil,
+        policy: ClockGate.TimeoutPolicy = .wait,
+        wall: Int64 = 1_795_000_000
+    ) -> ClockGate {
         ClockGate(
             probe: ScriptedProbe(waiter: waiter, synchronizedAt: syncedAt),
-            requireSync: requireSync, syncTimeout: timeout, onTimeout: policy, floor: floor(), waiter: waiter,
-            wallClock: { wall }, pollInterval: .seconds(5), logInterval: .seconds(60))
+            requireSync: requireSync,
+            syncTimeout: timeout,
+            onTimeout: policy,
+            floor: floor(),
+            waiter: waiter,
+            wallClock: { wall },
+            pollInterval: .seconds(5),
+            logInterval: .seconds(60)
+        )
     }
 
     @Test func synchronizedClockPassesAtOnce() async throws {
         let waiter = VirtualClockWaiter()
         let outcome = try await gate(waiter, syncedAt: .zero).waitUntilTrusted(logger: CapturedLog().logger)
-        #expect(outcome == .synchronized(ClockReport(synchronized: true, source: "scripted", estimatedErrorMilliseconds: nil, detail: "synced")))
+        #expect(
+            outcome
+                == .synchronized(
+                    ClockReport(
+                        synchronized: true,
+                        source: "scripted",
+                        estimatedErrorMilliseconds: nil,
+                        detail: "synced"
+                    )
+                )
+        )
         #expect(waiter.waits == 0)
     }
 
@@ -131,7 +171,8 @@ struct ClockGateTests {
 
     @Test func timeoutWithProceedIfPlausibleProceedsWhenPlausible() async throws {
         let waiter = VirtualClockWaiter()
-        let outcome = try await gate(waiter, syncedAt: nil, timeout: .seconds(60), policy: .proceedIfPlausible).waitUntilTrusted(logger: CapturedLog().logger)
+        let outcome = try await gate(waiter, syncedAt: nil, timeout: .seconds(60), policy: .proceedIfPlausible)
+            .waitUntilTrusted(logger: CapturedLog().logger)
         guard case .proceededUnsynchronized = outcome else {
             Issue.record("expected to proceed, got \(outcome)")
             return
@@ -142,10 +183,26 @@ struct ClockGateTests {
     @Test func proceedIfPlausibleStillWaitsWhenACertificateHasExpiredByThisClock() async throws {
         let waiter = VirtualClockWaiter()
         let expiredWall = Self.certificateValidity.notAfter + 10
-        let gate = gate(waiter, syncedAt: .seconds(1800), timeout: .seconds(60), policy: .proceedIfPlausible, wall: expiredWall)
+        let gate = gate(
+            waiter,
+            syncedAt: .seconds(1800),
+            timeout: .seconds(60),
+            policy: .proceedIfPlausible,
+            wall: expiredWall
+        )
         let outcome = try await gate.waitUntilTrusted(logger: CapturedLog().logger)
         #expect(waiter.now == .seconds(1800))
-        #expect(outcome == .synchronized(ClockReport(synchronized: true, source: "scripted", estimatedErrorMilliseconds: nil, detail: "synced")))
+        #expect(
+            outcome
+                == .synchronized(
+                    ClockReport(
+                        synchronized: true,
+                        source: "scripted",
+                        estimatedErrorMilliseconds: nil,
+                        detail: "synced"
+                    )
+                )
+        )
     }
 
     @Test func belowTheFloorNothingProceedsEvenWithoutRequireSync() async throws {
@@ -163,7 +220,9 @@ struct ClockGateTests {
 
     @Test func withoutRequireSyncAnUnsynchronizedClockAboveTheFloorPasses() async throws {
         let waiter = VirtualClockWaiter()
-        let outcome = try await gate(waiter, syncedAt: nil, requireSync: false).waitUntilTrusted(logger: CapturedLog().logger)
+        let outcome = try await gate(waiter, syncedAt: nil, requireSync: false).waitUntilTrusted(
+            logger: CapturedLog().logger
+        )
         #expect(outcome == .notRequired)
     }
 }
@@ -171,8 +230,16 @@ struct ClockGateTests {
 @Suite("Clock floor and probes")
 struct ClockFloorAndProbeTests {
     @Test func theFloorIsTheLaterOfBuildTimeAndNewestNotBefore() {
-        let certificate = CertificateSummary(subject: "CN=x", issuer: "CN=y", commonName: "x", subjectAlternativeNames: [],
-                                             notBefore: 2_000, notAfter: 9_000, allowsClientAuth: true, allowsServerAuth: false)
+        let certificate = CertificateSummary(
+            subject: "CN=x",
+            issuer: "CN=y",
+            commonName: "x",
+            subjectAlternativeNames: [],
+            notBefore: 2_000,
+            notAfter: 9_000,
+            allowsClientAuth: true,
+            allowsServerAuth: false
+        )
         #expect(ClockFloor(buildTime: 1_000, certificates: [("c", certificate)]).floor == 2_000)
         #expect(ClockFloor(buildTime: 3_000, certificates: [("c", certificate)]).floor == 3_000)
         let floor = ClockFloor(buildTime: 1_000, certificates: [("c", certificate)])
@@ -189,7 +256,8 @@ struct ClockFloorAndProbeTests {
     }
 
     @Test func timesyncFlagProbeFollowsTheFile() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("synchronized-\(UUID().uuidString)").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("synchronized-\(UUID().uuidString)")
+            .path
         #expect(!TimesyncFlagProbe(path: path).report().synchronized)
         _ = FileManager.default.createFile(atPath: path, contents: Data())
         defer { try? FileManager.default.removeItem(atPath: path) }
@@ -200,10 +268,16 @@ struct ClockFloorAndProbeTests {
         struct Fixed: ClockProbe {
             var synced: Bool
             var name: String
-            func report() -> ClockReport { ClockReport(synchronized: synced, source: name, estimatedErrorMilliseconds: nil, detail: "d-\(name)") }
+            func report() -> ClockReport {
+                ClockReport(synchronized: synced, source: name, estimatedErrorMilliseconds: nil, detail: "d-\(name)")
+            }
         }
-        #expect(CombinedClockProbe(probes: [Fixed(synced: false, name: "a"), Fixed(synced: true, name: "b")]).report().source == "b")
-        let none = CombinedClockProbe(probes: [Fixed(synced: false, name: "a"), Fixed(synced: false, name: "b")]).report()
+        #expect(
+            CombinedClockProbe(probes: [Fixed(synced: false, name: "a"), Fixed(synced: true, name: "b")]).report()
+                .source == "b"
+        )
+        let none = CombinedClockProbe(probes: [Fixed(synced: false, name: "a"), Fixed(synced: false, name: "b")])
+            .report()
         #expect(!none.synchronized)
         #expect(none.detail == "d-a; b: d-b")
     }

@@ -105,7 +105,10 @@ struct ConfigLoaderTests {
     }
 
     @Test func unknownSensorKeyNamesTheSensorIndex() throws {
-        let text = Self.valid.replacingFirst("simulate = \"toggle:100ms\"", with: "simulate = \"toggle:100ms\"\ndebounse = \"5ms\"")
+        let text = Self.valid.replacingFirst(
+            "simulate = \"toggle:100ms\"",
+            with: "simulate = \"toggle:100ms\"\ndebounse = \"5ms\""
+        )
         let error = try #require(failure(text))
         #expect(error.key == "sensor[0].debounse")
     }
@@ -133,12 +136,25 @@ struct ConfigLoaderTests {
         #expect(defaults.broker.topicAliases)
         #expect(defaults.broker.qosAboveMaximum == .downgrade)
         #expect(defaults.broker.maxInflight == 20)
-        #expect(try parse(Self.valid.replacingFirst("keepalive = 30", with: "keepalive = 30\nmax_inflight = 5")).broker.maxInflight == 5)
-        #expect(try #require(failure(Self.valid.replacingFirst("keepalive = 30", with: "keepalive = 30\nmax_inflight = 0"))).key == "broker.max_inflight")
-        let set = try parse(Self.valid.replacingFirst("keepalive = 30", with: "keepalive = 30\ntopic_aliases = false\nqos_above_maximum = \"refuse\""))
+        #expect(
+            try parse(Self.valid.replacingFirst("keepalive = 30", with: "keepalive = 30\nmax_inflight = 5")).broker
+                .maxInflight == 5
+        )
+        #expect(
+            try #require(failure(Self.valid.replacingFirst("keepalive = 30", with: "keepalive = 30\nmax_inflight = 0")))
+                .key == "broker.max_inflight"
+        )
+        let set = try parse(
+            Self.valid.replacingFirst(
+                "keepalive = 30",
+                with: "keepalive = 30\ntopic_aliases = false\nqos_above_maximum = \"refuse\""
+            )
+        )
         #expect(!set.broker.topicAliases)
         #expect(set.broker.qosAboveMaximum == .refuse)
-        let error = try #require(failure(Self.valid.replacingFirst("keepalive = 30", with: "keepalive = 30\nqos_above_maximum = \"drop\"")))
+        let error = try #require(
+            failure(Self.valid.replacingFirst("keepalive = 30", with: "keepalive = 30\nqos_above_maximum = \"drop\""))
+        )
         #expect(error.key == "broker.qos_above_maximum")
         #expect(error.fix.contains("\"downgrade\"") && error.fix.contains("\"refuse\""))
     }
@@ -190,7 +206,10 @@ struct ConfigLoaderTests {
     }
 
     @Test func tlsBelow12IsRefused() throws {
-        let text = Self.valid.replacingFirst("key_file = \"/etc/pinpost/device.key\"", with: "key_file = \"/etc/pinpost/device.key\"\nmin_version = \"1.1\"")
+        let text = Self.valid.replacingFirst(
+            "key_file = \"/etc/pinpost/device.key\"",
+            with: "key_file = \"/etc/pinpost/device.key\"\nmin_version = \"1.1\""
+        )
         let error = try #require(failure(text))
         #expect(error.key == "tls.min_version")
     }
@@ -200,7 +219,11 @@ struct ConfigLoaderTests {
         #expect(defaults.time.syncTimeout == .seconds(300))
         #expect(defaults.time.onTimeout == .wait)
         #expect(defaults.time.stepThreshold == .seconds(1))
-        let text = Self.valid.replacingFirst("require_sync = true", with: "require_sync = true\nsync_timeout = \"0s\"\non_timeout = \"proceed-if-plausible\"\nstep_threshold = \"250ms\"")
+        let text = Self.valid.replacingFirst(
+            "require_sync = true",
+            with:
+                "require_sync = true\nsync_timeout = \"0s\"\non_timeout = \"proceed-if-plausible\"\nstep_threshold = \"250ms\""
+        )
         let configured = try parse(text)
         #expect(configured.time.syncTimeout == nil, "0s waits without a time-out")
         #expect(configured.time.onTimeout == .proceedIfPlausible)
@@ -208,13 +231,21 @@ struct ConfigLoaderTests {
     }
 
     @Test func unknownTimeoutPolicyIsExplained() throws {
-        let error = try #require(failure(Self.valid.replacingFirst("require_sync = true", with: "require_sync = true\non_timeout = \"connect\"")))
+        let error = try #require(
+            failure(
+                Self.valid.replacingFirst("require_sync = true", with: "require_sync = true\non_timeout = \"connect\"")
+            )
+        )
         #expect(error.key == "time.on_timeout")
         #expect(error.fix.contains("proceed-if-plausible"))
     }
 
     @Test func spoolAndBackoffSettings() throws {
-        let text = Self.valid.replacingFirst("dir = \"state\"", with: "dir = \"state\"\nmax_bytes = 1048576\nwhen_full = \"drop-newest\"\nfsync = \"always\"\n\n[backoff]\ninitial = \"500ms\"\nmax = \"2m\"")
+        let text = Self.valid.replacingFirst(
+            "dir = \"state\"",
+            with:
+                "dir = \"state\"\nmax_bytes = 1048576\nwhen_full = \"drop-newest\"\nfsync = \"always\"\n\n[backoff]\ninitial = \"500ms\"\nmax = \"2m\""
+        )
         let configuration = try parse(text)
         #expect(configuration.spool.maxBytes == 1_048_576)
         #expect(configuration.spool.whenFull == .dropNewest)
@@ -223,7 +254,9 @@ struct ConfigLoaderTests {
         #expect(configuration.reconnect.max == .seconds(120))
         let inverted = try #require(failure(Self.valid + "\n[backoff]\ninitial = \"10m\"\nmax = \"1m\"\n"))
         #expect(inverted.key == "backoff.max")
-        let badFsync = try #require(failure(Self.valid.replacingFirst("dir = \"state\"", with: "dir = \"state\"\nfsync = \"sometimes\"")))
+        let badFsync = try #require(
+            failure(Self.valid.replacingFirst("dir = \"state\"", with: "dir = \"state\"\nfsync = \"sometimes\""))
+        )
         #expect(badFsync.key == "spool.fsync")
     }
 

@@ -31,20 +31,33 @@ struct JournalLogHandlerTests {
         logger.info("e")
         logger.debug("f")
         logger.trace("g")
-        #expect(lines.all == ["<2>pinpost: a", "<3>pinpost: b", "<4>pinpost: c", "<5>pinpost: d", "<6>pinpost: e", "<7>pinpost: f", "<7>pinpost: g"])
+        #expect(
+            lines.all == [
+                "<2>pinpost: a", "<3>pinpost: b", "<4>pinpost: c", "<5>pinpost: d", "<6>pinpost: e", "<7>pinpost: f",
+                "<7>pinpost: g",
+            ]
+        )
     }
 
     @Test func terminalLinesCarryTimeAndLevel() {
         let handler = handler(.terminal, into: Lines())
-        #expect(handler.render(level: .warning, message: "broker refused", metadata: ["device": "dev-1"], time: time)
-            == ["2026-01-01T00:00:00.123Z warning pinpost: broker refused device=dev-1"])
+        #expect(
+            handler.render(level: .warning, message: "broker refused", metadata: ["device": "dev-1"], time: time)
+                == ["2026-01-01T00:00:00.123Z warning pinpost: broker refused device=dev-1"]
+        )
     }
 
     @Test func everyLineOfAMultiLineMessageKeepsItsPriority() {
         let handler = handler(.journal, into: Lines())
-        #expect(handler.render(level: .error, message: "first\n<0>forged", metadata: [:], time: time)
-            == ["<3>pinpost: first", "<3>pinpost: <0>forged"])
-        #expect(handler.render(level: .info, message: "bell\u{07}cr\r", metadata: [:], time: time) == ["<6>pinpost: bell?cr?"])
+        #expect(
+            handler.render(level: .error, message: "first\n<0>forged", metadata: [:], time: time)
+                == ["<3>pinpost: first", "<3>pinpost: <0>forged"]
+        )
+        #expect(
+            handler.render(level: .info, message: "bell\u{07}cr\r", metadata: [:], time: time) == [
+                "<6>pinpost: bell?cr?"
+            ]
+        )
     }
 
     @Test func secretsAreNeverWritten() {
@@ -53,14 +66,23 @@ struct JournalLogHandlerTests {
         let lines = handler.render(
             level: .info,
             message: "loaded \(pem) ok",
-            metadata: ["password": "hunter2", "api_token": "abc", "key_file": "/etc/pinpost/device.key", "pin": "1234", "dump": "\(pem)"],
+            metadata: [
+                "password": "hunter2", "api_token": "abc", "key_file": "/etc/pinpost/device.key", "pin": "1234",
+                "dump": "\(pem)",
+            ],
             time: time
         )
         let text = lines.joined(separator: "\n")
-        #expect(!text.contains("hunter2") && !text.contains("abc ") && !text.contains("1234") && !text.contains("MIGHAgEA"), "\(text)")
+        #expect(
+            !text.contains("hunter2") && !text.contains("abc ") && !text.contains("1234") && !text.contains("MIGHAgEA"),
+            "\(text)"
+        )
         #expect(text.contains("key_file=/etc/pinpost/device.key"), "paths are not secrets")
         #expect(text.contains("loaded <redacted private key> ok"))
-        #expect(text.contains("password=<redacted>") && text.contains("api_token=<redacted>") && text.contains("pin=<redacted>"))
+        #expect(
+            text.contains("password=<redacted>") && text.contains("api_token=<redacted>")
+                && text.contains("pin=<redacted>")
+        )
     }
 
     @Test func journalStyleOnlyWhenJournalStreamIsStandardError() {

@@ -1,5 +1,6 @@
-@testable import PinpostAgent
 import Testing
+
+@testable import PinpostAgent
 
 /// The publisher's timer period decides how late a systemd watchdog ping or a group commit can be.
 @Suite("Publisher tick interval")
@@ -10,12 +11,17 @@ struct PublisherTickTests {
     }
 
     @Test func groupCommitShortensIt() {
-        #expect(PublisherService.tickInterval(fsync: .interval(.milliseconds(200)), watchdogPing: nil) == .milliseconds(200))
+        #expect(
+            PublisherService.tickInterval(fsync: .interval(.milliseconds(200)), watchdogPing: nil) == .milliseconds(200)
+        )
     }
 
     /// WatchdogSec=1s means a ping every 0.5 s; ticking at 0.25 s keeps every ping within 0.75 s of the last.
     @Test func watchdogPingsAtHalfTheirIntervalAtLeast() {
-        #expect(PublisherService.tickInterval(fsync: .interval(.seconds(1)), watchdogPing: .milliseconds(500)) == .milliseconds(250))
+        #expect(
+            PublisherService.tickInterval(fsync: .interval(.seconds(1)), watchdogPing: .milliseconds(500))
+                == .milliseconds(250)
+        )
         #expect(PublisherService.tickInterval(fsync: .always, watchdogPing: .milliseconds(20)) == .milliseconds(50))
     }
 }

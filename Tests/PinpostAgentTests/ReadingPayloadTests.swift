@@ -5,7 +5,12 @@ import Timestamps
 
 @Suite("Reading payload JSON")
 struct ReadingPayloadTests {
-    func reading(_ sensor: String = "door", value: Reading.Value = .digital(true), edge: String? = "rising", synchronized: Bool = true) -> Reading {
+    func reading(
+        _ sensor: String = "door",
+        value: Reading.Value = .digital(true),
+        edge: String? = "rising",
+        synchronized: Bool = true
+    ) -> Reading {
         Reading(
             sensor: sensor,
             value: value,

@@ -1,13 +1,15 @@
 import Foundation
 import MQTT
-@testable import PinpostAgent
 import Testing
 import Timestamps
+
+@testable import PinpostAgent
 
 @Suite("Reading recorder")
 struct ReadingRecorderTests {
     @Test func concurrentSensorsGetContiguousSeqsInSpoolOrder() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pinpost-rec-\(UUID().uuidString)").path
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pinpost-rec-\(UUID().uuidString)")
+            .path
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let spool = try Spool(configuration: SpoolConfiguration(directory: folder))
         let (wakeUps, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
@@ -16,7 +18,14 @@ struct ReadingRecorderTests {
             for index in 0..<4 {
                 group.addTask {
                     for _ in 0..<25 {
-                        recorder.record(sensor: "s\(index)", value: .digital(true), edge: nil, takenAt: .now(), clockSynchronized: true, qos: .atLeastOnce)
+                        recorder.record(
+                            sensor: "s\(index)",
+                            value: .digital(true),
+                            edge: nil,
+                            takenAt: .now(),
+                            clockSynchronized: true,
+                            qos: .atLeastOnce
+                        )
                     }
                 }
             }

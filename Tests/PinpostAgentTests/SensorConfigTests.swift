@@ -34,7 +34,8 @@ struct SensorConfigTests {
     }
 
     @Test func parsesEveryKind() throws {
-        let configuration = try parse("""
+        let configuration = try parse(
+            """
             [gpio]
             backend = "libgpiod"
             sysfs_root = "fake-sys"
@@ -67,7 +68,8 @@ struct SensorConfigTests {
             device = "bme280"
             channel = "in_temp_input"
             simulate = "sine:60s,18,24"
-            """)
+            """
+        )
         #expect(configuration.backend == .libgpiod)
         #expect(configuration.gpio.sysfsRoot == "/etc/pinpost/fake-sys")
         #expect(configuration.gpio.simSocket == "/run/pinpost/sim.sock")
@@ -86,7 +88,8 @@ struct SensorConfigTests {
 
     @Test(arguments: ["raspberry-pi-4", "raspberry-pi-5", "beaglebone-black"])
     func boardProfilesAreValidConfigs(board: String) throws {
-        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         let path = repository.appendingPathComponent("board/profiles/\(board).toml").path
         let configuration = try ConfigLoader.load(path: path)
         #expect(configuration.backend == .libgpiod)
@@ -101,19 +104,43 @@ struct SensorConfigTests {
 
     /// Each new key: a bad value is an error naming the file, the key and a fix.
     @Test(arguments: [
-        ("[[sensor]]\nname = \"d\"\ntype = \"digital\"\nline = \"X\"\ndebounce = \"soon\"", "sensor[0].debounce", "duration"),
-        ("[[sensor]]\nname = \"d\"\ntype = \"digital\"\nline = \"X\"\ndebounce = \"11s\"", "sensor[0].debounce", "at most 10s"),
-        ("[[sensor]]\nname = \"d\"\ntype = \"counter\"\nline = \"X\"\ninterval = \"1us\"", "sensor[0].interval", "between 10ms and 1d"),
+        (
+            "[[sensor]]\nname = \"d\"\ntype = \"digital\"\nline = \"X\"\ndebounce = \"soon\"", "sensor[0].debounce",
+            "duration"
+        ),
+        (
+            "[[sensor]]\nname = \"d\"\ntype = \"digital\"\nline = \"X\"\ndebounce = \"11s\"", "sensor[0].debounce",
+            "at most 10s"
+        ),
+        (
+            "[[sensor]]\nname = \"d\"\ntype = \"counter\"\nline = \"X\"\ninterval = \"1us\"", "sensor[0].interval",
+            "between 10ms and 1d"
+        ),
         ("[[sensor]]\nname = \"d\"\ntype = \"thermo\"", "sensor[0].type", "ds18b20"),
         ("[[sensor]]\nname = \"t\"\ntype = \"ds18b20\"\ndevice = \"10-abc\"", "sensor[0].device", "28-"),
         ("[[sensor]]\nname = \"t\"\ntype = \"ds18b20\"\nline = 4", "sensor[0].line", "for type ds18b20"),
         ("[[sensor]]\nname = \"t\"\ntype = \"iio\"\nchannel = \"in_temp_input\"", "sensor[0].device", "iio:device0"),
         ("[[sensor]]\nname = \"t\"\ntype = \"iio\"\ndevice = \"bme280\"", "sensor[0].channel", "in_temp_input"),
-        ("[[sensor]]\nname = \"t\"\ntype = \"iio\"\ndevice = \"bme280\"\nchannel = \"out_voltage0_raw\"", "sensor[0].channel", "in_voltage0_raw"),
-        ("[[sensor]]\nname = \"t\"\ntype = \"iio\"\ndevice = \"bme280\"\nchannel = \"in_temp_input\"\nunit = 3", "sensor[0].unit", "unit"),
-        ("[[sensor]]\nname = \"t\"\ntype = \"iio\"\ndevice = \"bme280\"\nchannel = \"in_temp_input\"\nsimulate = \"toggle:1s\"", "sensor[0].simulate", "sine:"),
-        ("[[sensor]]\nname = \"d\"\ntype = \"digital\"\nline = \"X\"\nsimulate = \"sine:1s,0,1\"", "sensor[0].simulate", "toggle:"),
-        ("[[sensor]]\nname = \"p\"\ntype = \"poll\"\nline = \"X\"\ndebounce = \"5ms\"", "sensor[0].debounce", "for type poll"),
+        (
+            "[[sensor]]\nname = \"t\"\ntype = \"iio\"\ndevice = \"bme280\"\nchannel = \"out_voltage0_raw\"",
+            "sensor[0].channel", "in_voltage0_raw"
+        ),
+        (
+            "[[sensor]]\nname = \"t\"\ntype = \"iio\"\ndevice = \"bme280\"\nchannel = \"in_temp_input\"\nunit = 3",
+            "sensor[0].unit", "unit"
+        ),
+        (
+            "[[sensor]]\nname = \"t\"\ntype = \"iio\"\ndevice = \"bme280\"\nchannel = \"in_temp_input\"\nsimulate = \"toggle:1s\"",
+            "sensor[0].simulate", "sine:"
+        ),
+        (
+            "[[sensor]]\nname = \"d\"\ntype = \"digital\"\nline = \"X\"\nsimulate = \"sine:1s,0,1\"",
+            "sensor[0].simulate", "toggle:"
+        ),
+        (
+            "[[sensor]]\nname = \"p\"\ntype = \"poll\"\nline = \"X\"\ndebounce = \"5ms\"", "sensor[0].debounce",
+            "for type poll"
+        ),
         ("[gpio]\nsysfs_root = \"\"", "gpio.sysfs_root", "/sys"),
         ("[gpio]\nsim_socket = \"/\(String(repeating: "s", count: 120))\"", "gpio.sim_socket", "sim.sock"),
         ("[gpio]\nbackend = \"sysfs\"", "gpio.backend", "libgpiod"),

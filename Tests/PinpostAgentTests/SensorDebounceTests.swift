@@ -5,7 +5,10 @@ import Testing
 @Suite("Debounce by monotonic time")
 struct SensorDebounceTests {
     func event(_ value: Bool, at milliseconds: UInt64) -> LineEvent {
-        LineEvent(edge: value ? .rising : .falling, timestamp: MonotonicInstant(nanoseconds: 1_000_000_000_000 + milliseconds * 1_000_000))
+        LineEvent(
+            edge: value ? .rising : .falling,
+            timestamp: MonotonicInstant(nanoseconds: 1_000_000_000_000 + milliseconds * 1_000_000)
+        )
     }
 
     func instant(_ milliseconds: UInt64) -> MonotonicInstant {
@@ -19,7 +22,7 @@ struct SensorDebounceTests {
             changes += debouncer.ingest(event(value, at: time))
         }
         #expect(changes.isEmpty)
-        #expect(debouncer.settle(now: instant(26)) == nil)          // 19 ms after the last edge: not yet
+        #expect(debouncer.settle(now: instant(26)) == nil)  // 19 ms after the last edge: not yet
         let settled = debouncer.settle(now: instant(27))
         #expect(settled == Debouncer.Change(value: true, edge: .rising, timestamp: instant(7)))
         #expect(debouncer.stable == true)
@@ -39,7 +42,10 @@ struct SensorDebounceTests {
         _ = debouncer.ingest(event(true, at: 0))
         let changes = debouncer.ingest(event(false, at: 500))
         #expect(changes == [Debouncer.Change(value: true, edge: .rising, timestamp: instant(0))])
-        #expect(debouncer.settle(now: instant(520)) == Debouncer.Change(value: false, edge: .falling, timestamp: instant(500)))
+        #expect(
+            debouncer.settle(now: instant(520))
+                == Debouncer.Change(value: false, edge: .falling, timestamp: instant(500))
+        )
     }
 
     @Test func decisionsFollowEventTimestampsNotArrivalOrWallTime() {

@@ -1,6 +1,7 @@
 import Foundation
-@testable import PinpostAgent
 import Testing
+
+@testable import PinpostAgent
 
 /// DS18B20 and IIO reads against fake sysfs trees (the root is configurable: gpio.sysfs_root).
 @Suite("Sysfs sensors on fake trees")
@@ -8,7 +9,9 @@ struct SensorSysfsTests {
     let root: URL
 
     init() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("pinpost-sysfs-\(UUID().uuidString.prefix(8))")
+        root = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "pinpost-sysfs-\(UUID().uuidString.prefix(8))"
+        )
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
     }
 
@@ -25,7 +28,7 @@ struct SensorSysfsTests {
     @Test func ds18b20ReadsMilliDegrees() throws {
         try write("bus/w1/devices/28-0316a2791aff/w1_slave", Self.goodRead)
         try write("bus/w1/devices/w1_bus_master1/uevent", "")
-        let thermometer = try DS18B20(files: files, device: nil)   // first 28-* found
+        let thermometer = try DS18B20(files: files, device: nil)  // first 28-* found
         #expect(thermometer.id == "28-0316a2791aff")
         #expect(try thermometer.read() == 24.937)
     }
@@ -36,7 +39,10 @@ struct SensorSysfsTests {
     }
 
     @Test func ds18b20CRCNoIsRefusedNotPublished() throws {
-        try write("bus/w1/devices/28-0000000000aa/w1_slave", "8f 01 55 00 7f ff 0c 10 a0 : crc=33 NO\n8f 01 55 00 7f ff 0c 10 a0 t=24937\n")
+        try write(
+            "bus/w1/devices/28-0000000000aa/w1_slave",
+            "8f 01 55 00 7f ff 0c 10 a0 : crc=33 NO\n8f 01 55 00 7f ff 0c 10 a0 t=24937\n"
+        )
         let thermometer = try DS18B20(files: files, device: "28-0000000000aa")
         let error = try #require(throws: SensorReadError.self) { try thermometer.read() }
         #expect(error.message.contains("CRC check failed"))
@@ -53,7 +59,9 @@ struct SensorSysfsTests {
         #expect(error.message.contains("28-ffffffffffff"))
         #expect(error.message.contains("28-0316a2791aff"))
         #expect(error.message.contains("fix:"))
-        let none = try #require(throws: SensorReadError.self) { try DS18B20(files: SysfsFiles(root: root.appendingPathComponent("empty").path), device: nil) }
+        let none = try #require(throws: SensorReadError.self) {
+            try DS18B20(files: SysfsFiles(root: root.appendingPathComponent("empty").path), device: nil)
+        }
         #expect(none.message.contains("no DS18B20"))
     }
 
@@ -64,7 +72,7 @@ struct SensorSysfsTests {
         try write("bus/iio/devices/iio:device1/in_humidityrelative_input", "43320\n")
         try write("bus/iio/devices/iio:device1/in_pressure_input", "100.653253906\n")
         let temperature = try IIOChannel(files: files, device: "bme280", channel: "in_temp_input", unit: nil)
-        #expect(abs(try temperature.read() - 25.08) < 1e-9)   // the payload rounds the binary noise away
+        #expect(abs(try temperature.read() - 25.08) < 1e-9)  // the payload rounds the binary noise away
         #expect(temperature.unit == "°C")
         let humidity = try IIOChannel(files: files, device: "iio:device1", channel: "in_humidityrelative", unit: nil)
         #expect(abs(try humidity.read() - 43.32) < 1e-9)
@@ -77,8 +85,8 @@ struct SensorSysfsTests {
     @Test func iioRawUsesKernelScaleAndOffset() throws {
         try write("bus/iio/devices/iio:device0/name", "ads1015\n")
         try write("bus/iio/devices/iio:device0/in_voltage0_raw", "1000\n")
-        try write("bus/iio/devices/iio:device0/in_voltage_scale", "3.000000\n")   // shared by type
-        try write("bus/iio/devices/iio:device0/in_voltage0_offset", "-100\n")    // per channel
+        try write("bus/iio/devices/iio:device0/in_voltage_scale", "3.000000\n")  // shared by type
+        try write("bus/iio/devices/iio:device0/in_voltage0_offset", "-100\n")  // per channel
         let channel = try IIOChannel(files: files, device: "ads1015", channel: "in_voltage0_raw", unit: nil)
         #expect(try channel.read() == 2700)
         #expect(channel.unit == "mV")
@@ -89,9 +97,13 @@ struct SensorSysfsTests {
     @Test func iioMissingDeviceOrChannelSaysWhatExists() throws {
         try write("bus/iio/devices/iio:device0/name", "bme280\n")
         try write("bus/iio/devices/iio:device0/in_temp_input", "25080\n")
-        let device = try #require(throws: SensorReadError.self) { try IIOChannel(files: files, device: "bmp180", channel: "in_temp_input", unit: nil) }
+        let device = try #require(throws: SensorReadError.self) {
+            try IIOChannel(files: files, device: "bmp180", channel: "in_temp_input", unit: nil)
+        }
         #expect(device.message.contains("iio:device0 (bme280)"))
-        let channel = try #require(throws: SensorReadError.self) { try IIOChannel(files: files, device: "bme280", channel: "in_pressure_input", unit: nil) }
+        let channel = try #require(throws: SensorReadError.self) {
+            try IIOChannel(files: files, device: "bme280", channel: "in_pressure_input", unit: nil)
+        }
         #expect(channel.message.contains("in_temp_input"))
     }
 

@@ -1,6 +1,7 @@
 import MQTT
-@testable import PinpostAgent
 import Testing
+
+@testable import PinpostAgent
 
 /// What the session produced must reach the wire before anything an event handler makes it produce next.
 @Suite("Session action order")
@@ -16,8 +17,12 @@ struct SessionActionPlanTests {
         ]
         let plan = SessionActionPlan(actions)
         #expect(plan.writeFirst == [[1], [2], [3]])
-        #expect(plan.then == [.event(.connected(sessionPresent: true, ConnAckPacket(sessionPresent: true))),
-                              .event(.delivered(tag: 7)), .close(.protocolError), .send([4])])
+        #expect(
+            plan.then == [
+                .event(.connected(sessionPresent: true, ConnAckPacket(sessionPresent: true))),
+                .event(.delivered(tag: 7)), .close(.protocolError), .send([4]),
+            ]
+        )
     }
 
     @Test func aDisconnectPacketStillPrecedesItsClose() {

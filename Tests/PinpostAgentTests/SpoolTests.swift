@@ -1,13 +1,15 @@
 import Foundation
-@testable import PinpostAgent
 import Testing
+
+@testable import PinpostAgent
 
 @Suite("Durable spool")
 struct SpoolTests {
     let folder: String
 
     init() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("pinpost-spool-\(UUID().uuidString)").path
+        folder =
+            FileManager.default.temporaryDirectory.appendingPathComponent("pinpost-spool-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     }
 
@@ -25,7 +27,9 @@ struct SpoolTests {
     }
 
     var segmentFiles: [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: folder + "/spool")) ?? []).filter { $0.hasSuffix(".seg") }.sorted()
+        ((try? FileManager.default.contentsOfDirectory(atPath: folder + "/spool")) ?? []).filter {
+            $0.hasSuffix(".seg")
+        }.sorted()
     }
 
     @Test func handsOutInSeqOrderAndForgetsWhatWasAcknowledged() throws {

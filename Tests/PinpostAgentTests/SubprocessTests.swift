@@ -1,5 +1,7 @@
 import Testing
+
 @testable import PinpostAgent
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,8 +14,11 @@ struct SubprocessTests {
         var pair: [Int32] = [-1, -1]
         // Deliberately without close-on-exec, like a descriptor a library opened carelessly.
         try #require(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &pair) == 0)
-        defer { pair.forEach { close($0) } }
-        let seen = Subprocess.output(of: "/bin/sh", ["-c", "for fd in \(pair[0]) \(pair[1]); do readlink /proc/$$/fd/$fd; done; echo done"])
+        defer { for item in pair { close(item) } }
+        let seen = Subprocess.output(
+            of: "/bin/sh",
+            ["-c", "for fd in \(pair[0]) \(pair[1]); do readlink /proc/$$/fd/$fd; done; echo done"]
+        )
         #expect(seen == "done\n", "the helper inherited the agent's socket pair: \(seen ?? "nil")")
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import PinpostAgent
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -23,7 +24,9 @@ struct SystemdNotifierTests {
             withUnsafeMutableBytes(of: &address.sun_path) { raw in
                 for (index, byte) in name.enumerated() { raw[start + index] = byte }
             }
-            let length = socklen_t(MemoryLayout<sockaddr_un>.offset(of: \.sun_path)! + start + name.count + (path == nil ? 0 : 1))
+            let length = socklen_t(
+                MemoryLayout<sockaddr_un>.offset(of: \.sun_path)! + start + name.count + (path == nil ? 0 : 1)
+            )
             let bound = withUnsafePointer(to: &address) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
             }
@@ -46,7 +49,9 @@ struct SystemdNotifierTests {
     }
 
     @Test func sendsReadyAndStatusToAPathSocket() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("notify-\(UUID().uuidString.prefix(8))").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "notify-\(UUID().uuidString.prefix(8))"
+        ).path
         let receiver = try Receiver(path: path, abstractName: nil)
         let notifier = try #require(SystemdNotifier.fromEnvironment(["NOTIFY_SOCKET": path]))
         #expect(notifier.address == .path(path))
@@ -79,10 +84,22 @@ struct SystemdNotifierTests {
 
     @Test func watchdogIntervalFollowsWatchdogUsecAndPid() {
         let pid: Int32 = 4242
-        #expect(SystemdNotifier.watchdogInterval(environment: ["WATCHDOG_USEC": "30000000"], processID: pid) == .seconds(30))
-        #expect(SystemdNotifier.pingInterval(environment: ["WATCHDOG_USEC": "30000000", "WATCHDOG_PID": "4242"], processID: pid) == .seconds(15))
+        #expect(
+            SystemdNotifier.watchdogInterval(environment: ["WATCHDOG_USEC": "30000000"], processID: pid) == .seconds(30)
+        )
+        #expect(
+            SystemdNotifier.pingInterval(
+                environment: ["WATCHDOG_USEC": "30000000", "WATCHDOG_PID": "4242"],
+                processID: pid
+            ) == .seconds(15)
+        )
         // Meant for another process (e.g. inherited by a child): not ours to ping.
-        #expect(SystemdNotifier.watchdogInterval(environment: ["WATCHDOG_USEC": "30000000", "WATCHDOG_PID": "1"], processID: pid) == nil)
+        #expect(
+            SystemdNotifier.watchdogInterval(
+                environment: ["WATCHDOG_USEC": "30000000", "WATCHDOG_PID": "1"],
+                processID: pid
+            ) == nil
+        )
         #expect(SystemdNotifier.watchdogInterval(environment: ["WATCHDOG_USEC": "0"], processID: pid) == nil)
         #expect(SystemdNotifier.watchdogInterval(environment: ["WATCHDOG_USEC": "soon"], processID: pid) == nil)
         #expect(SystemdNotifier.watchdogInterval(environment: [:], processID: pid) == nil)

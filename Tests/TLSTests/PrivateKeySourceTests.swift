@@ -1,11 +1,14 @@
-import Testing
 import TLS
+import Testing
 
 @Suite("Private key sources")
 struct PrivateKeySourceTests {
     @Test func urisAreHardwareKeysAndPathsAreFiles() {
         #expect(PrivateKeySource.parse("/etc/pinpost/device.key") == .file("/etc/pinpost/device.key"))
-        #expect(PrivateKeySource.parse("pkcs11:token=t;object=k", module: "/m.so", pin: "1") == .pkcs11(uri: "pkcs11:token=t;object=k", module: "/m.so", pin: "1"))
+        #expect(
+            PrivateKeySource.parse("pkcs11:token=t;object=k", module: "/m.so", pin: "1")
+                == .pkcs11(uri: "pkcs11:token=t;object=k", module: "/m.so", pin: "1")
+        )
         #expect(PrivateKeySource.parse("handle:0x81000001") == .tpm(uri: "handle:0x81000001"))
         #expect(PrivateKeySource.parse("handle:0x81000001").filePath == nil)
     }

@@ -35,7 +35,14 @@ final class BenchDriver: Service {
     private let startedAt: UInt64
     private let result = Mutex(Outcome())
 
-    init(request: BenchRequest, spool: Spool, topic: String, timeline: AckTimeline, wakeUp: AsyncStream<Void>.Continuation, startedAt: UInt64) {
+    init(
+        request: BenchRequest,
+        spool: Spool,
+        topic: String,
+        timeline: AckTimeline,
+        wakeUp: AsyncStream<Void>.Continuation,
+        startedAt: UInt64
+    ) {
         self.request = request
         self.spool = spool
         self.topic = topic
@@ -71,7 +78,12 @@ final class BenchDriver: Service {
             $0 = Outcome(
                 firstAckSeconds: Double(firstAck - startedAt) / 1e9,
                 firstAckUnixNanoseconds: Int64(wall.tv_sec) * 1_000_000_000 + Int64(wall.tv_nsec),
-                start: start, end: end, usageAtStart: usageAtStart, usageAtEnd: usageAtEnd, dropped: dropped, warmUps: warmUps
+                start: start,
+                end: end,
+                usageAtStart: usageAtStart,
+                usageAtEnd: usageAtEnd,
+                dropped: dropped,
+                warmUps: warmUps
             )
         }
     }

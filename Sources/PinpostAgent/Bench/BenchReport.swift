@@ -48,7 +48,9 @@ public struct BenchReport: Sendable, Equatable {
         var lines: [String] = []
         switch mode {
         case .publish:
-            lines.append("pinpost bench: \(count) readings, QoS \(qos), \(size)-byte payload, MQTT \(protocolVersion), spool.fsync \(fsync)")
+            lines.append(
+                "pinpost bench: \(count) readings, QoS \(qos), \(size)-byte payload, MQTT \(protocolVersion), spool.fsync \(fsync)"
+            )
             lines.append("acknowledged  \(acknowledged) of \(count) (refused \(rejected), dropped \(dropped))")
             lines.append("throughput    \(Self.fixed(messagesPerSecond, 0)) messages/s (\(Self.fixed(seconds, 3)) s)")
         case .spool:
@@ -56,16 +58,23 @@ public struct BenchReport: Sendable, Equatable {
             lines.append("appended      \(acknowledged) of \(count) (dropped \(dropped))")
             lines.append("append rate   \(Self.fixed(messagesPerSecond, 0)) appends/s (\(Self.fixed(seconds, 3)) s)")
         }
-        lines.append("cpu           \(Self.fixed(cpuSeconds, 3)) s during the run, \(Self.fixed(cpuSecondsTotal, 3)) s in all")
-        let anonymous = anonymousRSSKiB.map { ", \(Self.fixed(Double($0) / 1024, 1)) MiB of it anonymous at the end" } ?? ""
+        lines.append(
+            "cpu           \(Self.fixed(cpuSeconds, 3)) s during the run, \(Self.fixed(cpuSecondsTotal, 3)) s in all"
+        )
+        let anonymous =
+            anonymousRSSKiB.map { ", \(Self.fixed(Double($0) / 1024, 1)) MiB of it anonymous at the end" } ?? ""
         lines.append("peak rss      \(Self.fixed(Double(peakRSSKiB) / 1024, 1)) MiB\(anonymous)")
         if let p50 = latencyP50Milliseconds, let p99 = latencyP99Milliseconds, let maximum = latencyMaxMilliseconds {
             let what = qos == 0 ? "hand-out to TLS write (QoS 0 has no ack)" : "hand-out to PUBACK"
-            lines.append("ack latency   p50 \(Self.fixed(p50, 3)) ms, p99 \(Self.fixed(p99, 3)) ms, max \(Self.fixed(maximum, 3)) ms (\(what))")
+            lines.append(
+                "ack latency   p50 \(Self.fixed(p50, 3)) ms, p99 \(Self.fixed(p99, 3)) ms, max \(Self.fixed(maximum, 3)) ms (\(what))"
+            )
         }
         if let firstAck = firstAckSeconds {
             let retried = warmUps > 1 ? "; \(warmUps) warm-up readings, the session reconnected clean first" : ""
-            lines.append("first ack     \(Self.fixed(firstAck * 1000, 1)) ms after start (TLS handshake, CONNECT, warm-up PUBLISH\(retried))")
+            lines.append(
+                "first ack     \(Self.fixed(firstAck * 1000, 1)) ms after start (TLS handshake, CONNECT, warm-up PUBLISH\(retried))"
+            )
         }
         return lines.joined(separator: "\n")
     }
@@ -112,6 +121,7 @@ public struct BenchReport: Sendable, Equatable {
         let sign = value < 0 && scaled > 0 ? "-" : ""
         guard digits > 0 else { return sign + String(whole) }
         let fractionText = String(fraction)
-        return sign + String(whole) + "." + String(repeating: "0", count: max(0, digits - fractionText.count)) + fractionText
+        return sign + String(whole) + "." + String(repeating: "0", count: max(0, digits - fractionText.count))
+            + fractionText
     }
 }

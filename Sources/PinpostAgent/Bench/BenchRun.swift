@@ -1,10 +1,10 @@
 internal import GPIO
 internal import Glibc
 public import Logging
-internal import ServiceLifecycle
-internal import UnixSignals
 internal import MQTT
+internal import ServiceLifecycle
 internal import Timestamps
+internal import UnixSignals
 
 /// `pinpost bench`: the agent's own pipeline (spool, `PublisherService` with its `ClientSession`,
 /// OpenSSL TLS) fed with synthetic readings, measured from inside.
@@ -13,7 +13,11 @@ internal import Timestamps
 /// and seq counter are untouched while the fsync cost is that of the real storage. It connects
 /// with the device's client id, so a running agent with that id is taken over for the duration.
 public enum BenchRun {
-    public static func run(configuration agentConfiguration: AgentConfiguration, request: BenchRequest, logger: Logger) async throws(AgentStartupError) -> BenchReport {
+    public static func run(
+        configuration agentConfiguration: AgentConfiguration,
+        request: BenchRequest,
+        logger: Logger
+    ) async throws(AgentStartupError) -> BenchReport {
         let startedAt = MonotonicInstant.now().nanoseconds
         // The bench's session is throwaway (its spool is fresh): Session Expiry 0 makes the broker drop
         // it at DISCONNECT, so the next bench (or agent) start is not offered a session it cannot resume.
@@ -115,7 +119,11 @@ public enum BenchRun {
 
     /// Appends N readings to a fresh spool with the configured fsync policy, then checkpoints
     /// (so an interval policy's final fsync is inside the time too).
-    private static func spoolOnly(configuration: AgentConfiguration, spoolConfiguration: SpoolConfiguration, request: BenchRequest) throws(AgentStartupError) -> BenchReport {
+    private static func spoolOnly(
+        configuration: AgentConfiguration,
+        spoolConfiguration: SpoolConfiguration,
+        request: BenchRequest
+    ) throws(AgentStartupError) -> BenchReport {
         let spool: Spool
         do {
             spool = try Spool(configuration: spoolConfiguration)

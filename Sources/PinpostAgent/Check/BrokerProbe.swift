@@ -42,8 +42,11 @@ struct BrokerProbe {
         return .connected(connection.handshake, outcome)
     }
 
-    private func connectAndDisconnect(over connection: BrokerConnection, events: AsyncStream<TransportEvent>,
-                                      continuation: AsyncStream<TransportEvent>.Continuation) async -> ConnectOutcome {
+    private func connectAndDisconnect(
+        over connection: BrokerConnection,
+        events: AsyncStream<TransportEvent>,
+        continuation: AsyncStream<TransportEvent>.Continuation
+    ) async -> ConnectOutcome {
         var settings = SessionSettings.make(configuration)
         settings.will = nil  // a probe must not announce the device offline
         // Restoring an (empty) snapshot makes the probe claim the device's broker session, so MQTT 5 sends
@@ -62,16 +65,23 @@ struct BrokerProbe {
         for await event in events {
             switch event {
             case .closed(let error):
-                let detail = error.map { "connection closed before CONNACK: \($0)" }
-                    ?? (clock.now - start >= timeout ? "no CONNACK within \(timeout)" : "the broker closed the connection before CONNACK")
-                return .failed(detail + "; fix: check the broker log (is this device's certificate accepted, or revoked?)")
+                let detail =
+                    error.map { "connection closed before CONNACK: \($0)" }
+                    ?? (clock.now - start >= timeout
+                        ? "no CONNACK within \(timeout)" : "the broker closed the connection before CONNACK")
+                return .failed(
+                    detail + "; fix: check the broker log (is this device's certificate accepted, or revoked?)"
+                )
             case .bytes(let bytes):
                 for action in session.received(bytes, now: clock.now - start) {
                     switch action {
                     case .event(.connected(let sessionPresent, _)):
                         // No session before the probe: leave none behind (MQTT 5, Session Expiry 0 on DISCONNECT),
                         // or the agent's first start would find a session it holds no state for [MQTT-3.2.2-4].
-                        for action in session.disconnect(now: clock.now - start, sessionExpiry: sessionPresent ? nil : 0) {
+                        for action in session.disconnect(
+                            now: clock.now - start,
+                            sessionExpiry: sessionPresent ? nil : 0
+                        ) {
                             if case .send(let bytes) = action { connection.send(bytes) }
                         }
                         return .accepted(sessionPresent: sessionPresent)

@@ -14,7 +14,11 @@ public enum Preflight {
 
     /// Runs every check it can; a failed prerequisite turns the checks that need it into FAILs that say so.
     /// `report` is called as each result is known, so a slow network check does not hide the earlier ones.
-    public static func run(configuration: AgentConfiguration, timeout: Duration, report: (Result) -> Void) async -> [Result] {
+    public static func run(
+        configuration: AgentConfiguration,
+        timeout: Duration,
+        report: (Result) -> Void
+    ) async -> [Result] {
         var results: [Result] = []
         func add(_ name: String, _ passed: Bool, _ detail: String) {
             let result = Result(name: name, passed: passed, detail: detail)
@@ -22,7 +26,11 @@ public enum Preflight {
             report(result)
         }
 
-        add("config", true, "\(configuration.file): device '\(configuration.device.id)', broker \(configuration.broker.host):\(configuration.broker.port) (MQTT \(configuration.broker.protocolVersion)), \(configuration.sensors.count) sensor(s)")
+        add(
+            "config",
+            true,
+            "\(configuration.file): device '\(configuration.device.id)', broker \(configuration.broker.host):\(configuration.broker.port) (MQTT \(configuration.broker.protocolVersion)), \(configuration.sensors.count) sensor(s)"
+        )
 
         do {
             let checked = try KeyFilePolicy.checkSecrets(configuration)
@@ -40,17 +48,24 @@ public enum Preflight {
         do {
             let tls = try Agent.makeTLSContext(configuration)
             // With a clock below the floor, validity is judged at the floor; the clock line says why.
-            let status = try DeviceIdentity.check(configuration: configuration, certificate: tls.deviceCertificate, now: max(wallNow, floor.floor))
+            let status = try DeviceIdentity.check(
+                configuration: configuration,
+                certificate: tls.deviceCertificate,
+                now: max(wallNow, floor.floor)
+            )
             let certificate = tls.deviceCertificate
-            var detail = "device certificate CN=\(certificate.commonName ?? "?") issued by \"\(certificate.issuer)\", \(status.daysLeft) days left"
+            var detail =
+                "device certificate CN=\(certificate.commonName ?? "?") issued by \"\(certificate.issuer)\", \(status.daysLeft) days left"
             if let warning = status.warning {
                 detail += " (WARNING: \(warning))"
             }
-            detail += "; identity rule \(configuration.tls.identity); key matches; trust anchors from \(tls.configuration.trustAnchorDescription)"
+            detail +=
+                "; identity rule \(configuration.tls.identity); key matches; trust anchors from \(tls.configuration.trustAnchorDescription)"
             detail += "; CRL check \(configuration.tls.crlMode.rawValue)"
             if let nextUpdate = tls.crlNextUpdate {
                 let now = UTCTime.now().epochMilliseconds / 1000
-                detail += nextUpdate < now
+                detail +=
+                    nextUpdate < now
                     ? " (WARNING: tls.crl_file expired at \(CertificateSummary.utc(nextUpdate)); handshakes will fail until it is refreshed)"
                     : " (CRL next update \(CertificateSummary.utc(nextUpdate)))"
             }
@@ -69,7 +84,11 @@ public enum Preflight {
         } else if !configuration.time.requireSync {
             add("clock", true, "\(clock); not required (time.require_sync = false)")
         } else {
-            add("clock", false, "\(clock); the agent will wait before connecting; fix: enable NTP (systemd-timesyncd, chrony) or set time.require_sync = false for testing")
+            add(
+                "clock",
+                false,
+                "\(clock); the agent will wait before connecting; fix: enable NTP (systemd-timesyncd, chrony) or set time.require_sync = false for testing"
+            )
         }
 
         guard let context else {
@@ -84,13 +103,22 @@ public enum Preflight {
             add("mqtt connect", false, "skipped: no verified TLS connection")
         case .connected(let handshake, let outcome):
             let peer = handshake.peerCertificate.map { " with broker \($0.subject)" } ?? ""
-            add("tls handshake", true, "\(handshake.protocolVersion) \(handshake.cipher)\(peer), chain and name '\(configuration.tls.serverName)' verified\(handshake.ocspStapleVerified ? ", OCSP staple good" : "")")
+            add(
+                "tls handshake",
+                true,
+                "\(handshake.protocolVersion) \(handshake.cipher)\(peer), chain and name '\(configuration.tls.serverName)' verified\(handshake.ocspStapleVerified ? ", OCSP staple good" : "")"
+            )
             switch outcome {
             case .accepted(let sessionPresent):
-                add("mqtt connect", true, "CONNACK accepted client id '\(configuration.device.id)' (session present: \(sessionPresent))")
+                add(
+                    "mqtt connect",
+                    true,
+                    "CONNACK accepted client id '\(configuration.device.id)' (session present: \(sessionPresent))"
+                )
             case .refused(let reason, let notice):
                 let said = notice.isEmpty ? "" : " (\(notice))"
-                let fix = notice.serverReference != nil
+                let fix =
+                    notice.serverReference != nil
                     ? "set broker.host to the server it points to, if that is yours"
                     : "check the broker's ACL and that it maps this certificate to a permitted identity"
                 add("mqtt connect", false, "broker refused CONNECT: \(reason)\(said); fix: \(fix)")

@@ -33,7 +33,9 @@ public struct ClockFloor: Sendable, Equatable {
         if let chain = try? CertificateSummary.load(pemFile: configuration.tls.certFile, field: "tls.cert_file") {
             certificates += chain.map { ("device certificate \($0.subject)", $0) }
         }
-        if let caFile = configuration.tls.caFile, let anchors = try? CertificateSummary.load(pemFile: caFile, field: "tls.ca_file") {
+        if let caFile = configuration.tls.caFile,
+            let anchors = try? CertificateSummary.load(pemFile: caFile, field: "tls.ca_file")
+        {
             certificates += anchors.map { ("trust anchor \($0.subject)", $0) }
         }
         return ClockFloor(buildTime: binaryBuildTime, certificates: certificates)
@@ -44,10 +46,12 @@ public struct ClockFloor: Sendable, Equatable {
     /// Why `now` (epoch seconds) cannot be right, or nil when it is at or above the floor.
     public func violation(now: Int64) -> String? {
         guard now < floor else { return nil }
-        let reason = (newestNotBefore ?? 0) > buildTime
+        let reason =
+            (newestNotBefore ?? 0) > buildTime
             ? "the newest certificate in use is valid only from \(UTCTime(epochMilliseconds: floor * 1000).rfc3339Seconds)"
             : "this pinpost binary was built at \(UTCTime(epochMilliseconds: buildTime * 1000).rfc3339Seconds)"
-        return "the wall clock reads \(UTCTime(epochMilliseconds: now * 1000).rfc3339Seconds), which cannot be right: \(reason); fix: set the clock or enable NTP (timedatectl set-ntp true); the agent will not connect until then"
+        return
+            "the wall clock reads \(UTCTime(epochMilliseconds: now * 1000).rfc3339Seconds), which cannot be right: \(reason); fix: set the clock or enable NTP (timedatectl set-ntp true); the agent will not connect until then"
     }
 
     /// Above the floor and inside every certificate's validity: good enough to proceed without sync

@@ -91,25 +91,39 @@ public struct ClockGate: Sendable {
             } else {
                 let report = probe.report()
                 if report.synchronized {
-                    if lastLog != nil { logger.info("clock synchronized, connecting", metadata: ["clock": "\(report)"]) }
+                    if lastLog != nil {
+                        logger.info("clock synchronized, connecting", metadata: ["clock": "\(report)"])
+                    }
                     return .synchronized(report)
                 }
                 let elapsed = waiter.now - start
                 if let syncTimeout, elapsed >= syncTimeout {
                     switch onTimeout {
                     case .proceedIfPlausible where floor.isPlausible(now: wall):
-                        logger.warning("clock still not synchronized after time.sync_timeout \(syncTimeout); proceeding because it is above the floor and inside the certificates' validity (time.on_timeout = proceed-if-plausible); readings are marked \"clock\":\"unsynced\"", metadata: ["clock": "\(report)"])
+                        logger.warning(
+                            "clock still not synchronized after time.sync_timeout \(syncTimeout); proceeding because it is above the floor and inside the certificates' validity (time.on_timeout = proceed-if-plausible); readings are marked \"clock\":\"unsynced\"",
+                            metadata: ["clock": "\(report)"]
+                        )
                         return .proceededUnsynchronized(report)
                     case .proceedIfPlausible:
-                        log(.error, "clock not synchronized after time.sync_timeout and not plausible (outside a certificate's validity): still waiting; \(report)")
+                        log(
+                            .error,
+                            "clock not synchronized after time.sync_timeout and not plausible (outside a certificate's validity): still waiting; \(report)"
+                        )
                     case .wait:
                         if !timeoutLogged {
-                            logger.error("clock still not synchronized after time.sync_timeout \(syncTimeout); still waiting (time.on_timeout = wait); fix: enable NTP, or set time.on_timeout = \"proceed-if-plausible\"", metadata: ["clock": "\(report)"])
+                            logger.error(
+                                "clock still not synchronized after time.sync_timeout \(syncTimeout); still waiting (time.on_timeout = wait); fix: enable NTP, or set time.on_timeout = \"proceed-if-plausible\"",
+                                metadata: ["clock": "\(report)"]
+                            )
                             timeoutLogged = true
                         }
                     }
                 } else {
-                    log(.notice, "waiting for a synchronized clock before any TLS (time.require_sync = true): \(report)")
+                    log(
+                        .notice,
+                        "waiting for a synchronized clock before any TLS (time.require_sync = true): \(report)"
+                    )
                 }
             }
             heartbeat()

@@ -31,4 +31,3 @@ public protocol ClockProbe: Sendable {
 extension ClockProbe {
     public var isSynchronized: Bool { report().synchronized }
 }
-

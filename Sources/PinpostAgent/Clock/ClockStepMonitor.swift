@@ -2,6 +2,7 @@ public import Logging
 public import ServiceLifecycle
 public import TLS
 internal import Timestamps
+
 #if canImport(Glibc)
 internal import Glibc
 #endif
@@ -39,7 +40,9 @@ public struct ClockStepMonitor: Service {
                 if let violation = floor.violation(now: seconds) {
                     logger.error("after the step: \(violation)")
                 } else if seconds < deviceCertificate.notBefore || seconds > deviceCertificate.notAfter {
-                    logger.error("after the step the device certificate is outside its validity (\(deviceCertificate)); the broker will refuse it; fix: check the clock source")
+                    logger.error(
+                        "after the step the device certificate is outside its validity (\(deviceCertificate)); the broker will refuse it; fix: check the clock source"
+                    )
                 }
             }
         }
@@ -51,7 +54,8 @@ public struct ClockStepMonitor: Service {
         var monotonic = timespec()
         clock_gettime(CLOCK_REALTIME, &wall)
         clock_gettime(CLOCK_MONOTONIC, &monotonic)
-        return .seconds(Int64(wall.tv_sec) - Int64(monotonic.tv_sec)) + .nanoseconds(Int64(wall.tv_nsec) - Int64(monotonic.tv_nsec))
+        return .seconds(Int64(wall.tv_sec) - Int64(monotonic.tv_sec))
+            + .nanoseconds(Int64(wall.tv_nsec) - Int64(monotonic.tv_nsec))
     }
 }
 

@@ -15,7 +15,9 @@ public struct CombinedClockProbe: ClockProbe {
 
     /// All sources, timedatectl included: for the clock gate and `pinpost check`.
     public static func full(maxErrorMilliseconds: Int) -> CombinedClockProbe {
-        CombinedClockProbe(probes: [AdjtimexProbe(maxErrorMilliseconds: maxErrorMilliseconds), TimesyncFlagProbe(), TimedatectlProbe()])
+        CombinedClockProbe(probes: [
+            AdjtimexProbe(maxErrorMilliseconds: maxErrorMilliseconds), TimesyncFlagProbe(), TimedatectlProbe(),
+        ])
     }
 
     public var isSynchronized: Bool { probes.contains { $0.isSynchronized } }

@@ -1,5 +1,6 @@
 internal import CPinpostLinux
 internal import Dispatch
+
 #if canImport(Glibc)
 internal import Glibc
 #endif
@@ -22,7 +23,9 @@ public final class LinuxClockWaiter: ClockWaiter {
         let folder = String(flagFile[..<slash])
         flagName = String(flagFile[flagFile.index(after: slash)...])
         let descriptor = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
-        if descriptor >= 0, inotify_add_watch(descriptor, folder.isEmpty ? "/" : folder, UInt32(IN_CREATE | IN_MOVED_TO)) >= 0 {
+        if descriptor >= 0,
+            inotify_add_watch(descriptor, folder.isEmpty ? "/" : folder, UInt32(IN_CREATE | IN_MOVED_TO)) >= 0
+        {
             inotifyDescriptor = descriptor
         } else {
             if descriptor >= 0 { close(descriptor) }
@@ -60,12 +63,16 @@ public final class LinuxClockWaiter: ClockWaiter {
         let deadline = now + limit
         var descriptors = [pollfd(fd: cancellation.readEnd, events: Int16(POLLIN), revents: 0)]
         if stepDescriptor >= 0 { descriptors.append(pollfd(fd: stepDescriptor, events: Int16(POLLIN), revents: 0)) }
-        if inotifyDescriptor >= 0 { descriptors.append(pollfd(fd: inotifyDescriptor, events: Int16(POLLIN), revents: 0)) }
+        if inotifyDescriptor >= 0 {
+            descriptors.append(pollfd(fd: inotifyDescriptor, events: Int16(POLLIN), revents: 0))
+        }
         while true {
             let remaining = deadline - now
             if remaining <= .zero { return .timedOut }
             let capped = min(remaining, .seconds(3600))
-            let milliseconds = Int32(capped.components.seconds * 1000 + capped.components.attoseconds / 1_000_000_000_000_000)
+            let milliseconds = Int32(
+                capped.components.seconds * 1000 + capped.components.attoseconds / 1_000_000_000_000_000
+            )
             for index in descriptors.indices { descriptors[index].revents = 0 }
             let ready = poll(&descriptors, nfds_t(descriptors.count), max(milliseconds, 1))
             guard ready > 0 else { continue }

@@ -1,4 +1,5 @@
 internal import CPinpostLinux
+
 #if canImport(Glibc)
 internal import Glibc
 #endif
@@ -18,13 +19,28 @@ public struct TimedatectlProbe: ClockProbe {
 
     public func report() -> ClockReport {
         guard Self.systemdIsRunning, access(executable, X_OK) == 0 else {
-            return ClockReport(synchronized: false, source: "timedatectl", estimatedErrorMilliseconds: nil, detail: "systemd not running")
+            return ClockReport(
+                synchronized: false,
+                source: "timedatectl",
+                estimatedErrorMilliseconds: nil,
+                detail: "systemd not running"
+            )
         }
         guard let output = Subprocess.output(of: executable, ["show", "-p", "NTPSynchronized", "--value"]) else {
-            return ClockReport(synchronized: false, source: "timedatectl", estimatedErrorMilliseconds: nil, detail: "could not run \(executable)")
+            return ClockReport(
+                synchronized: false,
+                source: "timedatectl",
+                estimatedErrorMilliseconds: nil,
+                detail: "could not run \(executable)"
+            )
         }
         let answer = output.filter { !$0.isWhitespace }
-        return ClockReport(synchronized: answer == "yes", source: "timedatectl", estimatedErrorMilliseconds: nil, detail: "NTPSynchronized=\(answer)")
+        return ClockReport(
+            synchronized: answer == "yes",
+            source: "timedatectl",
+            estimatedErrorMilliseconds: nil,
+            detail: "NTPSynchronized=\(answer)"
+        )
     }
 }
 
@@ -43,7 +59,7 @@ enum Subprocess {
         // The helper gets stdio only: no broker connection, spool file or GPIO line of the agent's.
         _ = CPinpostLinux_spawn_close_from(&actions, 3)
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
+        defer { for item in argv { free(item) } }
         var child: pid_t = 0
         let spawned = posix_spawn(&child, executable, &actions, nil, argv, environ)
         close(pipeEnds[1])

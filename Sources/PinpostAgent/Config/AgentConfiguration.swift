@@ -141,9 +141,19 @@ public struct AgentConfiguration: Sendable, Equatable {
         public var unit: String?
 
         public init(
-            name: String, kind: Kind, address: LineAddress?, edges: EdgeDetection = .both, bias: LineBias = .asIs,
-            activeLow: Bool = false, qos: QoS = .atLeastOnce, simulate: Waveform? = nil, debounce: Duration = .zero,
-            interval: Duration? = nil, device: String? = nil, channel: String? = nil, unit: String? = nil
+            name: String,
+            kind: Kind,
+            address: LineAddress?,
+            edges: EdgeDetection = .both,
+            bias: LineBias = .asIs,
+            activeLow: Bool = false,
+            qos: QoS = .atLeastOnce,
+            simulate: Waveform? = nil,
+            debounce: Duration = .zero,
+            interval: Duration? = nil,
+            device: String? = nil,
+            channel: String? = nil,
+            unit: String? = nil
         ) {
             self.name = name
             self.kind = kind

@@ -63,7 +63,11 @@ struct TableReader {
             throw error(name, "'\(text)' is not a duration", fix: fix)
         }
         guard range.contains(duration) else {
-            throw error(name, "\(text) is out of range \(DurationText.format(range.lowerBound))...\(DurationText.format(range.upperBound))", fix: fix)
+            throw error(
+                name,
+                "\(text) is out of range \(DurationText.format(range.lowerBound))...\(DurationText.format(range.upperBound))",
+                fix: fix
+            )
         }
         return duration
     }
@@ -90,7 +94,9 @@ struct TableReader {
 
     mutating func subtable(_ name: String, required: Bool, fix: String) throws(ConfigError) -> TableReader? {
         guard let value = value(name) else {
-            if required { throw ConfigError(file: file, key: key(name), problem: "section [\(key(name))] is missing", fix: fix) }
+            if required {
+                throw ConfigError(file: file, key: key(name), problem: "section [\(key(name))] is missing", fix: fix)
+            }
             return nil
         }
         guard let table = value.table else {

@@ -33,7 +33,15 @@ public struct Reading: Sendable, Equatable {
         }
     }
 
-    public init(sensor: String, value: Value, edge: String?, takenAt: UTCTime, clockSynchronized: Bool, seq: UInt64, qos: QoS) {
+    public init(
+        sensor: String,
+        value: Value,
+        edge: String?,
+        takenAt: UTCTime,
+        clockSynchronized: Bool,
+        seq: UInt64,
+        qos: QoS
+    ) {
         self.sensor = sensor
         self.value = value
         self.edge = edge

@@ -1,9 +1,9 @@
 internal import GPIO
 public import Logging
 internal import ServiceLifecycle
-internal import UnixSignals
 internal import TLS
 internal import Timestamps
+internal import UnixSignals
 
 /// Builds the agent's services from a configuration and runs them until SIGTERM or SIGINT.
 public enum Agent {
@@ -15,7 +15,11 @@ public enum Agent {
         // instead, and let the clock gate hold the connection until the clock is fixed.
         let floor = ClockFloor.make(for: configuration)
         let wallNow = UTCTime.now().epochMilliseconds / 1000
-        let identity = try DeviceIdentity.check(configuration: configuration, certificate: tls.deviceCertificate, now: max(wallNow, floor.floor))
+        let identity = try DeviceIdentity.check(
+            configuration: configuration,
+            certificate: tls.deviceCertificate,
+            now: max(wallNow, floor.floor)
+        )
         if let warning = identity.warning {
             logger.warning("\(warning)", metadata: ["days_left": "\(identity.daysLeft)"])
         }
@@ -38,7 +42,11 @@ public enum Agent {
         )
         let nextSeq = spool.lastSeq + 1
         let (wakeUps, wakeUpContinuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        let recorder = ReadingRecorder(spool: spool, topics: Topics(deviceID: configuration.device.id), wakeUp: wakeUpContinuation)
+        let recorder = ReadingRecorder(
+            spool: spool,
+            topics: Topics(deviceID: configuration.device.id),
+            wakeUp: wakeUpContinuation
+        )
 
         let publisher = PublisherService(
             configuration: configuration,
@@ -49,14 +57,29 @@ public enum Agent {
             logger: logger,
             systemd: SystemdNotifier.fromProcessEnvironment()
         )
-        let sensors = SensorService(sensors: configuration.sensors, backend: backend, recorder: recorder, clockProbe: readingProbe, logger: logger, settings: configuration.gpio)
-        let stepMonitor = ClockStepMonitor(threshold: configuration.time.stepThreshold, floor: floor, deviceCertificate: tls.deviceCertificate, logger: logger)
-        logger.info("pinpost starting", metadata: [
-            "device": "\(configuration.device.id)",
-            "broker": "\(configuration.broker.host):\(configuration.broker.port)",
-            "sensors": "\(configuration.sensors.count)",
-            "next_seq": "\(nextSeq)",
-        ])
+        let sensors = SensorService(
+            sensors: configuration.sensors,
+            backend: backend,
+            recorder: recorder,
+            clockProbe: readingProbe,
+            logger: logger,
+            settings: configuration.gpio
+        )
+        let stepMonitor = ClockStepMonitor(
+            threshold: configuration.time.stepThreshold,
+            floor: floor,
+            deviceCertificate: tls.deviceCertificate,
+            logger: logger
+        )
+        logger.info(
+            "pinpost starting",
+            metadata: [
+                "device": "\(configuration.device.id)",
+                "broker": "\(configuration.broker.host):\(configuration.broker.port)",
+                "sensors": "\(configuration.sensors.count)",
+                "next_seq": "\(nextSeq)",
+            ]
+        )
         // Order matters: shutdown runs in reverse, so sensors stop before the publisher drains.
         let group = ServiceGroup(
             configuration: .init(
@@ -77,17 +100,19 @@ public enum Agent {
             try KeyFilePolicy.readSecret(path, field: "tls.pin_file")
         }
         do {
-            return try TLSContext(configuration: TLSConfiguration(
-                caFile: configuration.tls.caFile,
-                caDirectory: configuration.tls.caDir,
-                certificateChainFile: configuration.tls.certFile,
-                privateKey: configuration.tls.privateKeySource(pin: pin),
-                crlFile: configuration.tls.crlFile,
-                revocation: configuration.tls.crlMode,
-                ocsp: configuration.tls.ocsp,
-                serverName: configuration.tls.serverName,
-                minimumVersion: configuration.tls.minVersion == "1.3" ? .tls13 : .tls12
-            ))
+            return try TLSContext(
+                configuration: TLSConfiguration(
+                    caFile: configuration.tls.caFile,
+                    caDirectory: configuration.tls.caDir,
+                    certificateChainFile: configuration.tls.certFile,
+                    privateKey: configuration.tls.privateKeySource(pin: pin),
+                    crlFile: configuration.tls.crlFile,
+                    revocation: configuration.tls.crlMode,
+                    ocsp: configuration.tls.ocsp,
+                    serverName: configuration.tls.serverName,
+                    minimumVersion: configuration.tls.minVersion == "1.3" ? .tls13 : .tls12
+                )
+            )
         } catch {
             throw AgentStartupError(exitCode: .config, message: "\(configuration.file): \(error)")
         }

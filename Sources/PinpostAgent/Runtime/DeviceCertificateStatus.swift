@@ -22,6 +22,7 @@ public struct DeviceCertificateStatus: Sendable, Equatable {
     /// A warning to log, or nil when there is time.
     public var warning: String? {
         guard expiresSoon else { return nil }
-        return "the device certificate expires in \(daysLeft) day(s) (notAfter \(CertificateSummary.utc(certificate.notAfter)), within tls.expiry_warning_days = \(warningDays)); fix: renew it before then"
+        return
+            "the device certificate expires in \(daysLeft) day(s) (notAfter \(CertificateSummary.utc(certificate.notAfter)), within tls.expiry_warning_days = \(warningDays)); fix: renew it before then"
     }
 }

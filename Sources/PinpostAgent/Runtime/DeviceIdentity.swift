@@ -58,7 +58,8 @@ public enum DeviceIdentity {
             guard certificate.commonName == id else {
                 throw AgentStartupError(
                     exitCode: .config,
-                    message: "\(file): device.id '\(id)' does not match the CN '\(certificate.commonName ?? "(none)")' of tls.cert_file '\(certFile)'; fix: set device.id to the certificate's CN, or install this device's own certificate"
+                    message:
+                        "\(file): device.id '\(id)' does not match the CN '\(certificate.commonName ?? "(none)")' of tls.cert_file '\(certFile)'; fix: set device.id to the certificate's CN, or install this device's own certificate"
                 )
             }
         case .uri:
@@ -67,7 +68,8 @@ public enum DeviceIdentity {
                 let uris = certificate.subjectAlternativeNames.filter { $0.hasPrefix("URI:") }
                 throw AgentStartupError(
                     exitCode: .config,
-                    message: "\(file): tls.identity requires the SAN URI '\(expected)' for device.id '\(id)', but tls.cert_file '\(certFile)' carries \(uris.isEmpty ? "no URI" : uris.joined(separator: ", ")); fix: set device.id to the id in the certificate's URI, or install this device's own certificate"
+                    message:
+                        "\(file): tls.identity requires the SAN URI '\(expected)' for device.id '\(id)', but tls.cert_file '\(certFile)' carries \(uris.isEmpty ? "no URI" : uris.joined(separator: ", ")); fix: set device.id to the id in the certificate's URI, or install this device's own certificate"
                 )
             }
         case .unchecked:
@@ -76,16 +78,22 @@ public enum DeviceIdentity {
         guard certificate.allowsClientAuth else {
             throw AgentStartupError(
                 exitCode: .config,
-                message: "\(file): tls.cert_file '\(certFile)' is not allowed for TLS client authentication (extendedKeyUsage lacks clientAuth); fix: reissue it with provisioning/pinpost-pki device"
+                message:
+                    "\(file): tls.cert_file '\(certFile)' is not allowed for TLS client authentication (extendedKeyUsage lacks clientAuth); fix: reissue it with provisioning/pinpost-pki device"
             )
         }
         if now < certificate.notBefore || now > certificate.notAfter {
             let state = now < certificate.notBefore ? "is not yet valid" : "has expired"
             throw AgentStartupError(
                 exitCode: .config,
-                message: "\(file): the device certificate tls.cert_file '\(certFile)' \(state) (\(certificate)); fix: install a current certificate, or check this device's clock"
+                message:
+                    "\(file): the device certificate tls.cert_file '\(certFile)' \(state) (\(certificate)); fix: install a current certificate, or check this device's clock"
             )
         }
-        return DeviceCertificateStatus(certificate: certificate, now: now, warningDays: configuration.tls.expiryWarningDays)
+        return DeviceCertificateStatus(
+            certificate: certificate,
+            now: now,
+            warningDays: configuration.tls.expiryWarningDays
+        )
     }
 }

@@ -1,8 +1,9 @@
+public import Logging
+public import Timestamps
+
 #if canImport(Glibc)
 internal import Glibc
 #endif
-public import Logging
-public import Timestamps
 
 /// A swift-log handler that writes one line per message to standard error, in the form the
 /// systemd journal understands when the agent runs as a service, and readable text on a terminal.
@@ -94,7 +95,11 @@ public struct JournalLogHandler: LogHandler {
         let environment = ProcessEnvironment.values(["JOURNAL_STREAM"])
         var info = stat()
         guard fstat(2, &info) == 0 else { return .terminal }
-        return style(journalStream: environment["JOURNAL_STREAM"], device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+        return style(
+            journalStream: environment["JOURNAL_STREAM"],
+            device: UInt64(info.st_dev),
+            inode: UInt64(info.st_ino)
+        )
     }
 
     /// `$JOURNAL_STREAM` is `DEVICE:INODE` of the stream systemd connected to stdout/stderr. Checking
@@ -104,7 +109,9 @@ public struct JournalLogHandler: LogHandler {
     public static func style(journalStream: String?, device: UInt64, inode: UInt64) -> Style {
         guard let journalStream else { return .terminal }
         let parts = journalStream.split(separator: ":")
-        guard parts.count == 2, let streamDevice = UInt64(parts[0]), let streamInode = UInt64(parts[1]) else { return .terminal }
+        guard parts.count == 2, let streamDevice = UInt64(parts[0]), let streamInode = UInt64(parts[1]) else {
+            return .terminal
+        }
         return streamDevice == device && streamInode == inode ? .journal : .terminal
     }
 
@@ -146,7 +153,9 @@ public struct JournalLogHandler: LogHandler {
         var rest = Substring(text)
         while let begin = rest.firstRange(of: "-----BEGIN ") {
             let header = rest[begin.upperBound...]
-            guard let headerEnd = header.firstRange(of: "-----"), header[..<headerEnd.lowerBound].hasSuffix("PRIVATE KEY") else {
+            guard let headerEnd = header.firstRange(of: "-----"),
+                header[..<headerEnd.lowerBound].hasSuffix("PRIVATE KEY")
+            else {
                 result += rest[..<begin.upperBound]
                 rest = rest[begin.upperBound...]
                 continue
@@ -165,7 +174,8 @@ public struct JournalLogHandler: LogHandler {
 
     /// Keeps tabs and newlines (newlines are split into lines later); other control characters become `?`.
     static func replacingControlCharacters(_ text: String) -> String {
-        guard text.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\t" && $0 != "\n" || $0.value == 0x7f }) else { return text }
+        guard text.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\t" && $0 != "\n" || $0.value == 0x7f })
+        else { return text }
         var scalars = String.UnicodeScalarView()
         for scalar in text.unicodeScalars {
             let control = scalar.value < 0x20 && scalar != "\t" && scalar != "\n" || scalar.value == 0x7f

@@ -15,8 +15,12 @@ public enum KeyFilePolicy {
         let key = configuration.tls.keyFile
         if key.hasPrefix("pkcs11:") || key.hasPrefix("handle:") {
             if key.contains("pin-value=") || (key.hasPrefix("handle:") && key.contains("?")) {
-                try check(secretFile: configuration.file, field: "the config file (tls.key_file holds a PIN)",
-                          fix: "move the PIN out of tls.key_file into tls.pin_file (mode 0600), or chmod 600 '\(configuration.file)'")
+                try check(
+                    secretFile: configuration.file,
+                    field: "the config file (tls.key_file holds a PIN)",
+                    fix:
+                        "move the PIN out of tls.key_file into tls.pin_file (mode 0600), or chmod 600 '\(configuration.file)'"
+                )
                 checked.append(configuration.file)
             }
         } else {
@@ -28,7 +32,11 @@ public enum KeyFilePolicy {
             checked.append(pinFile)
         }
         if let passwordFile = configuration.broker.passwordFile {
-            try check(secretFile: passwordFile, field: "broker.password_file", fix: "chmod 600 '\(passwordFile)' (0400 also works)")
+            try check(
+                secretFile: passwordFile,
+                field: "broker.password_file",
+                fix: "chmod 600 '\(passwordFile)' (0400 also works)"
+            )
             _ = try readSecret(passwordFile, field: "broker.password_file")
             checked.append(passwordFile)
         }
@@ -43,20 +51,25 @@ public enum KeyFilePolicy {
         var info = stat()
         guard stat(path, &info) == 0 else {
             let reason = String(cString: strerror(errno))
-            throw AgentStartupError(exitCode: .config, message: "\(field) '\(path)': \(reason); fix: point \(field) at the existing file")
+            throw AgentStartupError(
+                exitCode: .config,
+                message: "\(field) '\(path)': \(reason); fix: point \(field) at the existing file"
+            )
         }
         let mode = info.st_mode & 0o777
         if mode & 0o077 != 0 {
             throw AgentStartupError(
                 exitCode: .noPermission,
-                message: "\(field) '\(path)' has mode \(octal(mode)): group or others may access a secret; fix: \(modeFix)"
+                message:
+                    "\(field) '\(path)' has mode \(octal(mode)): group or others may access a secret; fix: \(modeFix)"
             )
         }
         let me = geteuid()
         if info.st_uid != me && info.st_uid != 0 {
             throw AgentStartupError(
                 exitCode: .noPermission,
-                message: "\(field) '\(path)' is owned by uid \(info.st_uid), not by the agent's user (uid \(me)) or root, so that user could change it; fix: chown the file to the user pinpost runs as (or root)"
+                message:
+                    "\(field) '\(path)' is owned by uid \(info.st_uid), not by the agent's user (uid \(me)) or root, so that user could change it; fix: chown the file to the user pinpost runs as (or root)"
             )
         }
         let folder = FileSystem.directoryName(of: path)
@@ -64,7 +77,8 @@ public enum KeyFilePolicy {
         if stat(folder, &folderInfo) == 0, folderInfo.st_mode & 0o002 != 0, folderInfo.st_mode & 0o1000 == 0 {
             throw AgentStartupError(
                 exitCode: .noPermission,
-                message: "\(field) '\(path)' sits in '\(folder)', which any user may write (mode \(octal(folderInfo.st_mode & 0o7777))), so the file could be replaced; fix: chmod o-w '\(folder)' or move the file to /etc/pinpost"
+                message:
+                    "\(field) '\(path)' sits in '\(folder)', which any user may write (mode \(octal(folderInfo.st_mode & 0o7777))), so the file could be replaced; fix: chmod o-w '\(folder)' or move the file to /etc/pinpost"
             )
         }
     }
@@ -75,11 +89,17 @@ public enum KeyFilePolicy {
         do {
             bytes = try FileSystem.readFile(path, limit: 4096)
         } catch {
-            throw AgentStartupError(exitCode: .config, message: "\(field) '\(path)': \(error); fix: make the file readable by the agent's user")
+            throw AgentStartupError(
+                exitCode: .config,
+                message: "\(field) '\(path)': \(error); fix: make the file readable by the agent's user"
+            )
         }
         let line = bytes.prefix { $0 != UInt8(ascii: "\n") && $0 != UInt8(ascii: "\r") }
         guard !line.isEmpty else {
-            throw AgentStartupError(exitCode: .config, message: "\(field) '\(path)' is empty; fix: write the secret on the file's first line")
+            throw AgentStartupError(
+                exitCode: .config,
+                message: "\(field) '\(path)' is empty; fix: write the secret on the file's first line"
+            )
         }
         return String(decoding: line, as: UTF8.self)
     }

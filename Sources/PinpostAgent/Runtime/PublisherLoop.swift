@@ -73,15 +73,21 @@ struct PublisherLoop {
         self.restoredInFlight = restored?.snapshot.inFlight.count
         self.backoff = Backoff(base: configuration.reconnect.initial, cap: configuration.reconnect.max)
         // Trust and authorization failures: start at a minute, never faster than the normal cap allows.
-        self.slowBackoff = Backoff(base: max(.seconds(60), configuration.reconnect.initial), cap: max(.seconds(900), configuration.reconnect.max))
+        self.slowBackoff = Backoff(
+            base: max(.seconds(60), configuration.reconnect.initial),
+            cap: max(.seconds(900), configuration.reconnect.max)
+        )
     }
 
     private var now: Duration { clock.now - origin }
 
     /// The MQTT session as the last run left it, with message bodies from the spool.
-    private static func restoreSession(spool: Spool, clientID: String) -> (snapshot: SessionSnapshot, records: [SpoolRecord])? {
+    private static func restoreSession(
+        spool: Spool,
+        clientID: String
+    ) -> (snapshot: SessionSnapshot, records: [SpoolRecord])? {
         guard let bytes = try? FileSystem.readFile(spool.sessionStatePath, limit: 1 << 20),
-              let file = SessionStateFile.decode(bytes), file.clientID == clientID
+            let file = SessionStateFile.decode(bytes), file.clientID == clientID
         else { return nil }
         let records = spool.records(Set(file.inFlight.map(\.seq)))
         let snapshot = file.snapshot(records: records)
@@ -180,7 +186,9 @@ struct PublisherLoop {
             try FileSystem.writeFileAtomically(spool.sessionStatePath, bytes)
             lastSessionFile = bytes
         } catch {
-            logger.error("MQTT session state not saved: \(error); after a restart the broker's session may be discarded")
+            logger.error(
+                "MQTT session state not saved: \(error); after a restart the broker's session may be discarded"
+            )
         }
     }
 
@@ -202,11 +210,14 @@ struct PublisherLoop {
                 continuation.yield(.transport(generation: current, event))
             }
             phase = .connected(connection, since: now)
-            logger.info("TLS established", metadata: [
-                "broker": "\(configuration.broker.host):\(configuration.broker.port)",
-                "protocol": "\(connection.handshake.protocolVersion)",
-                "cipher": "\(connection.handshake.cipher)",
-            ])
+            logger.info(
+                "TLS established",
+                metadata: [
+                    "broker": "\(configuration.broker.host):\(configuration.broker.port)",
+                    "protocol": "\(connection.handshake.protocolVersion)",
+                    "cipher": "\(connection.handshake.cipher)",
+                ]
+            )
             perform(session.connectionEstablished(now: now))
         } catch {
             // A broker that cannot be reached after closing on us is restarting, not serving another client
@@ -256,9 +267,11 @@ struct PublisherLoop {
             if earlyCloses >= 2 {
                 // MQTT 3.1.1 brokers (and Mosquitto 2.0 for 5.0) drop the older connection without a
                 // reason when a client id is reused: a close soon after CONNACK is that pattern.
-                reason = "connection closed by the broker soon after CONNACK, \(earlyCloses) times in a row: another client may be using client id '\(service.configuration.device.id)' (brokers drop the older connection)"
+                reason =
+                    "connection closed by the broker soon after CONNACK, \(earlyCloses) times in a row: another client may be using client id '\(service.configuration.device.id)' (brokers drop the older connection)"
             }
-            let trust = (error as? TLSError).map { [.verification, .rejectedByBroker, .ocsp].contains($0.kind) } ?? false
+            let trust =
+                (error as? TLSError).map { [.verification, .rejectedByBroker, .ocsp].contains($0.kind) } ?? false
             scheduleRetry(after: reason, slow: trust)
         }
     }
@@ -299,7 +312,10 @@ struct PublisherLoop {
                 )
                 perform(actions)
             } catch {
-                logger.error("reading cannot be published and is discarded", metadata: ["seq": "\(record.seq)", "reason": "\(error)"])
+                logger.error(
+                    "reading cannot be published and is discarded",
+                    metadata: ["seq": "\(record.seq)", "reason": "\(error)"]
+                )
                 spool.acknowledge(record.seq, rejected: true)
             }
         }
@@ -307,9 +323,24 @@ struct PublisherLoop {
 
     private mutating func publishStatus(_ state: String) {
         lastStatus = now
-        let status = AgentStatus(state: state, spool: spool.statistics(), reconnects: reconnects, lastDisconnect: lastDisconnect, now: .now())
+        let status = AgentStatus(
+            state: state,
+            spool: spool.statistics(),
+            reconnects: reconnects,
+            lastDisconnect: lastDisconnect,
+            now: .now()
+        )
         do {
-            perform(try session.publish(topic: topics.status, payload: status.encoded(), qos: .atLeastOnce, retain: true, tag: Self.statusTag, now: now))
+            perform(
+                try session.publish(
+                    topic: topics.status,
+                    payload: status.encoded(),
+                    qos: .atLeastOnce,
+                    retain: true,
+                    tag: Self.statusTag,
+                    now: now
+                )
+            )
         } catch {
             logger.error("status not published", metadata: ["reason": "\(error)"])
         }
@@ -349,7 +380,11 @@ struct PublisherLoop {
                 case .clientDisconnect:
                     phase = .disconnected
                 case .keepAliveTimeout:
-                    scheduleRetry(after: "keep-alive timeout: the broker did not answer within the ping timeout (dead connection?)", slow: false)
+                    scheduleRetry(
+                        after:
+                            "keep-alive timeout: the broker did not answer within the ping timeout (dead connection?)",
+                        slow: false
+                    )
                 case .connectionRefused:
                     scheduleRetry(after: lastDisconnect ?? "CONNACK refused", slow: true)
                 case .protocolError:
@@ -370,12 +405,19 @@ struct PublisherLoop {
             everConnected = true
             holdsSession = true
             saveSessionState()
-            logger.info("MQTT connected", metadata: ["client_id": "\(service.configuration.device.id)", "session_present": "\(sessionPresent)"])
+            logger.info(
+                "MQTT connected",
+                metadata: ["client_id": "\(service.configuration.device.id)", "session_present": "\(sessionPresent)"]
+            )
             warnAboutMaximumQoS(connack.properties.maximumQoS)
             lastFailure = nil
             publishStatus("online")
             feedSession()
-            notifySystemd((toldReady ? [] : [.ready]) + [.status("connected to \(service.configuration.broker.host):\(service.configuration.broker.port)")])
+            notifySystemd(
+                (toldReady ? [] : [.ready]) + [
+                    .status("connected to \(service.configuration.broker.host):\(service.configuration.broker.port)")
+                ]
+            )
             toldReady = true
         case .connectionRefused(let reason, let notice):
             lastDisconnect = "CONNACK refused: \(reason)" + (notice.isEmpty ? "" : " (\(notice))")
@@ -386,7 +428,10 @@ struct PublisherLoop {
             }
         case .deliveryFailed(let tag, let reason):
             if tag < Self.statusTag {
-                logger.error("broker refused a reading; it will not be retried", metadata: ["seq": "\(tag)", "reason": "\(reason)"])
+                logger.error(
+                    "broker refused a reading; it will not be retried",
+                    metadata: ["seq": "\(tag)", "reason": "\(reason)"]
+                )
                 spool.acknowledge(tag, rejected: true)
                 feedSession()
             }
@@ -396,7 +441,8 @@ struct PublisherLoop {
             break
         case .disconnectedByServer(let reason, let notice):
             if reason == .sessionTakenOver {
-                lastDisconnect = "session taken over: another client connected with client id '\(service.configuration.device.id)'"
+                lastDisconnect =
+                    "session taken over: another client connected with client id '\(service.configuration.device.id)'"
                 logger.warning("\(lastDisconnect!); backing off instead of fighting it")
             } else {
                 // A Server Reference (0x9C/0x9D) is reported, not followed: the configured broker stays the only
@@ -417,12 +463,20 @@ struct PublisherLoop {
         guard let maximum else { return }
         let affected = service.configuration.sensors.filter { $0.qos > maximum }.map(\.name)
         guard !affected.isEmpty else { return }
-        let metadata: Logger.Metadata = ["maximum_qos": "\(maximum.rawValue)", "sensors": "\(affected.joined(separator: ","))"]
+        let metadata: Logger.Metadata = [
+            "maximum_qos": "\(maximum.rawValue)", "sensors": "\(affected.joined(separator: ","))",
+        ]
         switch service.configuration.broker.qosAboveMaximum {
         case .downgrade:
-            logger.warning("broker's Maximum QoS is below these sensors' QoS; their readings are sent at QoS \(maximum.rawValue) (set broker.qos_above_maximum = \"refuse\" to drop them instead)", metadata: metadata)
+            logger.warning(
+                "broker's Maximum QoS is below these sensors' QoS; their readings are sent at QoS \(maximum.rawValue) (set broker.qos_above_maximum = \"refuse\" to drop them instead)",
+                metadata: metadata
+            )
         case .refuse:
-            logger.warning("broker's Maximum QoS is below these sensors' QoS; their readings are refused and dropped (broker.qos_above_maximum = \"refuse\"; \"downgrade\" sends them at the lower QoS)", metadata: metadata)
+            logger.warning(
+                "broker's Maximum QoS is below these sensors' QoS; their readings are refused and dropped (broker.qos_above_maximum = \"refuse\"; \"downgrade\" sends them at the lower QoS)",
+                metadata: metadata
+            )
         }
     }
 
@@ -445,7 +499,10 @@ struct PublisherLoop {
         guard case .connected = phase else {
             let pending = spool.statistics().depth
             if pending > 0 {
-                logger.notice("shutting down while disconnected; readings stay in the spool for the next start", metadata: ["pending": "\(pending)"])
+                logger.notice(
+                    "shutting down while disconnected; readings stay in the spool for the next start",
+                    metadata: ["pending": "\(pending)"]
+                )
             }
             checkpoint()
             return true
@@ -460,7 +517,10 @@ struct PublisherLoop {
         if session.inFlightCount + session.queuedCount > 0 && !timedOut { return false }
         let pending = spool.statistics().depth
         if pending > 0 {
-            logger.notice("shutting down; unacknowledged readings stay in the spool for the next start", metadata: ["pending": "\(pending)"])
+            logger.notice(
+                "shutting down; unacknowledged readings stay in the spool for the next start",
+                metadata: ["pending": "\(pending)"]
+            )
         }
         if case .connected(let connection, _) = phase { closing = connection }
         perform(session.disconnect(now: now))

@@ -18,7 +18,11 @@ public struct SensorService: Service {
     let settings: AgentConfiguration.GPIOSettings
 
     public init(
-        sensors: [AgentConfiguration.Sensor], backend: any GPIOBackend, recorder: ReadingRecorder, clockProbe: any ClockProbe, logger: Logger,
+        sensors: [AgentConfiguration.Sensor],
+        backend: any GPIOBackend,
+        recorder: ReadingRecorder,
+        clockProbe: any ClockProbe,
+        logger: Logger,
         settings: AgentConfiguration.GPIOSettings = AgentConfiguration.GPIOSettings()
     ) {
         self.sensors = sensors
@@ -54,7 +58,12 @@ public struct SensorService: Service {
             for sensor in sensors {
                 let emit = emitter(for: sensor)
                 if let address = sensor.address {
-                    let request = InputLineRequest(address: address, edges: sensor.edges, bias: sensor.bias, activeLow: sensor.activeLow)
+                    let request = InputLineRequest(
+                        address: address,
+                        edges: sensor.edges,
+                        bias: sensor.bias,
+                        activeLow: sensor.activeLow
+                    )
                     let line: any GPIOInputLine
                     do {
                         line = try await backend.requestInput(request)
@@ -69,7 +78,11 @@ public struct SensorService: Service {
                     }
                 } else {
                     do {
-                        let source = try SysfsSensorRunner.prepare(sensor, settings: settings, simulated: simulated != nil)
+                        let source = try SysfsSensorRunner.prepare(
+                            sensor,
+                            settings: settings,
+                            simulated: simulated != nil
+                        )
                         runners.append(.sysfs(SysfsSensorRunner(source: source, emit: emit)))
                     } catch {
                         throw SensorStartupError(message: "sensor '\(sensor.name)': \(error)")
@@ -82,7 +95,9 @@ public struct SensorService: Service {
         }
 
         let started = runners
-        let control = simulated.map { SimulatorControl(path: settings.simSocket, backend: $0, sensors: sensors, logger: logger) }
+        let control = simulated.map {
+            SimulatorControl(path: settings.simSocket, backend: $0, sensors: sensors, logger: logger)
+        }
         do {
             try await cancelWhenGracefulShutdown {
                 try await withThrowingDiscardingTaskGroup { group in
@@ -94,7 +109,10 @@ public struct SensorService: Service {
                             do {
                                 try await control.run()
                             } catch {
-                                logger.warning("simulator control unavailable", metadata: ["socket": "\(settings.simSocket)", "reason": "\(error)"])
+                                logger.warning(
+                                    "simulator control unavailable",
+                                    metadata: ["socket": "\(settings.simSocket)", "reason": "\(error)"]
+                                )
                             }
                         }
                     }
@@ -123,7 +141,10 @@ public struct SensorService: Service {
             case .stored(let seq):
                 logger.debug("reading", metadata: ["sensor": "\(sensor.name)", "seq": "\(seq)", "value": "\(value)"])
             case .dropped(let seq, let reason):
-                logger.warning("reading dropped", metadata: ["sensor": "\(sensor.name)", "seq": "\(seq)", "reason": "\(reason)"])
+                logger.warning(
+                    "reading dropped",
+                    metadata: ["sensor": "\(sensor.name)", "seq": "\(seq)", "reason": "\(reason)"]
+                )
             }
         }
     }

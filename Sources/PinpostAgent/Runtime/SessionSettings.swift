@@ -17,14 +17,22 @@ enum SessionSettings {
         settings.sessionExpiry = configuration.broker.protocolVersion == .v5 ? configuration.broker.sessionExpiry : nil
         settings.useTopicAliases = configuration.broker.topicAliases
         settings.maximumInFlight = configuration.broker.maxInflight
-        settings.qosAboveMaximum = switch configuration.broker.qosAboveMaximum {
-        case .downgrade: .downgrade
-        case .refuse: .refuse
-        }
+        settings.qosAboveMaximum =
+            switch configuration.broker.qosAboveMaximum {
+            case .downgrade: .downgrade
+            case .refuse: .refuse
+            }
         // Credentials go only into CONNECT, which is sent only inside a verified TLS session.
         settings.username = configuration.broker.username
-        settings.password = configuration.broker.passwordFile.flatMap { try? KeyFilePolicy.readSecret($0, field: "broker.password_file") }.map { Array($0.utf8) }
-        settings.will = Will(topic: topics.status, payload: Array("{\"state\":\"offline\"}".utf8), qos: .atLeastOnce, retain: true)
+        settings.password = configuration.broker.passwordFile.flatMap {
+            try? KeyFilePolicy.readSecret($0, field: "broker.password_file")
+        }.map { Array($0.utf8) }
+        settings.will = Will(
+            topic: topics.status,
+            payload: Array("{\"state\":\"offline\"}".utf8),
+            qos: .atLeastOnce,
+            retain: true
+        )
         return settings
     }
 }

@@ -130,7 +130,9 @@ public struct SystemdNotifier: Sendable, Hashable {
     /// none for this process: unset, not a positive number, or `$WATCHDOG_PID` names another process.
     /// Ping at half this interval (``pingInterval(environment:processID:)``), as sd_watchdog_enabled(3) advises.
     public static func watchdogInterval(environment: [String: String], processID: Int32) -> Duration? {
-        guard let text = environment["WATCHDOG_USEC"], let microseconds = Int64(text), microseconds > 0 else { return nil }
+        guard let text = environment["WATCHDOG_USEC"], let microseconds = Int64(text), microseconds > 0 else {
+            return nil
+        }
         if let pidText = environment["WATCHDOG_PID"] {
             guard let pid = Int32(pidText), pid == processID else { return nil }
         }

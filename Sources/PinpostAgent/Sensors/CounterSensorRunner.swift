@@ -18,7 +18,13 @@ struct CounterSensorRunner {
     func run() async throws {
         let sensor = emit.sensor
         let interval = sensor.interval ?? .seconds(10)
-        emit.logger.info("counting pulses", metadata: ["sensor": "\(sensor.name)", "line": "\(line.request.address)", "interval": "\(DurationText.format(interval))"])
+        emit.logger.info(
+            "counting pulses",
+            metadata: [
+                "sensor": "\(sensor.name)", "line": "\(line.request.address)",
+                "interval": "\(DurationText.format(interval))",
+            ]
+        )
         var counter = PulseCounter(start: .now())
         var debouncer = Debouncer(initial: false, period: sensor.debounce, rule: .lockout)
         let (inputs, continuation) = AsyncStream<Input>.makeStream()

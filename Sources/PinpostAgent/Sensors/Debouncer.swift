@@ -63,7 +63,9 @@ public struct Debouncer: Sendable {
         }
         switch rule {
         case .lockout:
-            if let last = lastAccepted, event.timestamp.nanoseconds &- last.nanoseconds < window, event.timestamp >= last {
+            if let last = lastAccepted, event.timestamp.nanoseconds &- last.nanoseconds < window,
+                event.timestamp >= last
+            {
                 return []
             }
             lastAccepted = event.timestamp

@@ -19,9 +19,19 @@ struct DigitalSensorRunner {
         let sensor = emit.sensor
         let initial = try await line.read()
         try emit(.digital(initial))
-        emit.logger.info("watching sensor", metadata: ["sensor": "\(sensor.name)", "type": "digital", "line": "\(line.request.address)", "value": "\(initial ? 1 : 0)"])
+        emit.logger.info(
+            "watching sensor",
+            metadata: [
+                "sensor": "\(sensor.name)", "type": "digital", "line": "\(line.request.address)",
+                "value": "\(initial ? 1 : 0)",
+            ]
+        )
 
-        var debouncer = Debouncer(initial: initial, period: sensor.debounce, rule: sensor.edges == .both ? .settle : .lockout)
+        var debouncer = Debouncer(
+            initial: initial,
+            period: sensor.debounce,
+            rule: sensor.edges == .both ? .settle : .lockout
+        )
         let (inputs, continuation) = AsyncStream<Input>.makeStream()
         let line = self.line
         let pump = Task {
@@ -60,12 +70,20 @@ struct DigitalSensorRunner {
             switch input {
             case .edge(let event):
                 for change in debouncer.ingest(event) {
-                    try emit(.digital(change.value), edge: change.edge, at: WallClockMapping.wallTime(of: change.timestamp))
+                    try emit(
+                        .digital(change.value),
+                        edge: change.edge,
+                        at: WallClockMapping.wallTime(of: change.timestamp)
+                    )
                 }
                 armSettleTimer()
             case .settle:
                 if let change = debouncer.settle(now: .now()) {
-                    try emit(.digital(change.value), edge: change.edge, at: WallClockMapping.wallTime(of: change.timestamp))
+                    try emit(
+                        .digital(change.value),
+                        edge: change.edge,
+                        at: WallClockMapping.wallTime(of: change.timestamp)
+                    )
                 }
                 armSettleTimer()
             case .tick:

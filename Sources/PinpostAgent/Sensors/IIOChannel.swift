@@ -36,10 +36,13 @@ struct IIOChannel {
         }
         guard let chosen else {
             let names = present.map { candidate in
-                let name = (try? files.read("\(Self.devices)/\(candidate)/name")).map { String(trimmed($0[...])) } ?? "?"
+                let name =
+                    (try? files.read("\(Self.devices)/\(candidate)/name")).map { String(trimmed($0[...])) } ?? "?"
                 return "\(candidate) (\(name))"
             }
-            throw SensorReadError("IIO device '\(device)' not found in \(files.path(Self.devices)) (present: \(names.isEmpty ? "none" : names.joined(separator: ", "))); fix: load the sensor's driver (e.g. echo bme280 0x76 > /sys/bus/i2c/devices/i2c-1/new_device) or set device to one of those present")
+            throw SensorReadError(
+                "IIO device '\(device)' not found in \(files.path(Self.devices)) (present: \(names.isEmpty ? "none" : names.joined(separator: ", "))); fix: load the sensor's driver (e.g. echo bme280 0x76 > /sys/bus/i2c/devices/i2c-1/new_device) or set device to one of those present"
+            )
         }
         folder = "\(Self.devices)/\(chosen)"
 
@@ -48,8 +51,12 @@ struct IIOChannel {
             attribute = files.exists("\(folder)/\(channel)_input") ? "\(channel)_input" : "\(channel)_raw"
         }
         guard files.exists("\(folder)/\(attribute)") else {
-            let available = (files.list(folder) ?? []).filter { $0.hasPrefix("in_") && ($0.hasSuffix("_input") || $0.hasSuffix("_raw")) }
-            throw SensorReadError("\(files.path(folder)) has no channel '\(attribute)' (available: \(available.isEmpty ? "none" : available.joined(separator: ", "))); fix: set channel to one of them")
+            let available = (files.list(folder) ?? []).filter {
+                $0.hasPrefix("in_") && ($0.hasSuffix("_input") || $0.hasSuffix("_raw"))
+            }
+            throw SensorReadError(
+                "\(files.path(folder)) has no channel '\(attribute)' (available: \(available.isEmpty ? "none" : available.joined(separator: ", "))); fix: set channel to one of them"
+            )
         }
         self.attribute = attribute
 
@@ -101,7 +108,11 @@ struct IIOChannel {
         "concentration": ("%", 1),
     ]
 
-    private static func number(_ files: SysfsFiles, _ folder: String, _ names: [String]) throws(SensorReadError) -> Double? {
+    private static func number(
+        _ files: SysfsFiles,
+        _ folder: String,
+        _ names: [String]
+    ) throws(SensorReadError) -> Double? {
         for name in names where files.exists("\(folder)/\(name)") {
             let text = try files.read("\(folder)/\(name)")
             guard let value = Double(trimmed(text[...])) else {

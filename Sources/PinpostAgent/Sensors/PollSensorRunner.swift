@@ -10,7 +10,13 @@ struct PollSensorRunner {
     func run() async throws {
         let sensor = emit.sensor
         let interval = sensor.interval ?? .seconds(1)
-        emit.logger.info("polling sensor", metadata: ["sensor": "\(sensor.name)", "line": "\(line.request.address)", "interval": "\(DurationText.format(interval))"])
+        emit.logger.info(
+            "polling sensor",
+            metadata: [
+                "sensor": "\(sensor.name)", "line": "\(line.request.address)",
+                "interval": "\(DurationText.format(interval))",
+            ]
+        )
         // The simulated backend runs a line's waveform only while someone listens to its events;
         // a kernel line requested without edges ends this stream at once.
         let line = self.line

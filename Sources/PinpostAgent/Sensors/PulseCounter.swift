@@ -36,7 +36,8 @@ public struct PulseCounter: Sendable {
     /// Closes the interval ending at `now`.
     public mutating func sample(at now: MonotonicInstant) -> Sample {
         let pulses = total &- atLastSample
-        let elapsed = now.nanoseconds > lastSample.nanoseconds ? Double(now.nanoseconds - lastSample.nanoseconds) / 1e9 : 0
+        let elapsed =
+            now.nanoseconds > lastSample.nanoseconds ? Double(now.nanoseconds - lastSample.nanoseconds) / 1e9 : 0
         atLastSample = total
         lastSample = now
         return Sample(pulses: pulses, total: total, rate: elapsed > 0 ? Double(pulses) / elapsed : 0)

@@ -29,6 +29,6 @@ struct Ticker {
         try await Task.sleep(until: next, clock: .continuous)
         next = next.advanced(by: interval)
         let now = ContinuousClock.now
-        if next < now { next = now.advanced(by: interval) }   // we fell behind: skip, don't burst
+        if next < now { next = now.advanced(by: interval) }  // we fell behind: skip, don't burst
     }
 }

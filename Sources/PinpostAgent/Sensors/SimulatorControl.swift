@@ -2,6 +2,7 @@ internal import GPIO
 internal import Logging
 internal import NIOCore
 internal import NIOPosix
+
 #if canImport(Glibc)
 internal import Glibc
 #endif
@@ -52,7 +53,8 @@ struct SimulatorControl: Sendable {
                 return "error: no sensor named '\(words[1])'; sensors with lines: \(names.joined(separator: ", "))"
             }
             guard let address = sensor.address else {
-                return "error: sensor '\(sensor.name)' is a \(sensor.kind.rawValue) sensor without a GPIO line; only \(names.joined(separator: ", ")) can be set"
+                return
+                    "error: sensor '\(sensor.name)' is a \(sensor.kind.rawValue) sensor without a GPIO line; only \(names.joined(separator: ", ")) can be set"
             }
             let value: Bool
             switch words[2] {

@@ -16,7 +16,11 @@ struct SysfsSensorRunner {
     let emit: SensorEmitter
 
     /// Checks that the device is there now, so a missing sensor is a startup error.
-    static func prepare(_ sensor: AgentConfiguration.Sensor, settings: AgentConfiguration.GPIOSettings, simulated: Bool) throws(SensorReadError) -> Source {
+    static func prepare(
+        _ sensor: AgentConfiguration.Sensor,
+        settings: AgentConfiguration.GPIOSettings,
+        simulated: Bool
+    ) throws(SensorReadError) -> Source {
         if simulated, let waveform = sensor.simulate {
             return .simulated(waveform)
         }
@@ -48,7 +52,13 @@ struct SysfsSensorRunner {
             let unit = sensor.unit ?? (sensor.kind == .ds18b20 ? "°C" : nil)
             read = { () throws(SensorReadError) in (waveform.value(after: ContinuousClock.now - start), unit) }
         }
-        emit.logger.info("reading sensor", metadata: ["sensor": "\(sensor.name)", "type": "\(sensor.kind.rawValue)", "interval": "\(DurationText.format(interval))"])
+        emit.logger.info(
+            "reading sensor",
+            metadata: [
+                "sensor": "\(sensor.name)", "type": "\(sensor.kind.rawValue)",
+                "interval": "\(DurationText.format(interval))",
+            ]
+        )
         var ticker = Ticker(interval: interval)
         while true {
             do {

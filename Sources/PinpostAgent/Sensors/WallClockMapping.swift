@@ -9,7 +9,8 @@ public enum WallClockMapping {
     public static func wallTime(of timestamp: MonotonicInstant) -> UTCTime {
         let wall = UTCTime.now()
         let monotonic = MonotonicInstant.now()
-        let ageMilliseconds = monotonic.nanoseconds >= timestamp.nanoseconds
+        let ageMilliseconds =
+            monotonic.nanoseconds >= timestamp.nanoseconds
             ? Int64((monotonic.nanoseconds - timestamp.nanoseconds) / 1_000_000) : 0
         return UTCTime(epochMilliseconds: wall.epochMilliseconds - ageMilliseconds)
     }

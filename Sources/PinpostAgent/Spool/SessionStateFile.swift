@@ -47,7 +47,8 @@ struct SessionStateFile: Equatable {
             text += "incoming \(id)\n"
         }
         for entry in inFlight {
-            text += "inflight \(entry.packetID) \(entry.qos.rawValue) \(entry.phase == .awaitingCompletion ? "C" : "A") \(entry.seq)\n"
+            text +=
+                "inflight \(entry.packetID) \(entry.qos.rawValue) \(entry.phase == .awaitingCompletion ? "C" : "A") \(entry.seq)\n"
         }
         text += "end\n"
         return Array(text.utf8)
@@ -71,9 +72,18 @@ struct SessionStateFile: Equatable {
                 guard let id = UInt16(parts[1]), id != 0 else { return nil }
                 state.incomingQoS2PacketIDs.append(id)
             case "inflight" where parts.count == 5:
-                guard let id = UInt16(parts[1]), id != 0, let qosValue = UInt8(parts[2]), let qos = QoS(rawValue: qosValue), qos != .atMostOnce,
-                      parts[3] == "A" || parts[3] == "C", let seq = UInt64(parts[4]) else { return nil }
-                state.inFlight.append(Entry(packetID: id, qos: qos, phase: parts[3] == "C" ? .awaitingCompletion : .awaitingAcknowledgement, seq: seq))
+                guard let id = UInt16(parts[1]), id != 0, let qosValue = UInt8(parts[2]),
+                    let qos = QoS(rawValue: qosValue), qos != .atMostOnce,
+                    parts[3] == "A" || parts[3] == "C", let seq = UInt64(parts[4])
+                else { return nil }
+                state.inFlight.append(
+                    Entry(
+                        packetID: id,
+                        qos: qos,
+                        phase: parts[3] == "C" ? .awaitingCompletion : .awaitingAcknowledgement,
+                        seq: seq
+                    )
+                )
             default:
                 return nil
             }
@@ -86,13 +96,30 @@ struct SessionStateFile: Equatable {
     func snapshot(records: [UInt64: SpoolRecord]) -> SessionSnapshot {
         let inFlight: [SessionSnapshot.InFlight] = self.inFlight.compactMap { entry in
             if let record = records[entry.seq] {
-                let message = SessionSnapshot.Message(topic: record.topic, payload: record.payload, qos: entry.qos, retain: false, tag: entry.seq)
+                let message = SessionSnapshot.Message(
+                    topic: record.topic,
+                    payload: record.payload,
+                    qos: entry.qos,
+                    retain: false,
+                    tag: entry.seq
+                )
                 return SessionSnapshot.InFlight(packetID: entry.packetID, phase: entry.phase, message: message)
             }
             guard entry.phase == .awaitingCompletion else { return nil }
-            let placeholder = SessionSnapshot.Message(topic: "-", payload: [], qos: entry.qos, retain: false, tag: entry.seq)
+            let placeholder = SessionSnapshot.Message(
+                topic: "-",
+                payload: [],
+                qos: entry.qos,
+                retain: false,
+                tag: entry.seq
+            )
             return SessionSnapshot.InFlight(packetID: entry.packetID, phase: entry.phase, message: placeholder)
         }
-        return SessionSnapshot(clientID: clientID, inFlight: inFlight, incomingQoS2PacketIDs: incomingQoS2PacketIDs, nextPacketID: nextPacketID)
+        return SessionSnapshot(
+            clientID: clientID,
+            inFlight: inFlight,
+            incomingQoS2PacketIDs: incomingQoS2PacketIDs,
+            nextPacketID: nextPacketID
+        )
     }
 }

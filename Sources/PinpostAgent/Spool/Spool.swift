@@ -30,7 +30,12 @@ public final class Spool: Sendable {
     public var lastSeq: UInt64 { storage.withLock { $0.ack.lastSeq } }
 
     /// Assigns the next seq, builds the record with it and appends it.
-    public func append(qos: UInt8, takenAtMilliseconds: Int64, topic: String, payload makePayload: @Sendable (UInt64) -> [UInt8]) -> SpoolAppendOutcome {
+    public func append(
+        qos: UInt8,
+        takenAtMilliseconds: Int64,
+        topic: String,
+        payload makePayload: @Sendable (UInt64) -> [UInt8]
+    ) -> SpoolAppendOutcome {
         storage.withLock { $0.append(qos: qos, takenAt: takenAtMilliseconds, topic: topic, makePayload: makePayload) }
     }
 
@@ -119,7 +124,10 @@ struct SpoolStorage {
         do {
             try FileSystem.createDirectory(folder)
         } catch {
-            throw StateError(message: "spool.dir: \(error); fix: create the folder or point spool.dir at a folder the agent may write")
+            throw StateError(
+                message:
+                    "spool.dir: \(error); fix: create the folder or point spool.dir at a folder the agent may write"
+            )
         }
         let ackPath = folder + "/ack"
         if FileSystem.exists(ackPath) {
@@ -225,24 +233,42 @@ struct SpoolStorage {
 
     // MARK: Append
 
-    mutating func append(qos: UInt8, takenAt: Int64, topic: String, makePayload: (UInt64) -> [UInt8]) -> SpoolAppendOutcome {
+    mutating func append(
+        qos: UInt8,
+        takenAt: Int64,
+        topic: String,
+        makePayload: (UInt64) -> [UInt8]
+    ) -> SpoolAppendOutcome {
         let seq = ack.lastSeq + 1
         ack.lastSeq = seq
         ackDirty = true
-        let record = SpoolRecord(seq: seq, takenAtMilliseconds: takenAt, qos: qos, topic: topic, payload: makePayload(seq))
+        let record = SpoolRecord(
+            seq: seq,
+            takenAtMilliseconds: takenAt,
+            qos: qos,
+            topic: topic,
+            payload: makePayload(seq)
+        )
         var bytes: [UInt8] = []
         bytes.reserveCapacity(record.encodedSize)
         record.encode(into: &bytes)
 
         if configuration.whenFull == .dropNewest && totalBytes + bytes.count > configuration.maxBytes {
-            return drop(seq, reason: "spool full (spool.max_bytes \(configuration.maxBytes), spool.when_full = drop-newest)")
+            return drop(
+                seq,
+                reason: "spool full (spool.max_bytes \(configuration.maxBytes), spool.when_full = drop-newest)"
+            )
         }
         do {
-            if let current = segments.last, current.file.size > 0, current.file.size + bytes.count > configuration.segmentBytes {
+            if let current = segments.last, current.file.size > 0,
+                current.file.size + bytes.count > configuration.segmentBytes
+            {
                 try openNewSegment(firstSeq: seq)
             }
             try write(bytes, record: record)
-        } catch let failure as SpoolFile.Failure where failure.isDiskFull && configuration.whenFull == .dropOldest && segments.count > 1 {
+        } catch let failure as SpoolFile.Failure
+            where failure.isDiskFull && configuration.whenFull == .dropOldest && segments.count > 1
+        {
             // The disk is full: the same policy as a full spool, then one more try.
             dropOldestSegment()
             do { try write(bytes, record: record) } catch {
@@ -345,7 +371,9 @@ struct SpoolStorage {
             cursor.offset += consumed
             for record in records {
                 handedUpTo = max(handedUpTo, record.seq)
-                if record.seq <= ack.watermark || ack.doneAbove.contains(record.seq) || outstanding[record.seq] != nil { continue }
+                if record.seq <= ack.watermark || ack.doneAbove.contains(record.seq) || outstanding[record.seq] != nil {
+                    continue
+                }
                 outstanding[record.seq] = record.takenAtMilliseconds
                 insertOutstandingOrder(record.seq)
                 taken.append(record)
@@ -362,7 +390,8 @@ struct SpoolStorage {
             var served: [SpoolRecord] = []
             var consumed = 0
             while served.count < limit, let next = recent.first, next.segmentFirstSeq == segment.firstSeq,
-                  next.offset == cursor.offset + consumed {
+                next.offset == cursor.offset + consumed
+            {
                 served.append(next.record)
                 consumed += next.record.encodedSize
                 recent.removeFirst()
@@ -382,7 +411,8 @@ struct SpoolStorage {
                 if offset == 0, bytes.count >= SpoolRecord.headerSize {
                     // A record larger than the read chunk: read exactly its size and retry.
                     let length = Int(bytes[...].loadLittleEndian(UInt32.self, at: 4))
-                    let whole = (try? segment.file.read(offset: cursor.offset, count: SpoolRecord.headerSize + length)) ?? []
+                    let whole =
+                        (try? segment.file.read(offset: cursor.offset, count: SpoolRecord.headerSize + length)) ?? []
                     if whole.count > bytes.count {
                         bytes = whole
                         continue
@@ -505,7 +535,13 @@ struct SpoolStorage {
         if let next = firstUnsentTakenAt() {
             oldest = min(oldest ?? next, next)
         }
-        return SpoolStatistics(depth: pendingCount, bytes: totalBytes, dropped: ack.dropped, rejected: rejected, oldestPendingTakenAt: oldest)
+        return SpoolStatistics(
+            depth: pendingCount,
+            bytes: totalBytes,
+            dropped: ack.dropped,
+            rejected: rejected,
+            oldestPendingTakenAt: oldest
+        )
     }
 
     /// When the next record the cursor would hand out was taken, without moving the cursor.
@@ -517,7 +553,9 @@ struct SpoolStorage {
             let bytes = (try? segment.file.read(offset: position.offset, count: 64 << 10)) ?? []
             var offset = 0
             while case .record(let record, let size) = SpoolRecord.decode(bytes[offset...]) {
-                if record.seq > ack.watermark && !ack.doneAbove.contains(record.seq) { return record.takenAtMilliseconds }
+                if record.seq > ack.watermark && !ack.doneAbove.contains(record.seq) {
+                    return record.takenAtMilliseconds
+                }
                 offset += size
             }
             position = Cursor(segment: position.segment + 1, offset: 0)

@@ -20,7 +20,12 @@ public struct SpoolConfiguration: Sendable, Equatable {
     public var whenFull: WhenFull
     public var fsync: Fsync
 
-    public init(directory: String, maxBytes: Int = 64 << 20, whenFull: WhenFull = .dropOldest, fsync: Fsync = .interval(.seconds(1))) {
+    public init(
+        directory: String,
+        maxBytes: Int = 64 << 20,
+        whenFull: WhenFull = .dropOldest,
+        fsync: Fsync = .interval(.seconds(1))
+    ) {
         self.directory = directory
         self.maxBytes = maxBytes
         self.whenFull = whenFull

@@ -36,7 +36,9 @@ final class SpoolFile {
     func append(_ bytes: [UInt8]) throws(Failure) {
         var written = 0
         while written < bytes.count {
-            let result = bytes.withUnsafeBytes { pwrite(descriptor, $0.baseAddress! + written, $0.count - written, off_t(size + written)) }
+            let result = bytes.withUnsafeBytes {
+                pwrite(descriptor, $0.baseAddress! + written, $0.count - written, off_t(size + written))
+            }
             if result < 0 {
                 if errno == EINTR { continue }
                 let error = errno
@@ -52,7 +54,9 @@ final class SpoolFile {
         var bytes = [UInt8](repeating: 0, count: max(0, min(count, size - offset)))
         var done = 0
         while done < bytes.count {
-            let result = bytes.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress! + done, $0.count - done, off_t(offset + done)) }
+            let result = bytes.withUnsafeMutableBytes {
+                pread(descriptor, $0.baseAddress! + done, $0.count - done, off_t(offset + done))
+            }
             if result < 0 {
                 if errno == EINTR { continue }
                 throw Failure(path: path, operation: "cannot read", errno: errno)
@@ -68,7 +72,9 @@ final class SpoolFile {
     }
 
     func truncate(to length: Int) throws(Failure) {
-        guard ftruncate(descriptor, off_t(length)) == 0 else { throw Failure(path: path, operation: "cannot truncate", errno: errno) }
+        guard ftruncate(descriptor, off_t(length)) == 0 else {
+            throw Failure(path: path, operation: "cannot truncate", errno: errno)
+        }
         size = length
     }
 

@@ -67,7 +67,13 @@ struct SpoolRecord: Sendable, Equatable {
         let payloadLength = Int(body.loadLittleEndian(UInt32.self, at: cursor))
         cursor += 4
         guard cursor + payloadLength == body.endIndex, qos <= 2 else { return .corrupt }
-        let record = SpoolRecord(seq: seq, takenAtMilliseconds: taken, qos: qos, topic: topic, payload: Array(body[cursor...]))
+        let record = SpoolRecord(
+            seq: seq,
+            takenAtMilliseconds: taken,
+            qos: qos,
+            topic: topic,
+            payload: Array(body[cursor...])
+        )
         return .record(record, size: headerSize + length)
     }
 }

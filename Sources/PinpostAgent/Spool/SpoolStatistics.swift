@@ -28,7 +28,9 @@ public struct SpoolRecoveryReport: Sendable, Equatable, CustomStringConvertible 
     public var description: String {
         var parts = ["\(segments) segment(s), \(pending) reading(s) to deliver"]
         if tornTailBytes > 0 { parts.append("torn tail of \(tornTailBytes) bytes truncated") }
-        if !corruptRegions.isEmpty { parts.append("\(corruptBytes) damaged bytes skipped in \(corruptRegions.joined(separator: ", "))") }
+        if !corruptRegions.isEmpty {
+            parts.append("\(corruptBytes) damaged bytes skipped in \(corruptRegions.joined(separator: ", "))")
+        }
         if ackStateDamaged { parts.append("ack state unreadable: undelivered readings may be sent twice") }
         return parts.joined(separator: "; ")
     }

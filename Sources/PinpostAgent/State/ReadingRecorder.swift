@@ -19,9 +19,30 @@ public final class ReadingRecorder: Sendable {
 
     /// Stores the reading (or counts it as dropped when the spool is full) and wakes the publisher.
     @discardableResult
-    public func record(sensor: String, value: Reading.Value, edge: String?, takenAt: UTCTime, clockSynchronized: Bool, qos: QoS) -> SpoolAppendOutcome {
-        let outcome = spool.append(qos: qos.rawValue, takenAtMilliseconds: takenAt.epochMilliseconds, topic: topics.sensor(sensor)) { seq in
-            ReadingPayload.encode(Reading(sensor: sensor, value: value, edge: edge, takenAt: takenAt, clockSynchronized: clockSynchronized, seq: seq, qos: qos))
+    public func record(
+        sensor: String,
+        value: Reading.Value,
+        edge: String?,
+        takenAt: UTCTime,
+        clockSynchronized: Bool,
+        qos: QoS
+    ) -> SpoolAppendOutcome {
+        let outcome = spool.append(
+            qos: qos.rawValue,
+            takenAtMilliseconds: takenAt.epochMilliseconds,
+            topic: topics.sensor(sensor)
+        ) { seq in
+            ReadingPayload.encode(
+                Reading(
+                    sensor: sensor,
+                    value: value,
+                    edge: edge,
+                    takenAt: takenAt,
+                    clockSynchronized: clockSynchronized,
+                    seq: seq,
+                    qos: qos
+                )
+            )
         }
         if case .stored = outcome {
             wakeUp.yield()

@@ -43,7 +43,13 @@ struct BrokerConnector: Sendable {
     let tls: TLSContext
     let group: any EventLoopGroup
 
-    init(host: String, port: Int, connectTimeout: Duration, tls: TLSContext, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+    init(
+        host: String,
+        port: Int,
+        connectTimeout: Duration,
+        tls: TLSContext,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) {
         self.host = host
         self.port = port
         self.connectTimeout = connectTimeout
@@ -51,17 +57,25 @@ struct BrokerConnector: Sendable {
         self.group = group
     }
 
-    func connect(onEvent: @escaping @Sendable (TransportEvent) -> Void) async throws(ConnectFailure) -> BrokerConnection {
+    func connect(onEvent: @escaping @Sendable (TransportEvent) -> Void) async throws(ConnectFailure) -> BrokerConnection
+    {
         let eventLoop = group.next()
         let handshake = eventLoop.makePromise(of: TLSHandshakeCompleted.self)
         let tls = self.tls
         let bootstrap = ClientBootstrap(group: eventLoop)
-            .connectTimeout(.nanoseconds(Int64(connectTimeout.components.seconds) * 1_000_000_000 + connectTimeout.components.attoseconds / 1_000_000_000))
+            .connectTimeout(
+                .nanoseconds(
+                    Int64(connectTimeout.components.seconds) * 1_000_000_000 + connectTimeout.components.attoseconds
+                        / 1_000_000_000
+                )
+            )
             .channelOption(.socketOption(.so_keepalive), value: 1)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(OpenSSLClientHandler(context: tls, handshakePromise: handshake))
+                    try channel.pipeline.syncOperations.addHandler(
+                        OpenSSLClientHandler(context: tls, handshakePromise: handshake)
+                    )
                     try channel.pipeline.syncOperations.addHandler(InboundForwarder(deliver: onEvent))
                 }
             }
@@ -75,7 +89,13 @@ struct BrokerConnector: Sendable {
         // A broker that accepts TCP but never completes TLS must not hold the agent forever.
         let timeout = connectTimeout
         let watchdog = eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000)) {
-            handshake.fail(TLSError(kind: .handshake, message: "TLS handshake did not complete within \(timeout); fix: check that broker.port is a TLS listener"))
+            handshake.fail(
+                TLSError(
+                    kind: .handshake,
+                    message:
+                        "TLS handshake did not complete within \(timeout); fix: check that broker.port is a TLS listener"
+                )
+            )
             channel.close(promise: nil)
         }
         defer { watchdog.cancel() }

@@ -1,4 +1,3 @@
-
 /// What the network tells the MQTT loop about one connection.
 enum TransportEvent: Sendable {
     case bytes([UInt8])

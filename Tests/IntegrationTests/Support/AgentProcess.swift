@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -73,7 +74,12 @@ final class AgentProcess {
 
     init(configPath: String, environment: [String: String] = [:]) throws {
         logFile = URL(fileURLWithPath: configPath + ".log")
-        child = try ChildProcess(try Repository.agentBinary, ["run", "--config", configPath, "--log-level", "debug"], outputPath: logFile.path, environment: environment)
+        child = try ChildProcess(
+            try Repository.agentBinary,
+            ["run", "--config", configPath, "--log-level", "debug"],
+            outputPath: logFile.path,
+            environment: environment
+        )
     }
 
     var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }

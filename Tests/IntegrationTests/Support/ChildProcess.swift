@@ -1,6 +1,7 @@
+import CPinpostLinux
 import Foundation
 import Synchronization
-import CPinpostLinux
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -20,7 +21,12 @@ final class ChildProcess: Sendable {
 
     /// Starts `executable` with `arguments`, stdout and stderr appended to `outputPath` (or /dev/null).
     /// - Parameter environment: extra variables on top of this process's environment.
-    init(_ executable: String, _ arguments: [String], outputPath: String?, environment extra: [String: String] = [:]) throws {
+    init(
+        _ executable: String,
+        _ arguments: [String],
+        outputPath: String?,
+        environment extra: [String: String] = [:]
+    ) throws {
         ChildProcess.ignoreBrokenPipes
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -49,11 +55,11 @@ final class ChildProcess: Sendable {
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
 
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
+        defer { for item in argv { free(item) } }
         var variables = ProcessInfo.processInfo.environment
         variables.merge(extra) { _, new in new }
         let envp = variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { envp.forEach { free($0) } }
+        defer { for item in envp { free(item) } }
         var child: pid_t = 0
         let result = posix_spawn(&child, executable, &actions, &attributes, argv, envp)
         guard result == 0 else {

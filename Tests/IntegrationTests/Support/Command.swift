@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,8 +12,14 @@ struct CommandResult {
 
 enum Command {
     @discardableResult
-    static func run(_ executable: String, _ arguments: [String], timeout: Duration = .seconds(60)) throws -> CommandResult {
-        let outputFile = FileManager.default.temporaryDirectory.appendingPathComponent("pinpost-cmd-\(UUID().uuidString)")
+    static func run(
+        _ executable: String,
+        _ arguments: [String],
+        timeout: Duration = .seconds(60)
+    ) throws -> CommandResult {
+        let outputFile = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "pinpost-cmd-\(UUID().uuidString)"
+        )
         defer { try? FileManager.default.removeItem(at: outputFile) }
         let child = try ChildProcess(executable, arguments, outputPath: outputFile.path)
         guard let status = child.wait(timeout: timeout) else {
@@ -28,7 +35,9 @@ enum Command {
     static func check(_ executable: String, _ arguments: [String], timeout: Duration = .seconds(60)) throws -> String {
         let result = try run(executable, arguments, timeout: timeout)
         guard result.status == 0 else {
-            throw HarnessError("\(executable) \(arguments.joined(separator: " ")) exited \(result.status): \(result.output)")
+            throw HarnessError(
+                "\(executable) \(arguments.joined(separator: " ")) exited \(result.status): \(result.output)"
+            )
         }
         return result.output
     }

@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -49,7 +50,9 @@ final class EjabberdBroker {
         let roots = ((try? fileManager.contentsOfDirectory(atPath: "/usr/lib")) ?? []).sorted().map { "/usr/lib/\($0)" }
         for root in roots {
             let entries = (try? fileManager.contentsOfDirectory(atPath: root)) ?? []
-            if entries.contains(where: { $0.hasPrefix("ejabberd-") && fileManager.fileExists(atPath: "\(root)/\($0)/ebin/ejabberd.app") }) {
+            if entries.contains(where: {
+                $0.hasPrefix("ejabberd-") && fileManager.fileExists(atPath: "\(root)/\($0)/ebin/ejabberd.app")
+            }) {
                 return root
             }
         }
@@ -93,7 +96,12 @@ final class EjabberdBroker {
             let port = try Loopback.freePort()
             try Self.configuration(port: port, pki: pki, server: server, logLevel: logLevel)
                 .write(toFile: configFile, atomically: true, encoding: .utf8)
-            let process = try ChildProcess(Self.erl, arguments, outputPath: "\(logs)/stdout.log", environment: environment)
+            let process = try ChildProcess(
+                Self.erl,
+                arguments,
+                outputPath: "\(logs)/stdout.log",
+                environment: environment
+            )
             if Self.waitForListener(port: port, process: process) {
                 self.port = port
                 self.process = process
@@ -143,8 +151,12 @@ final class EjabberdBroker {
     func start() throws {
         guard !process.isRunning else { return }
         for _ in 0..<20 {
-            let process = try ChildProcess(Self.erl, arguments, outputPath: folder.appendingPathComponent("logs/stdout.log").path,
-                                           environment: environment)
+            let process = try ChildProcess(
+                Self.erl,
+                arguments,
+                outputPath: folder.appendingPathComponent("logs/stdout.log").path,
+                environment: environment
+            )
             if Self.waitForListener(port: port, process: process) {
                 self.process = process
                 return
@@ -177,11 +189,16 @@ extension EjabberdBroker {
     @discardableResult
     func probe(_ payload: String) -> Bool {
         guard let watcher = try? pki.watcher() else { return false }
-        let result = try? Command.run("/usr/bin/mosquitto_pub", [
-            "-h", "localhost", "-p", "\(port)", "--cafile", watcher.trustAnchor, "--cert", watcher.certificate, "--key", watcher.key,
-            "-u", Self.watcherID, "-i", "probe-\(UUID().uuidString.prefix(8))", "-q", "1",
-            "-t", "devices/_probe", "-m", payload,
-        ], timeout: .seconds(10))
+        let result = try? Command.run(
+            "/usr/bin/mosquitto_pub",
+            [
+                "-h", "localhost", "-p", "\(port)", "--cafile", watcher.trustAnchor, "--cert", watcher.certificate,
+                "--key", watcher.key,
+                "-u", Self.watcherID, "-i", "probe-\(UUID().uuidString.prefix(8))", "-q", "1",
+                "-t", "devices/_probe", "-m", payload,
+            ],
+            timeout: .seconds(10)
+        )
         return result?.status == 0
     }
 
@@ -194,7 +211,8 @@ extension EjabberdBroker {
         while ContinuousClock.now < deadline {
             let token = "probe-\(UUID().uuidString.prefix(8))"
             probe(token)
-            if waitFor(timeout: .seconds(1), { observers.allSatisfy { $0.output.contains("devices/_probe \(token)") } }) {
+            if waitFor(timeout: .seconds(1), { observers.allSatisfy { $0.output.contains("devices/_probe \(token)") } })
+            {
                 return true
             }
         }
@@ -210,9 +228,16 @@ extension Subscriber {
     convenience init(ejabberd broker: EjabberdBroker, clientID: String, qos: Int) throws {
         var token = ""
         var probedAt = ContinuousClock.now - .seconds(10)
-        try self.init(port: broker.port, identity: broker.pki.watcher(), folder: broker.folder, topic: "devices/#",
-                      persistentSession: clientID, qos: qos, extraArguments: ["-u", EjabberdBroker.watcherID, "-d"],
-                      readyTimeout: .seconds(30)) { _, output in
+        try self.init(
+            port: broker.port,
+            identity: broker.pki.watcher(),
+            folder: broker.folder,
+            topic: "devices/#",
+            persistentSession: clientID,
+            qos: qos,
+            extraArguments: ["-u", EjabberdBroker.watcherID, "-d"],
+            readyTimeout: .seconds(30)
+        ) { _, output in
             if !token.isEmpty && output.contains("devices/_probe \(token)") { return true }
             if ContinuousClock.now - probedAt > .seconds(1) {
                 token = "probe-\(UUID().uuidString.prefix(8))"

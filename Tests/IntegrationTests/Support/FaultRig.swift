@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -24,7 +25,12 @@ final class FaultRig {
     }
 
     /// An agent config for fault runs: fast readings, short keep-alive and back-off, via the proxy.
-    func config(name: String = "agent", toggle: String = "20ms", spool: String = "", backoffMax: String = "2s") throws -> String {
+    func config(
+        name: String = "agent",
+        toggle: String = "20ms",
+        spool: String = "",
+        backoffMax: String = "2s"
+    ) throws -> String {
         var config = AgentConfig(deviceID: deviceID, identity: device, port: proxy.port)
         config.keepalive = 2
         config.connectTimeout = 2
@@ -52,7 +58,9 @@ final class FaultRig {
     /// The last seq the agent handed out, from its spool's ack file (after it stopped).
     func lastSeq(spoolName: String = "agent") throws -> UInt64 {
         let ack = try String(contentsOf: folder.appendingPathComponent("state-\(spoolName)/spool/ack"), encoding: .utf8)
-        guard let line = ack.split(separator: "\n").first(where: { $0.hasPrefix("last_seq ") }), let value = UInt64(line.dropFirst(9)) else {
+        guard let line = ack.split(separator: "\n").first(where: { $0.hasPrefix("last_seq ") }),
+            let value = UInt64(line.dropFirst(9))
+        else {
             throw HarnessError("no last_seq in ack file: \(ack)")
         }
         return value
@@ -67,7 +75,11 @@ final class FaultRig {
     }
 
     /// Waits (bounded) until every seq in 1...last has arrived, and returns the tally.
-    func tally(upTo last: UInt64, excluding expectedMissing: Set<UInt64> = [], timeout: Duration = .seconds(30)) -> Tally {
+    func tally(
+        upTo last: UInt64,
+        excluding expectedMissing: Set<UInt64> = [],
+        timeout: Duration = .seconds(30)
+    ) -> Tally {
         subscriber.wait(timeout: timeout) { _ in
             let seen = Set(self.readings.map(\.seq))
             return (1...max(last, 1)).allSatisfy { seen.contains($0) || expectedMissing.contains($0) }

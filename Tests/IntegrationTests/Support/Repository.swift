@@ -17,17 +17,24 @@ enum Repository {
             let testBinary = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0])
             var candidates = [testBinary.deletingLastPathComponent().appendingPathComponent("pinpost").path]
             // The .xctest bundle may be a directory on some platforms.
-            candidates.append(testBinary.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("pinpost").path)
+            candidates.append(
+                testBinary.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("pinpost")
+                    .path
+            )
             candidates.append(root.appendingPathComponent(".build/debug/pinpost").path)
             for candidate in candidates where FileManager.default.isExecutableFile(atPath: candidate) {
                 return candidate
             }
-            throw HarnessError("the pinpost binary was not found (looked in \(candidates)); run `swift build` before `swift test` (make test does)")
+            throw HarnessError(
+                "the pinpost binary was not found (looked in \(candidates)); run `swift build` before `swift test` (make test does)"
+            )
         }
     }
 
     static func temporaryFolder(_ name: String) throws -> URL {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pinpost-\(name)-\(UUID().uuidString.prefix(8))")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "pinpost-\(name)-\(UUID().uuidString.prefix(8))"
+        )
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         return folder
     }

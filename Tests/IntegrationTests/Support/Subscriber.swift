@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -20,10 +21,21 @@ final class Subscriber: @unchecked Sendable {
     ///   QoS 1 messages for it while it is away (across broker restarts with persistence).
     ///   `mosquitto_sub` exits when its connection is lost, so it is restarted until `stop()`.
     /// - Parameter qos: the subscription's QoS (2 to check exactly-once delivery end to end).
-    convenience init(broker: TestBroker, topic: String = "devices/#", persistentSession: String? = nil, qos: Int = 1) throws {
+    convenience init(
+        broker: TestBroker,
+        topic: String = "devices/#",
+        persistentSession: String? = nil,
+        qos: Int = 1
+    ) throws {
         let logFile = broker.logFile
-        try self.init(port: broker.port, identity: broker.pki.watcher(), folder: broker.folder, topic: topic,
-                      persistentSession: persistentSession, qos: qos) { clientID, _ in
+        try self.init(
+            port: broker.port,
+            identity: broker.pki.watcher(),
+            folder: broker.folder,
+            topic: topic,
+            persistentSession: persistentSession,
+            qos: qos
+        ) { clientID, _ in
             // Ready once the broker logged the subscription (log_type all).
             let log = (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? ""
             return log.contains("Received SUBSCRIBE from \(clientID)")
@@ -31,16 +43,26 @@ final class Subscriber: @unchecked Sendable {
     }
 
     /// Any broker: `ready(clientID, output)` says when the subscription is in place (e.g. from `-d` output).
-    init(port: Int, identity: TestPKI.Identity, folder: URL, topic: String, persistentSession: String?, qos: Int,
-         extraArguments: [String] = [], readyTimeout: Duration = .seconds(10), ready: (String, String) -> Bool) throws {
+    init(
+        port: Int,
+        identity: TestPKI.Identity,
+        folder: URL,
+        topic: String,
+        persistentSession: String?,
+        qos: Int,
+        extraArguments: [String] = [],
+        readyTimeout: Duration = .seconds(10),
+        ready: (String, String) -> Bool
+    ) throws {
         let clientID = persistentSession ?? "watcher-\(UUID().uuidString.prefix(8))"
         self.clientID = clientID
         outputFile = folder.appendingPathComponent("\(clientID)-\(UUID().uuidString.prefix(4)).out")
-        arguments = [
-            "-h", "localhost", "-p", "\(port)",
-            "--cafile", identity.trustAnchor, "--cert", identity.certificate, "--key", identity.key,
-            "-i", clientID, "-q", "\(qos)", "-v", "-t", topic,
-        ] + (persistentSession == nil ? [] : ["-c"]) + extraArguments
+        arguments =
+            [
+                "-h", "localhost", "-p", "\(port)",
+                "--cafile", identity.trustAnchor, "--cert", identity.certificate, "--key", identity.key,
+                "-i", clientID, "-q", "\(qos)", "-v", "-t", topic,
+            ] + (persistentSession == nil ? [] : ["-c"]) + extraArguments
         let first = try ChildProcess("/usr/bin/mosquitto_sub", arguments, outputPath: outputFile.path)
         supervisor.withLock { $0.process = first }
         Thread { [self] in supervise() }.start()

@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -24,7 +25,10 @@ final class TestBroker {
     init(pki: TestPKI, server: TestPKI.Identity? = nil, name: String = "broker", persistence: Bool = true) throws {
         self.pki = pki
         folder = pki.folder.appendingPathComponent(name)
-        try FileManager.default.createDirectory(at: folder.appendingPathComponent("data"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: folder.appendingPathComponent("data"),
+            withIntermediateDirectories: true
+        )
         let serverIdentity = try server ?? pki.server("\(name)-server", hosts: ["localhost", "127.0.0.1"])
 
         var acl = try Command.check(Repository.mosquittoConf, ["acl"])
@@ -35,20 +39,29 @@ final class TestBroker {
         var lastError = ""
         for _ in 0..<5 {
             let port = try Loopback.freePort()
-            let configuration = try Command.check(Repository.mosquittoConf, [
-                "--port", "\(port)",
-                "--cafile", pki.caCertificate,
-                "--certfile", serverIdentity.certificate,
-                "--keyfile", serverIdentity.key,
-                "--acl-file", aclFile,
-                "--data-dir", folder.appendingPathComponent("data").path,
-                "--user", "root",
-                "--log-type", "all",
-            ])
+            let configuration = try Command.check(
+                Repository.mosquittoConf,
+                [
+                    "--port", "\(port)",
+                    "--cafile", pki.caCertificate,
+                    "--certfile", serverIdentity.certificate,
+                    "--keyfile", serverIdentity.key,
+                    "--acl-file", aclFile,
+                    "--data-dir", folder.appendingPathComponent("data").path,
+                    "--user", "root",
+                    "--log-type", "all",
+                ]
+            )
             let configFile = folder.appendingPathComponent("mosquitto.conf").path
-            let text = persistence ? configuration : configuration.replacingOccurrences(of: "persistence true", with: "persistence false")
+            let text =
+                persistence
+                ? configuration : configuration.replacingOccurrences(of: "persistence true", with: "persistence false")
             try text.write(toFile: configFile, atomically: true, encoding: .utf8)
-            let process = try ChildProcess("/usr/sbin/mosquitto", ["-c", configFile], outputPath: folder.appendingPathComponent("stderr.log").path)
+            let process = try ChildProcess(
+                "/usr/sbin/mosquitto",
+                ["-c", configFile],
+                outputPath: folder.appendingPathComponent("stderr.log").path
+            )
             if Loopback.waitForListeners([port], process: process) {
                 self.port = port
                 self.process = process
@@ -56,7 +69,9 @@ final class TestBroker {
                 return
             }
             process.stop(signal: SIGKILL)
-            lastError = (try? String(contentsOfFile: folder.appendingPathComponent("data/mosquitto.log").path, encoding: .utf8)) ?? "no log"
+            lastError =
+                (try? String(contentsOfFile: folder.appendingPathComponent("data/mosquitto.log").path, encoding: .utf8))
+                ?? "no log"
         }
         throw HarnessError("mosquitto did not start: \(lastError)")
     }
@@ -75,7 +90,11 @@ final class TestBroker {
     func start() throws {
         guard !process.isRunning else { return }
         for _ in 0..<50 {
-            let process = try ChildProcess("/usr/sbin/mosquitto", ["-c", configFile], outputPath: folder.appendingPathComponent("stderr.log").path)
+            let process = try ChildProcess(
+                "/usr/sbin/mosquitto",
+                ["-c", configFile],
+                outputPath: folder.appendingPathComponent("stderr.log").path
+            )
             if Loopback.waitForListeners([port], process: process) {
                 self.process = process
                 return

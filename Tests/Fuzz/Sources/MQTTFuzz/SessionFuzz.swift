@@ -9,9 +9,16 @@ enum SessionFuzz {
     static func run(_ input: [UInt8]) {
         let version: MQTTVersion = input[0] & 2 == 0 ? .v3_1_1 : .v5
         var configuration = ClientSession.Configuration(
-            clientID: "fuzz", version: version, keepAlive: .seconds(5), cleanStart: input[0] & 4 != 0,
-            sessionExpiry: version == .v5 ? 60 : nil, receiveMaximum: 4, maximumPacketSize: 4096,
-            pingTimeout: .seconds(2), qosAboveMaximum: input[0] & 8 == 0 ? .downgrade : .refuse)
+            clientID: "fuzz",
+            version: version,
+            keepAlive: .seconds(5),
+            cleanStart: input[0] & 4 != 0,
+            sessionExpiry: version == .v5 ? 60 : nil,
+            receiveMaximum: 4,
+            maximumPacketSize: 4096,
+            pingTimeout: .seconds(2),
+            qosAboveMaximum: input[0] & 8 == 0 ? .downgrade : .refuse
+        )
         configuration.will = Will(topic: "w", payload: [1], qos: .atLeastOnce, retain: true)
         configuration.maximumInFlight = input[0] & 32 != 0 ? 3 : nil
         var session = ClientSession(configuration: configuration)
@@ -22,9 +29,17 @@ enum SessionFuzz {
         apply(session.connectionEstablished(now: now), session: session, version: version)
         if input[0] & 16 != 0 {
             // Usually start connected, so the fuzzer spends its time after CONNACK.
-            let connack = ConnAckPacket(sessionPresent: false, properties: version == .v5
-                ? ConnAckProperties(receiveMaximum: 2, maximumQoS: .atLeastOnce, maximumPacketSize: 512, topicAliasMaximum: 2)
-                : ConnAckProperties())
+            let connack = ConnAckPacket(
+                sessionPresent: false,
+                properties: version == .v5
+                    ? ConnAckProperties(
+                        receiveMaximum: 2,
+                        maximumQoS: .atLeastOnce,
+                        maximumPacketSize: 512,
+                        topicAliasMaximum: 2
+                    )
+                    : ConnAckProperties()
+            )
             if let bytes = try? PacketEncoder.encode(.connack(connack), version: version) {
                 apply(session.received(bytes, now: now), session: session, version: version)
             }
@@ -40,8 +55,14 @@ enum SessionFuzz {
                 tag += 1
                 let qos = QoS(rawValue: (script.next() ?? 0) % 3) ?? .atMostOnce
                 let size = Int(script.next() ?? 0) * 4
-                if let actions = try? session.publish(topic: "t/\(tag % 3)", payload: Array(repeating: 0x41, count: size),
-                                                      qos: qos, retain: op & 8 != 0, tag: tag, now: now) {
+                if let actions = try? session.publish(
+                    topic: "t/\(tag % 3)",
+                    payload: Array(repeating: 0x41, count: size),
+                    qos: qos,
+                    retain: op & 8 != 0,
+                    tag: tag,
+                    now: now
+                ) {
                     apply(actions, session: session, version: version)
                 }
             case 4:
@@ -51,7 +72,10 @@ enum SessionFuzz {
                 apply(session.connectionLost(), session: session, version: version)
                 apply(session.connectionEstablished(now: now), session: session, version: version)
             case 6:
-                if let (_, actions) = try? session.subscribe([Subscription(topicFilter: "c/#", qos: .exactlyOnce)], now: now) {
+                if let (_, actions) = try? session.subscribe(
+                    [Subscription(topicFilter: "c/#", qos: .exactlyOnce)],
+                    now: now
+                ) {
                     apply(actions, session: session, version: version)
                 }
             default:

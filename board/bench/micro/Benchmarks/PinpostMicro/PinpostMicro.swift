@@ -30,7 +30,10 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     Benchmark("codec: decode PUBLISH 64 B QoS 1") { benchmark in
-        let bytes = try PacketEncoder.encode(.publish(PublishPacket(topic: topic, payload: payload, qos: .atLeastOnce, packetID: 7)), version: .v5)
+        let bytes = try PacketEncoder.encode(
+            .publish(PublishPacket(topic: topic, payload: payload, qos: .atLeastOnce, packetID: 7)),
+            version: .v5
+        )
         var decoder = PacketDecoder(version: .v5)
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
@@ -52,14 +55,24 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark("session: publish -> PUBACK, QoS 1, 64 B") { benchmark in
         var session = ClientSession(configuration: .init(clientID: "dev-0001", version: .v5))
         _ = session.connectionEstablished(now: .zero)
-        _ = session.received(try PacketEncoder.encode(.connack(ConnAckPacket(sessionPresent: false)), version: .v5), now: .zero)
+        _ = session.received(
+            try PacketEncoder.encode(.connack(ConnAckPacket(sessionPresent: false)), version: .v5),
+            now: .zero
+        )
         // PUBLISH with a 1-byte remaining length: packet id after type, length, topic length and topic.
         let idOffset = 2 + 2 + topic.utf8.count
         var tag: UInt64 = 0
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
             tag += 1
-            let actions = try session.publish(topic: topic, payload: payload, qos: .atLeastOnce, retain: false, tag: tag, now: .zero)
+            let actions = try session.publish(
+                topic: topic,
+                payload: payload,
+                qos: .atLeastOnce,
+                retain: false,
+                tag: tag,
+                now: .zero
+            )
             guard case .send(let sent) = actions.first else { fatalError("no PUBLISH sent") }
             let ack: [UInt8] = [0x40, 0x02, sent[idOffset], sent[idOffset + 1]]
             blackHole(session.received(ack, now: .zero))
@@ -103,7 +116,9 @@ func removeFolder(_ folder: String) {
     for sub in [folder + "/spool", folder] {
         if let directory = opendir(sub) {
             while let entry = readdir(directory) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                    String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+                }
                 if name != "." && name != ".." { unlink(sub + "/" + name) }
             }
             closedir(directory)
