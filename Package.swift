@@ -7,6 +7,9 @@ let strictSwift: [SwiftSetting] = [
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
+// The module graph is the architecture: a module that must not know MQTT (the spool, the clock,
+// GPIO) is a target without that dependency, so the compiler refuses the shortcut. README's Layout
+// section draws the graph and lists the rules it enforces.
 let package = Package(
     name: "pinpost",
     platforms: [.macOS(.v15)],
@@ -14,10 +17,12 @@ let package = Package(
         .executable(name: "pinpost", targets: ["pinpost"]),
         .library(name: "MQTT", targets: ["MQTT"]),
         // For board/bench/micro (the microbenchmarks live outside this package to keep CI's build lean).
-        .library(name: "PinpostAgent", targets: ["PinpostAgent"]),
+        .library(name: "DurableSpool", targets: ["DurableSpool"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-system.git", from: "1.4.0"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
@@ -50,9 +55,29 @@ let package = Package(
             cSettings: [.define("_GNU_SOURCE")]
         ),
 
-        // MARK: Pure logic
+        // MARK: Pure logic (no I/O, no Foundation)
         .target(name: "MQTT", swiftSettings: strictSwift),
         .target(name: "Timestamps", swiftSettings: strictSwift),
+        /// The publisher's state machine: spool records, bytes and time in; writes, acknowledgements,
+        /// timers and notifications out. Knows MQTT and the spool's record type, never a socket.
+        .target(
+            name: "Publisher",
+            dependencies: ["MQTT", "DurableSpool"],
+            swiftSettings: strictSwift
+        ),
+
+        // MARK: The POSIX layer
+        /// What swift-system lacks (directory listing, whole-file reads and atomic replaces, unix
+        /// sockets, spawning helpers with closed descriptors, inotify, timerfd); the only Swift module
+        /// besides the C shims that calls Glibc.
+        .target(
+            name: "SystemExtras",
+            dependencies: [
+                "CPinpostLinux",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: strictSwift
+        ),
 
         // MARK: Domain modules
         .target(
@@ -67,13 +92,32 @@ let package = Package(
         ),
         .target(
             name: "GPIO",
-            dependencies: ["CPinpostGPIODShims"],
+            dependencies: ["CPinpostGPIODShims", "SystemExtras"],
+            swiftSettings: strictSwift
+        ),
+        /// The durable spool: readings on disk until acknowledged. Knows nothing of MQTT.
+        .target(
+            name: "DurableSpool",
+            dependencies: [
+                "SystemExtras",
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        /// Whether the wall clock can be trusted (adjtimex, timesyncd, timedatectl, the floor).
+        .target(
+            name: "ClockTrust",
+            dependencies: [
+                "CPinpostLinux", "SystemExtras", "TLS", "Timestamps",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strictSwift
         ),
         .target(
             name: "PinpostAgent",
             dependencies: [
-                "MQTT", "TLS", "GPIO", "Timestamps", "CPinpostLinux",
+                "MQTT", "TLS", "GPIO", "Timestamps", "SystemExtras", "DurableSpool", "ClockTrust", "Publisher",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -83,10 +127,21 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
+        /// `pinpost bench`: the agent's own pipeline measured from inside; not part of the agent.
+        .target(
+            name: "PinpostBench",
+            dependencies: [
+                "PinpostAgent", "DurableSpool", "GPIO", "MQTT", "SystemExtras", "Timestamps", "TLS", "ClockTrust",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSwift
+        ),
         .executableTarget(
             name: "pinpost",
             dependencies: [
-                "PinpostAgent",
+                "PinpostAgent", "PinpostBench", "SystemExtras",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -95,13 +150,28 @@ let package = Package(
         ),
 
         // MARK: Tests
-        .testTarget(name: "MQTTTests", dependencies: ["MQTT"], exclude: ["NORMATIVE.md"], swiftSettings: strictSwift),
+        .testTarget(
+            name: "MQTTTests",
+            dependencies: ["MQTT"],
+            exclude: ["NORMATIVE.md"],
+            swiftSettings: strictSwift
+        ),
         .testTarget(name: "GPIOTests", dependencies: ["GPIO"], swiftSettings: strictSwift),
         .testTarget(name: "TLSTests", dependencies: ["TLS"], swiftSettings: strictSwift),
         .testTarget(name: "TimestampsTests", dependencies: ["Timestamps"], swiftSettings: strictSwift),
         .testTarget(
+            name: "PublisherTests",
+            dependencies: ["Publisher", "MQTT", "DurableSpool"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "DurableSpoolTests",
+            dependencies: ["DurableSpool"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
             name: "PinpostAgentTests",
-            dependencies: ["PinpostAgent", "MQTT", "GPIO", "Timestamps"],
+            dependencies: ["PinpostAgent", "MQTT", "GPIO", "Timestamps", "DurableSpool", "ClockTrust", "Publisher"],
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Logging
 import PinpostAgent
+import PinpostBench
 
 /// `pinpost bench`: throughput, CPU, peak RSS and ack latency of the agent's own pipeline against
 /// the configured broker, so the figures in board/bench/BENCHMARKS.md can be reproduced on a board.

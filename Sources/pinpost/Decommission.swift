@@ -1,4 +1,5 @@
 import ArgumentParser
+import DurableSpool
 import PinpostAgent
 
 /// `pinpost decommission`: the device leaves service and must not be able to speak as itself again.

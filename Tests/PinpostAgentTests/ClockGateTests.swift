@@ -1,3 +1,4 @@
+import ClockTrust
 import Foundation
 import Logging
 import Synchronization

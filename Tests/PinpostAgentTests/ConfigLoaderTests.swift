@@ -1,3 +1,5 @@
+import ClockTrust
+import DurableSpool
 import Foundation
 import GPIO
 import MQTT

@@ -1,3 +1,4 @@
+import DurableSpool
 import Testing
 
 @testable import PinpostAgent

@@ -1,3 +1,4 @@
+import DurableSpool
 import Foundation
 import MQTT
 import Testing

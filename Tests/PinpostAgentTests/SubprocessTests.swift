@@ -4,6 +4,7 @@ import Testing
 
 #if canImport(Glibc)
 import Glibc
+@testable import ClockTrust
 #endif
 
 /// The clock gate runs `timedatectl`; that helper must get stdio only. An inherited broker socket would keep the

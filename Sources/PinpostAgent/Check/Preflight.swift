@@ -1,3 +1,4 @@
+internal import ClockTrust
 internal import MQTT
 internal import TLS
 internal import Timestamps

@@ -1,3 +1,5 @@
+public import ClockTrust
+public import DurableSpool
 public import GPIO
 public import MQTT
 public import TLS

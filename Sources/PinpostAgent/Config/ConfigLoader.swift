@@ -1,5 +1,8 @@
+internal import ClockTrust
+internal import DurableSpool
 internal import GPIO
 internal import MQTT
+internal import SystemExtras
 internal import TLS
 internal import TOMLKit
 

@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 internal import Glibc
+internal import SystemExtras
 #endif
 
 /// The few sysfs operations the sensor kinds need: read a small attribute, list a folder.

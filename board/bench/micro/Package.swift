@@ -19,7 +19,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "MQTT", package: "pinpost"),
-                .product(name: "PinpostAgent", package: "pinpost"),
+                .product(name: "DurableSpool", package: "pinpost"),
             ],
             path: "Benchmarks/PinpostMicro",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

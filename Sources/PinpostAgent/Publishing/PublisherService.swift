@@ -1,0 +1,106 @@
+public import ClockTrust
+public import DurableSpool
+public import Logging
+internal import MQTT
+public import ServiceLifecycle
+public import TLS
+internal import Timestamps
+
+/// Keeps an MQTT session with the broker over verified TLS and delivers everything in the spool.
+///
+/// One loop owns the `ClientSession` state machine; network bytes, spool wake-ups, timers and
+/// shutdown all arrive as `ClientInput`s. Readings leave the spool only when the broker has
+/// acknowledged them. Reconnects back off with full jitter; certificate and authorization
+/// failures take a slow path since retrying fast cannot fix them.
+public struct PublisherService: Service {
+    let configuration: AgentConfiguration
+    let tls: TLSContext
+    let spool: any ReadingStore
+    let wakeUps: AsyncStream<Void>
+    let clockGate: ClockGate
+    let logger: Logger
+    /// How long a graceful shutdown waits for outstanding acknowledgements.
+    let drainTimeout: Duration
+    /// systemd's notification socket, when started as a `Type=notify` service.
+    let systemd: SystemdNotifier?
+
+    public init(
+        configuration: AgentConfiguration,
+        tls: TLSContext,
+        spool: any ReadingStore,
+        wakeUps: AsyncStream<Void>,
+        clockGate: ClockGate,
+        logger: Logger,
+        drainTimeout: Duration = .seconds(5),
+        systemd: SystemdNotifier? = nil
+    ) {
+        self.systemd = systemd
+        self.configuration = configuration
+        self.tls = tls
+        self.spool = spool
+        self.wakeUps = wakeUps
+        self.clockGate = clockGate
+        self.logger = logger
+        self.drainTimeout = drainTimeout
+    }
+
+    /// How often the loop looks at its timers (keep-alive, checkpoint, status, watchdog): once a
+    /// second, or at the group-commit interval when that is shorter, so `spool.fsync` holds, or at half
+    /// the systemd watchdog ping interval when that is shorter, so a ping is never later than
+    /// 3/4 of `WatchdogSec`. An idle agent wakes no more often than that.
+    var tickInterval: Duration {
+        Self.tickInterval(fsync: configuration.spool.fsync, watchdogPing: SystemdNotifier.processPingInterval())
+    }
+
+    static func tickInterval(fsync: SpoolConfiguration.Fsync, watchdogPing: Duration?) -> Duration {
+        var interval = Duration.seconds(1)
+        if case .interval(let commit) = fsync { interval = min(interval, commit) }
+        if let watchdogPing { interval = min(interval, watchdogPing / 2) }
+        return max(interval, .milliseconds(50))
+    }
+
+    public func run() async throws {
+        let (inputs, continuation) = AsyncStream<ClientInput>.makeStream()
+        let wakeUps = self.wakeUps
+        let tick = tickInterval
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for await _ in wakeUps {
+                        continuation.yield(.readingsAvailable)
+                    }
+                    continuation.yield(.readingsFinished)
+                }
+                group.addTask {
+                    while (try? await Task.sleep(for: tick)) != nil {
+                        continuation.yield(.tick)
+                    }
+                }
+                let systemd = self.systemd
+                let watchdog = SystemdNotifier.processPingInterval()
+                do {
+                    // SIGTERM must end a wait for the clock too, not only a running session.
+                    _ = try await cancelWhenGracefulShutdown {
+                        try await clockGate.waitUntilTrusted(logger: logger) {
+                            if watchdog != nil { try? systemd?.send(.watchdog) }
+                        }
+                    }
+                } catch {
+                    group.cancelAll()
+                    return
+                }
+                var loop = PublisherLoop(service: self, continuation: continuation)
+                await loop.run(inputs: inputs)
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            try? systemd?.send(.stopping, .status("shutting down: flushing readings"))
+            continuation.yield(.shutdown)
+        }
+        do {
+            try spool.checkpoint()
+        } catch {
+            logger.error("spool checkpoint at shutdown failed: \(error)")
+        }
+    }
+}
