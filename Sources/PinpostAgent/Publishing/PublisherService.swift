@@ -1,5 +1,5 @@
 public import ClockTrust
-public import DurableSpool
+internal import DurableSpool
 public import Logging
 internal import MQTT
 public import ServiceLifecycle
