@@ -136,7 +136,7 @@ public struct ClientSession: Sendable {
         case .idle:
             return nil
         case .awaitingConnAck(let since):
-            return since + configuration.pingTimeout
+            return since + configuration.connAckTimeout
         case .connected:
             if let pingSentAt { return pingSentAt + configuration.pingTimeout }
             return effectiveKeepAlive > .zero ? min(lastSendAt, lastReceiveAt) + effectiveKeepAlive : nil
@@ -499,8 +499,8 @@ public struct ClientSession: Sendable {
         case .idle:
             break
         case .awaitingConnAck(let since):
-            if now >= since + configuration.pingTimeout {
-                actions.append(.close(.keepAliveTimeout))
+            if now >= since + configuration.connAckTimeout {
+                actions.append(.close(.connAckTimeout))
                 tearDown(into: &actions)
             }
         case .connected:

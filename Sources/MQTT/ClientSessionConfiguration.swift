@@ -27,8 +27,12 @@ extension ClientSession {
         public var receiveMaximum: UInt16?
         /// Largest packet we accept (announced in MQTT 5, enforced by the decoder in both versions).
         public var maximumPacketSize: UInt32?
-        /// How long to wait for PINGRESP, or for CONNACK after connecting, before declaring the connection dead.
+        /// How long to wait for PINGRESP before declaring the connection dead.
         public var pingTimeout: Duration
+        /// How long to wait for CONNACK after CONNECT. Apart from `pingTimeout` because the two fail for different
+        /// reasons: a broker that never answers CONNECT (overloaded, or not an MQTT listener behind TLS) is not a
+        /// dead link, and the operator's fix differs.
+        public var connAckTimeout: Duration
         /// Reaction to a publish above the server's Maximum QoS.
         public var qosAboveMaximum: QoSAboveMaximumPolicy
         /// Most outgoing QoS 1/2 messages unacknowledged at once (nil: only the server's limit). MQTT 5 servers
@@ -55,7 +59,7 @@ extension ClientSession {
             pingTimeout: Duration = .seconds(10),
             qosAboveMaximum: QoSAboveMaximumPolicy = .downgrade,
             useTopicAliases: Bool = true,
-            maximumInFlight: UInt16? = nil
+            maximumInFlight: UInt16? = nil, connAckTimeout: Duration = .seconds(10)
         ) {
             self.clientID = clientID
             self.version = version
@@ -68,6 +72,7 @@ extension ClientSession {
             self.receiveMaximum = receiveMaximum
             self.maximumPacketSize = maximumPacketSize
             self.pingTimeout = pingTimeout
+            self.connAckTimeout = connAckTimeout
             self.qosAboveMaximum = qosAboveMaximum
             self.useTopicAliases = useTopicAliases
             self.maximumInFlight = maximumInFlight

@@ -38,8 +38,10 @@ public enum SessionEvent: Sendable, Equatable {
 public enum CloseReason: Sendable, Equatable {
     /// The application called `disconnect`.
     case clientDisconnect
-    /// PINGRESP or CONNACK did not arrive within `pingTimeout`.
+    /// PINGRESP did not arrive within `pingTimeout`.
     case keepAliveTimeout
+    /// CONNACK did not arrive within `connAckTimeout`.
+    case connAckTimeout
     /// The server sent something invalid.
     case protocolError
     /// CONNACK refused the connection.

@@ -78,13 +78,16 @@ struct SessionConnectionTests {
         #expect(h.packets(h.session.tick(now: .seconds(15))) == [.pingreq])
     }
 
-    @Test("CONNACK must arrive within pingTimeout", arguments: [MQTTVersion.v3_1_1, .v5])
+    @Test("CONNACK must arrive within connAckTimeout, not pingTimeout", arguments: [MQTTVersion.v3_1_1, .v5])
     func connAckTimeout(version: MQTTVersion) {
-        var h = Harness(Harness.config(version, pingTimeout: .seconds(4)))
+        var configuration = Harness.config(version, pingTimeout: .seconds(4))
+        configuration.connAckTimeout = .seconds(7)
+        var h = Harness(configuration)
         _ = h.session.connectionEstablished(now: .seconds(100))
-        #expect(h.session.nextDeadline == .seconds(104))
-        #expect(h.session.tick(now: .seconds(103)) == [])
-        #expect(h.session.tick(now: .seconds(104)) == [.close(.keepAliveTimeout)])
+        #expect(h.session.nextDeadline == .seconds(107))
+        #expect(h.session.tick(now: .seconds(104)) == [])
+        #expect(h.session.tick(now: .seconds(106)) == [])
+        #expect(h.session.tick(now: .seconds(107)) == [.close(.connAckTimeout)])
         #expect(h.session.received([0x20, 0x02, 0x00, 0x00], now: .seconds(105)) == [])  // late CONNACK ignored
     }
 

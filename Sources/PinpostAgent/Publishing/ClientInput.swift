@@ -1,12 +1,16 @@
-/// Everything the publisher's single loop reacts to, funnelled into one stream so the MQTT
-/// session state has exactly one owner.
+internal import DurableSpool
+
+/// Everything the publisher reacts to, funnelled into one stream so the state machine has exactly one owner.
+/// Connection results and transport events carry the attempt they belong to; stale ones are dropped.
 enum ClientInput: Sendable {
-    case transport(generation: Int, TransportEvent)
+    case connected(attempt: Int, BrokerConnection)
+    case connectFailed(attempt: Int, ConnectFailure)
+    case transport(attempt: Int, TransportEvent)
     /// The spool has new readings.
     case readingsAvailable
     /// The sensors stopped; nothing more will be appended.
     case readingsFinished
     case tick
-    case retry(generation: Int)
+    case retry(token: Int)
     case shutdown
 }

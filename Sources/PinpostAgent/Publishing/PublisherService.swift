@@ -8,8 +8,9 @@ internal import Timestamps
 
 /// Keeps an MQTT session with the broker over verified TLS and delivers everything in the spool.
 ///
-/// One loop owns the `ClientSession` state machine; network bytes, spool wake-ups, timers and
-/// shutdown all arrive as `ClientInput`s. Readings leave the spool only when the broker has
+/// The decisions are `PublisherMachine`'s (module Publisher); `PublisherDriver` performs them. One loop
+/// owns both: network bytes, connection results, spool wake-ups, timers and shutdown all arrive as
+/// `ClientInput`s. Readings leave the spool only when the broker has
 /// acknowledged them. Reconnects back off with full jitter; certificate and authorization
 /// failures take a slow path since retrying fast cannot fix them.
 public struct PublisherService: Service {
@@ -89,8 +90,16 @@ public struct PublisherService: Service {
                     group.cancelAll()
                     return
                 }
-                var loop = PublisherLoop(service: self, continuation: continuation)
-                await loop.run(inputs: inputs)
+                var driver = PublisherDriver(service: self)
+                driver.start()
+                launch(driver.takeLaunches(), in: &group, continuation: continuation)
+                for await input in inputs {
+                    driver.handle(input)
+                    launch(driver.takeLaunches(), in: &group, continuation: continuation)
+                    if driver.isFinished { break }
+                }
+                // The DISCONNECT (and TLS close_notify) must leave before the process does.
+                await driver.connectionsClosed()
                 group.cancelAll()
             }
         } onGracefulShutdown: {
@@ -101,6 +110,45 @@ public struct PublisherService: Service {
             try spool.checkpoint()
         } catch {
             logger.error("spool checkpoint at shutdown failed: \(error)")
+        }
+    }
+
+    /// Starts what the driver asked for beside the loop: connection attempts and retry timers report back
+    /// through `continuation`, tagged so the driver can tell a current report from a stale one.
+    private func launch(
+        _ launches: [PublisherDriver.Launch],
+        in group: inout TaskGroup<Void>,
+        continuation: AsyncStream<ClientInput>.Continuation
+    ) {
+        for launch in launches {
+            switch launch {
+            case .connect(let attempt):
+                let connector = BrokerConnector(
+                    host: configuration.broker.host,
+                    port: configuration.broker.port,
+                    connectTimeout: configuration.broker.connectTimeout,
+                    tls: tls
+                )
+                group.addTask {
+                    do throws(ConnectFailure) {
+                        let connection = try await connector.connect { event in
+                            continuation.yield(.transport(attempt: attempt, event))
+                        }
+                        guard !Task.isCancelled else {
+                            connection.close()
+                            return
+                        }
+                        continuation.yield(.connected(attempt: attempt, connection))
+                    } catch {
+                        continuation.yield(.connectFailed(attempt: attempt, error))
+                    }
+                }
+            case .retryTimer(let delay, let token):
+                group.addTask {
+                    guard (try? await Task.sleep(for: delay)) != nil else { return }
+                    continuation.yield(.retry(token: token))
+                }
+            }
         }
     }
 }

@@ -11,9 +11,11 @@ enum SessionSettings {
         )
         settings.cleanStart = false
         // PINGREQ after keepalive of silence, PINGRESP due within half of it: a dead link is
-        // detected within 1.5 x keepalive. Without keep-alive, CONNACK still gets 10 s.
+        // detected within 1.5 x keepalive.
         let keepAlive = configuration.broker.keepAlive
         settings.pingTimeout = keepAlive > .zero ? max(keepAlive / 2, .seconds(1)) : .seconds(10)
+        // A broker that accepted TLS gets as long to answer CONNECT as it got to answer TCP and TLS.
+        settings.connAckTimeout = configuration.broker.connectTimeout
         settings.sessionExpiry = configuration.broker.protocolVersion == .v5 ? configuration.broker.sessionExpiry : nil
         settings.useTopicAliases = configuration.broker.topicAliases
         settings.maximumInFlight = configuration.broker.maxInflight

@@ -14,6 +14,13 @@ public enum ConnectFailure: Error, Sendable, CustomStringConvertible {
     /// balancer without a backend, does the same. A TLS alert about a certificate is.
     public var isTrustFailure: Bool {
         guard case .tls(let error) = self else { return false }
+        return Self.isTrustFailure(error)
+    }
+
+    /// Whether an error that ended an established connection is about trust: a TLS alert by which the broker
+    /// refuses this device's certificate, say. Anything else (a reset, an EOF) is not.
+    static func isTrustFailure(_ error: (any Error)?) -> Bool {
+        guard let error = error as? TLSError else { return false }
         return [.verification, .ocsp, .rejectedByBroker].contains(error.kind)
     }
 

@@ -1,0 +1,256 @@
+internal import DurableSpool
+internal import Logging
+internal import MQTT
+internal import Publisher
+internal import SystemExtras
+internal import TLS
+internal import Timestamps
+
+/// Performs what the `PublisherMachine` decides: opens connections, writes and flushes bytes, moves
+/// readings between the spool and the session, saves the session file, starts timers, notifies systemd
+/// and logs. It holds no decisions of its own beyond dropping reports of connections it has abandoned.
+struct PublisherDriver {
+    /// Something to run beside the loop, in the service's task group.
+    enum Launch: Sendable {
+        case connect(attempt: Int)
+        case retryTimer(after: Duration, token: Int)
+    }
+
+    private let service: PublisherService
+    private var machine: PublisherMachine<SystemRandomNumberGenerator>
+    private var sessionFile: SessionFileWriter
+    private let clock = ContinuousClock()
+    private let origin: ContinuousClock.Instant
+    /// The connection attempt whose reports count; earlier attempts' reports are stale.
+    private var attempt = 0
+    private var connection: BrokerConnection?
+    /// The connection closed last: the process waits for its close before it exits, so the DISCONNECT leaves.
+    private var closing: BrokerConnection?
+    /// The transport's close report when it overtook the report of its own connection's success (both come
+    /// from different threads): replayed right after that success.
+    private var earlyClose: (attempt: Int, error: (any Error)?)?
+    private(set) var launches: [Launch] = []
+    private(set) var isFinished = false
+
+    private var logger: Logger { service.logger }
+    private var store: any ReadingStore { service.spool }
+    private var now: Duration { clock.now - origin }
+
+    init(service: PublisherService) {
+        self.service = service
+        self.origin = clock.now
+        let configuration = service.configuration
+        let settings = SessionSettings.make(configuration)
+        let path = SessionStateFile.path(inSpoolFolder: service.spool.folder)
+        self.sessionFile = SessionFileWriter(path: path)
+        var session = ClientSession(configuration: settings)
+        var restoredInFlight: Int?
+        if let restored = Self.restoreSession(store: service.spool, path: path, clientID: configuration.device.id) {
+            session = ClientSession(configuration: settings, restoring: restored)
+            restoredInFlight = restored.inFlight.count
+        }
+        machine = PublisherMachine(
+            configuration: PublisherSettings.make(configuration),
+            session: session,
+            holdsSession: restoredInFlight != nil,
+            random: SystemRandomNumberGenerator()
+        )
+        if let restoredInFlight {
+            service.logger.info("resuming the MQTT session of the last run", metadata: ["in_flight": "\(restoredInFlight)"])
+        }
+    }
+
+    /// The MQTT session as the last run left it, with message bodies from the spool.
+    private static func restoreSession(store: any ReadingStore, path: String, clientID: String) -> SessionSnapshot? {
+        guard let bytes = try? FileSystem.readFile(path, limit: 1 << 20),
+            let file = SessionStateFile.decode(bytes), file.clientID == clientID
+        else { return nil }
+        let records = store.records(Set(file.inFlight.map(\.seq)))
+        let snapshot = file.snapshot(records: records)
+        store.markHandedOut(snapshot.inFlight.compactMap { records[$0.message.tag] })
+        return snapshot
+    }
+
+    // MARK: Inputs
+
+    mutating func start() {
+        let recovery = store.recovery
+        if recovery.isClean {
+            logger.info("spool opened", metadata: ["recovery": "\(recovery)"])
+        } else {
+            logger.warning("spool recovered from damage", metadata: ["recovery": "\(recovery)"])
+        }
+        perform(machine.start(now: now))
+    }
+
+    mutating func handle(_ input: ClientInput) {
+        switch input {
+        case .connected(let attempt, let connection):
+            guard attempt == self.attempt else {
+                connection.close()
+                return
+            }
+            self.connection = connection
+            logger.info(
+                "TLS established",
+                metadata: [
+                    "broker": "\(service.configuration.broker.host):\(service.configuration.broker.port)",
+                    "protocol": "\(connection.handshake.protocolVersion)",
+                    "cipher": "\(connection.handshake.cipher)",
+                ]
+            )
+            perform(machine.connectionEstablished(now: now))
+            if let earlyClose, earlyClose.attempt == attempt {
+                self.earlyClose = nil
+                handle(.transport(attempt: attempt, .closed(earlyClose.error)))
+            }
+        case .connectFailed(let attempt, let failure):
+            guard attempt == self.attempt else { return }
+            perform(
+                machine.connectionFailed(reason: failure.description, isTrustFailure: failure.isTrustFailure, now: now)
+            )
+        case .transport(let attempt, .bytes(let bytes)):
+            guard attempt == self.attempt else { return }
+            perform(machine.received(bytes, now: now))
+        case .transport(let attempt, .closed(let error)):
+            guard attempt == self.attempt else { return }
+            guard connection != nil else {
+                earlyClose = (attempt, error)
+                return
+            }
+            connection = nil
+            perform(
+                machine.connectionClosed(
+                    error: error.map { "\($0)" },
+                    isTrustFailure: ConnectFailure.isTrustFailure(error),
+                    now: now
+                )
+            )
+        case .readingsAvailable:
+            perform(machine.readingsAvailable(now: now))
+        case .readingsFinished:
+            perform(machine.readingsFinished(now: now))
+        case .tick:
+            perform(machine.tick(now: now))
+        case .retry(let token):
+            perform(machine.retryTimerFired(token: token, now: now))
+        case .shutdown:
+            perform(machine.shutdownRequested(now: now))
+        }
+    }
+
+    /// Hands over what to run beside the loop (connection attempts, retry timers) and forgets it.
+    mutating func takeLaunches() -> [Launch] {
+        defer { launches.removeAll() }
+        return launches
+    }
+
+    /// Waits until the last closed connection is gone: a process that exits right after a fire-and-forget
+    /// close can end before the event loop wrote the DISCONNECT (seen with `pinpost check` under load).
+    func connectionsClosed() async {
+        await closing?.closed()
+        await connection?.closed()
+    }
+
+    // MARK: Actions
+
+    private mutating func perform(_ actions: [PublisherAction]) {
+        var queue = actions
+        var index = 0
+        while index < queue.count {
+            let action = queue[index]
+            index += 1
+            switch action {
+            case .connect:
+                attempt += 1
+                launches.append(.connect(attempt: attempt))
+            case .write(let bytes):
+                connection?.write(bytes)
+            case .flush:
+                connection?.flush()
+            case .closeConnection:
+                if let connection {
+                    connection.close()
+                    closing = connection
+                }
+                connection = nil
+                attempt += 1  // the transport's own close report is now stale
+            case .startRetryTimer(let delay, let token):
+                logger.info("reconnecting", metadata: ["in": "\(delay)", "pending": "\(store.statistics().depth)"])
+                launches.append(.retryTimer(after: delay, token: token))
+            case .takeReadings(let limit):
+                queue += machine.readingsTaken(store.takeUnsent(limit: limit), now: now)
+            case .makeStatus(let request):
+                let status = AgentStatus(
+                    state: request.state,
+                    spool: store.statistics(),
+                    reconnects: request.reconnects,
+                    lastDisconnect: request.lastDisconnect,
+                    now: .now()
+                )
+                queue += machine.statusMade(status.encoded(), now: now)
+            case .acknowledge(let seq):
+                store.acknowledge(seq, rejected: false)
+            case .reject(let seq):
+                store.acknowledge(seq, rejected: true)
+            case .checkpointSpool:
+                do {
+                    try store.checkpoint()
+                } catch {
+                    logger.error("spool checkpoint failed: \(error)")
+                }
+            case .saveSession(let file):
+                do {
+                    try sessionFile.save(file)
+                } catch {
+                    logger.error(
+                        "MQTT session state not saved: \(error); after a restart the broker's session may be discarded"
+                    )
+                }
+            case .notify(let notifications):
+                notify(notifications)
+            case .log(let entry):
+                log(entry)
+            case .finished(let disconnected):
+                let pending = store.statistics().depth
+                if pending > 0 {
+                    logger.notice(
+                        disconnected
+                            ? "shutting down; unacknowledged readings stay in the spool for the next start"
+                            : "shutting down while disconnected; readings stay in the spool for the next start",
+                        metadata: ["pending": "\(pending)"]
+                    )
+                }
+                isFinished = true
+            }
+        }
+    }
+
+    private func notify(_ notifications: [ServiceNotification]) {
+        guard let systemd = service.systemd else { return }
+        let states: [SystemdNotifier.State] = notifications.map {
+            switch $0 {
+            case .ready: .ready
+            case .status(let text): .status(text)
+            case .watchdog: .watchdog
+            }
+        }
+        do {
+            try systemd.send(states)
+        } catch {
+            logger.debug("systemd notification failed: \(error)")
+        }
+    }
+
+    private func log(_ entry: PublisherLogEntry) {
+        let level: Logger.Level =
+            switch entry.level {
+            case .debug: .debug
+            case .info: .info
+            case .notice: .notice
+            case .warning: .warning
+            case .error: .error
+            }
+        logger.log(level: level, "\(entry.message)", metadata: entry.metadata.mapValues { .string($0) })
+    }
+}

@@ -1,0 +1,521 @@
+public import DurableSpool
+public import MQTT
+
+/// The publisher's decisions without I/O: when to connect and how long to back off, what to do with
+/// the bytes the broker sends, when to take readings from the spool into the MQTT session, when to
+/// checkpoint, publish the status and ping the watchdog, and how to drain on shutdown.
+///
+/// Built like `ClientSession`: every input is a method that takes `now` (monotonic, from an origin the
+/// driver chooses) and returns `PublisherAction`s in order; a thin driver performs them. Randomness (the
+/// back-off's jitter) comes from the injected generator, so tests replay exact delays.
+///
+/// The MQTT session's actions are applied in one place (`perform`): its bytes are written first, then
+/// its events and its close are handled in order. Handling an event never feeds the session directly; it
+/// asks the driver for readings at the end of the step (`takeReadings`), so a delivery cannot re-enter
+/// the session, however long a QoS 0 backlog is, and new readings never overtake the bytes of the batch
+/// that freed their room (a PUBLISH binding a Topic Alias, or the resends of a resumed session).
+public struct PublisherMachine<Random: RandomNumberGenerator & Sendable>: Sendable {
+    private enum Phase: Sendable, Equatable {
+        /// Not connected and no attempt pending: before `start`, after a clean DISCONNECT, or stopping.
+        case idle
+        /// TCP and TLS are being opened.
+        case connecting
+        /// TLS is up (CONNACK may still be awaited).
+        case connected(since: Duration)
+        /// A reconnect is scheduled; only the timer with this token counts.
+        case waitingToRetry(token: Int)
+        /// Shutdown is complete; every later input is ignored.
+        case finished
+    }
+
+    /// A session output that must wait until the bytes of its batch are written.
+    private enum Deferred: Sendable {
+        case event(SessionEvent)
+        case close(CloseReason)
+    }
+
+    /// Tags at or above this are the agent's own status messages, not spool seqs.
+    public static var statusTag: UInt64 { UInt64.max - 1 }
+
+    public let configuration: PublisherConfiguration
+    private var session: ClientSession
+    private var random: Random
+    private var phase = Phase.idle
+    private var backoff: Backoff
+    /// Trust and authorization failures: retrying fast cannot fix them.
+    private var slowBackoff: Backoff
+    private var retryToken = 0
+    private var lastFailure: String?
+    private var lastDisconnect: String?
+    private var reconnects = 0
+    private var everConnected = false
+    /// Consecutive connections the broker closed soon after accepting them (the client-id takeover pattern).
+    private var earlyCloses = 0
+    /// True once a CONNACK was accepted or a session was restored: from then on the session file exists.
+    private var holdsSession: Bool
+    private var toldReady = false
+
+    // Feeding the session from the spool.
+    /// False once the spool answered a request with fewer readings than asked; true again when it reports new ones.
+    private var readingsMayBeWaiting = true
+    /// The limit of the `takeReadings` request the driver has not answered yet.
+    private var requestedReadings: Int?
+    private var statusRequests = 0
+
+    // Shutdown.
+    private var shuttingDown = false
+    private var readingsFinished = false
+    private var drainDeadline: Duration?
+    private var offlineStatusQueued = false
+
+    // Cadence.
+    private var lastCheckpoint = Duration.zero
+    private var lastStatus = Duration.zero
+    private var lastWatchdog = Duration.zero
+
+    // The step being computed.
+    /// The `now` of the input being handled.
+    private var stepTime = Duration.zero
+    private var output: [PublisherAction] = []
+    private var deferred: [Deferred] = []
+    private var unflushed = false
+
+    /// - Parameters:
+    ///   - session: the MQTT session, restored from the last run's session file or new.
+    ///   - holdsSession: whether `session` was restored (then the session file must be kept current).
+    public init(configuration: PublisherConfiguration, session: ClientSession, holdsSession: Bool, random: Random) {
+        self.configuration = configuration
+        self.session = session
+        self.holdsSession = holdsSession
+        self.random = random
+        self.backoff = Backoff(base: configuration.backoffInitial, cap: configuration.backoffMaximum)
+        self.slowBackoff = Backoff(
+            base: max(.seconds(60), configuration.backoffInitial),
+            cap: max(.seconds(900), configuration.backoffMaximum)
+        )
+    }
+
+    // MARK: Observation
+
+    /// True once shutdown is complete.
+    public var isFinished: Bool { phase == .finished }
+    /// True between an accepted CONNACK and the end of the connection.
+    public var isConnected: Bool { session.isConnected }
+    /// Readings (and status messages) the MQTT session holds: in flight plus queued.
+    public var sessionLoad: Int { session.inFlightCount + session.queuedCount }
+
+    // MARK: Inputs
+
+    /// The first input: take what the spool holds into the session and connect.
+    public mutating func start(now: Duration) -> [PublisherAction] {
+        stepTime = now
+        guard phase == .idle, !shuttingDown else { return [] }
+        phase = .connecting
+        output.append(.connect)
+        return endStep(now: now)
+    }
+
+    /// TCP and TLS are up and the broker's certificate is verified: send CONNECT.
+    public mutating func connectionEstablished(now: Duration) -> [PublisherAction] {
+        stepTime = now
+        guard phase == .connecting else {
+            // An attempt that finished after shutdown: not wanted any more.
+            return [.closeConnection]
+        }
+        phase = .connected(since: now)
+        perform(session.connectionEstablished(now: now))
+        tellReadyOnce()
+        return endStep(now: now)
+    }
+
+    /// The connection attempt failed; `reason` names the cause and its fix.
+    /// - Parameter isTrustFailure: certificate or authorization trouble, which takes the slow back-off.
+    public mutating func connectionFailed(reason: String, isTrustFailure: Bool, now: Duration) -> [PublisherAction] {
+        stepTime = now
+        guard phase == .connecting else { return [] }
+        // A broker that cannot be reached after closing on us is restarting, not serving another client
+        // with our id (that one would accept us again at once): the takeover pattern starts over.
+        earlyCloses = 0
+        scheduleRetry(after: reason, slow: isTrustFailure, now: now)
+        tellReadyOnce()
+        return endStep(now: now)
+    }
+
+    /// Bytes from the broker.
+    public mutating func received(_ bytes: [UInt8], now: Duration) -> [PublisherAction] {
+        stepTime = now
+        guard case .connected = phase else { return [] }
+        perform(session.received(bytes, now: now))
+        return endStep(now: now)
+    }
+
+    /// The connection ended without the publisher asking for it.
+    /// - Parameters:
+    ///   - error: why, when the transport knows (nil: the broker closed it cleanly).
+    ///   - isTrustFailure: a TLS alert about a certificate (the broker refusing this device), slow back-off.
+    public mutating func connectionClosed(error: String?, isTrustFailure: Bool, now: Duration) -> [PublisherAction] {
+        stepTime = now
+        guard case .connected(let since) = phase else { return [] }
+        let wasAccepted = session.isConnected
+        perform(session.connectionLost())
+        var reason = error.map { "connection lost: \($0)" } ?? "connection closed by the broker"
+        let early = error == nil && wasAccepted && now - since < configuration.takeoverWindow
+        earlyCloses = early ? earlyCloses + 1 : 0
+        if earlyCloses >= 2 {
+            // MQTT 3.1.1 brokers (and Mosquitto 2.0 for 5.0) drop the older connection without a
+            // reason when a client id is reused: a close soon after CONNACK is that pattern.
+            reason =
+                "connection closed by the broker soon after CONNACK, \(earlyCloses) times in a row: another client may be using client id '\(configuration.clientID)' (brokers drop the older connection)"
+        }
+        scheduleRetry(after: reason, slow: isTrustFailure, now: now)
+        return endStep(now: now)
+    }
+
+    /// The spool holds new readings.
+    public mutating func readingsAvailable(now: Duration) -> [PublisherAction] {
+        stepTime = now
+        readingsMayBeWaiting = true
+        return endStep(now: now)
+    }
+
+    /// The sensors stopped: nothing more will be appended.
+    public mutating func readingsFinished(now: Duration) -> [PublisherAction] {
+        stepTime = now
+        readingsFinished = true
+        return endStep(now: now)
+    }
+
+    /// The periodic wake-up: keep-alive, watchdog, checkpoint, status, drain deadline.
+    public mutating func tick(now: Duration) -> [PublisherAction] {
+        stepTime = now
+        if case .connected = phase {
+            perform(session.tick(now: now))
+        }
+        if let interval = configuration.watchdogInterval, now - lastWatchdog >= interval, phase != .finished {
+            // Pinged from the publisher itself, so a wedged publisher stops the pings and systemd restarts it.
+            lastWatchdog = now
+            output.append(.notify([.watchdog]))
+        }
+        if now - lastCheckpoint >= configuration.checkpointInterval, phase != .finished {
+            checkpoint(now: now)
+        }
+        if case .connected = phase, !shuttingDown, now - lastStatus >= configuration.statusInterval {
+            requestStatus("online", now: now)
+        }
+        return endStep(now: now)
+    }
+
+    /// The timer of `startRetryTimer` fired.
+    public mutating func retryTimerFired(token: Int, now: Duration) -> [PublisherAction] {
+        stepTime = now
+        guard phase == .waitingToRetry(token: token), !shuttingDown else { return endStep(now: now) }
+        phase = .connecting
+        output.append(.connect)
+        return endStep(now: now)
+    }
+
+    /// SIGTERM: finish what is in flight (up to `drainTimeout`), say offline, DISCONNECT.
+    public mutating func shutdownRequested(now: Duration) -> [PublisherAction] {
+        stepTime = now
+        if !shuttingDown {
+            shuttingDown = true
+            drainDeadline = now + configuration.drainTimeout
+        }
+        if case .waitingToRetry = phase { phase = .idle }
+        return endStep(now: now)
+    }
+
+    /// The answer to `takeReadings`: the records the spool handed out, oldest first.
+    public mutating func readingsTaken(_ records: [SpoolRecord], now: Duration) -> [PublisherAction] {
+        stepTime = now
+        let asked = requestedReadings ?? 0
+        requestedReadings = nil
+        if records.count < asked { readingsMayBeWaiting = false }
+        for record in records {
+            do {
+                let actions = try session.publish(
+                    topic: record.topic,
+                    payload: record.payload,
+                    qos: QoS(rawValue: record.qos) ?? .atLeastOnce,
+                    retain: false,
+                    tag: record.seq,
+                    now: now
+                )
+                perform(actions)
+            } catch {
+                log(.error, "reading cannot be published and is discarded", ["seq": "\(record.seq)", "reason": "\(error)"])
+                output.append(.reject(seq: record.seq))
+            }
+        }
+        return endStep(now: now)
+    }
+
+    /// The answer to `makeStatus`: the encoded status message.
+    public mutating func statusMade(_ payload: [UInt8], now: Duration) -> [PublisherAction] {
+        stepTime = now
+        statusRequests = max(0, statusRequests - 1)
+        do {
+            let actions = try session.publish(
+                topic: configuration.statusTopic,
+                payload: payload,
+                qos: .atLeastOnce,
+                retain: true,
+                tag: Self.statusTag,
+                now: now
+            )
+            perform(actions)
+        } catch {
+            log(.error, "status not published", ["reason": "\(error)"])
+        }
+        return endStep(now: now)
+    }
+
+    // MARK: The step
+
+    /// Everything every input ends with: take readings while the session has room, check whether a
+    /// shutdown is done, and flush once what was written (unless a request is still to be answered, whose
+    /// bytes belong to the same burst).
+    private mutating func endStep(now: Duration) -> [PublisherAction] {
+        finishIfDone(now: now)
+        requestReadingsIfRoom()
+        if unflushed && requestedReadings == nil && statusRequests == 0 {
+            output.append(.flush)
+            unflushed = false
+        }
+        defer { output.removeAll(keepingCapacity: true) }
+        return output
+    }
+
+    /// Applies one batch of session actions: bytes at once, events and the close afterwards, in order.
+    private mutating func perform(_ actions: [SessionAction]) {
+        apply(actions)
+        var index = 0
+        while index < deferred.count {
+            let next = deferred[index]
+            index += 1
+            switch next {
+            case .event(let event): handle(event)
+            case .close(let reason): handleClose(reason)
+            }
+        }
+        deferred.removeAll(keepingCapacity: true)
+    }
+
+    /// Writes the batch's bytes and queues the rest; handlers call this (never `perform`), so the loop in
+    /// `perform` picks up what they add, in order.
+    private mutating func apply(_ actions: [SessionAction]) {
+        for action in actions {
+            switch action {
+            case .send(let bytes):
+                output.append(.write(bytes))
+                unflushed = true
+            case .event(let event):
+                deferred.append(.event(event))
+            case .close(let reason):
+                deferred.append(.close(reason))
+            }
+        }
+    }
+
+    private mutating func requestReadingsIfRoom() {
+        guard readingsMayBeWaiting, requestedReadings == nil, phase != .finished else { return }
+        let room = configuration.sessionWindow - sessionLoad
+        guard room > 0 else { return }
+        requestedReadings = room
+        output.append(.takeReadings(limit: room))
+    }
+
+    private mutating func requestStatus(_ state: String, now: Duration) {
+        lastStatus = now
+        statusRequests += 1
+        output.append(.makeStatus(StatusRequest(state: state, reconnects: reconnects, lastDisconnect: lastDisconnect)))
+    }
+
+    private mutating func checkpoint(now: Duration) {
+        lastCheckpoint = now
+        output.append(.checkpointSpool)
+        if holdsSession {
+            output.append(.saveSession(sessionFile))
+        }
+    }
+
+    /// The persistable session: in-flight readings by seq; status messages are left out (the spool does not hold them).
+    private var sessionFile: SessionStateFile {
+        SessionStateFile(snapshot: session.persistentState) { $0 < Self.statusTag }
+    }
+
+    private mutating func tellReadyOnce() {
+        guard !toldReady else { return }
+        // The clock gate passed and the first attempt is over: start-up is done, the rest is waiting for the broker.
+        toldReady = true
+        output.append(.notify([.ready, .status("waiting for the broker")]))
+    }
+
+    private mutating func log(_ level: PublisherLogEntry.Level, _ message: String, _ metadata: [String: String] = [:]) {
+        output.append(.log(PublisherLogEntry(level, message, metadata)))
+    }
+
+    // MARK: Connection
+
+    /// Marks the connection gone and, unless shutting down, schedules the next attempt.
+    private mutating func scheduleRetry(after failure: String, slow: Bool, now: Duration) {
+        if case .connected(let since) = phase, now - since >= configuration.stableAfter {
+            // It was a good connection: start the back-off over.
+            backoff.reset()
+            slowBackoff.reset()
+        }
+        lastDisconnect = failure
+        guard !shuttingDown else {
+            phase = .idle
+            return
+        }
+        output.append(.notify([.status("disconnected, retrying: \(failure)")]))
+        let uniform = Double.random(in: 0..<1, using: &random)
+        let delay = slow ? slowBackoff.nextDelay(uniform: uniform) : backoff.nextDelay(uniform: uniform)
+        // A repeated failure is logged once per change, not once per attempt.
+        if failure != lastFailure {
+            log(.error, "connection failed: \(failure)")
+            lastFailure = failure
+        }
+        retryToken += 1
+        phase = .waitingToRetry(token: retryToken)
+        output.append(.startRetryTimer(after: delay, token: retryToken))
+    }
+
+    /// The session asked for the connection to be closed.
+    private mutating func handleClose(_ reason: CloseReason) {
+        guard case .connected = phase else { return }
+        if unflushed {
+            output.append(.flush)
+            unflushed = false
+        }
+        output.append(.closeConnection)
+        apply(session.connectionLost())
+        let now = stepTime
+        switch reason {
+        case .clientDisconnect:
+            phase = .idle
+        case .keepAliveTimeout:
+            scheduleRetry(
+                after: "keep-alive timeout: the broker did not answer within the ping timeout (dead connection?)",
+                slow: false,
+                now: now
+            )
+        case .connAckTimeout:
+            let seconds = session.configuration.connAckTimeout.components.seconds
+            scheduleRetry(
+                after:
+                    "no CONNACK within broker.connect_timeout (\(seconds) s): the broker accepted TLS but did not answer CONNECT; fix: check that broker.port is an MQTT listener and the broker is not overloaded",
+                slow: false,
+                now: now
+            )
+        case .connectionRefused:
+            scheduleRetry(after: lastDisconnect ?? "CONNACK refused", slow: true, now: now)
+        case .protocolError:
+            scheduleRetry(after: lastDisconnect ?? "MQTT protocol error", slow: false, now: now)
+        case .serverDisconnect:
+            scheduleRetry(after: lastDisconnect ?? "DISCONNECT from the broker", slow: false, now: now)
+        }
+    }
+
+    private mutating func handle(_ event: SessionEvent) {
+        switch event {
+        case .connected(let sessionPresent, let connack):
+            if everConnected { reconnects += 1 }
+            everConnected = true
+            holdsSession = true
+            output.append(.saveSession(sessionFile))
+            log(.info, "MQTT connected", ["client_id": configuration.clientID, "session_present": "\(sessionPresent)"])
+            warnAboutMaximumQoS(connack.properties.maximumQoS)
+            lastFailure = nil
+            requestStatus("online", now: stepTime)
+            let connected = ServiceNotification.status("connected to \(configuration.brokerAddress)")
+            output.append(.notify(toldReady ? [connected] : [.ready, connected]))
+            toldReady = true
+        case .connectionRefused(let reason, let notice):
+            lastDisconnect = "CONNACK refused: \(reason)" + (notice.isEmpty ? "" : " (\(notice))")
+        case .delivered(let tag):
+            if tag < Self.statusTag {
+                output.append(.acknowledge(seq: tag))
+            }
+        case .deliveryFailed(let tag, let reason):
+            if tag < Self.statusTag {
+                log(.error, "broker refused a reading; it will not be retried", ["seq": "\(tag)", "reason": "\(reason)"])
+                output.append(.reject(seq: tag))
+            }
+        case .messageReceived(let message):
+            log(.debug, "message received", ["topic": message.topic])
+        case .subscribed, .unsubscribed, .resubscribed:
+            break
+        case .disconnectedByServer(let reason, let notice):
+            if reason == .sessionTakenOver {
+                lastDisconnect =
+                    "session taken over: another client connected with client id '\(configuration.clientID)'"
+                log(.warning, "\(lastDisconnect ?? ""); backing off instead of fighting it")
+            } else {
+                // A Server Reference (0x9C/0x9D) is reported, not followed: the configured broker stays the only
+                // one this device trusts to send it elsewhere, and an operator decides.
+                let said = notice.isEmpty ? "" : " (\(notice))"
+                lastDisconnect = "DISCONNECT from the broker: \(reason)\(said)"
+                log(.warning, "broker sent DISCONNECT: \(reason)\(said)")
+            }
+        case .protocolError(let detail):
+            lastDisconnect = "MQTT protocol error: \(detail)"
+            log(.error, "MQTT protocol error from broker: \(detail)")
+        }
+    }
+
+    /// A broker with a Maximum QoS below a sensor's QoS weakens (downgrade) or drops (refuse) that sensor's
+    /// readings; say so once per connection, naming the sensors and the config key that decides.
+    private mutating func warnAboutMaximumQoS(_ maximum: QoS?) {
+        guard let maximum else { return }
+        let affected = configuration.sensors.filter { $0.qos > maximum }.map(\.name)
+        guard !affected.isEmpty else { return }
+        let metadata = ["maximum_qos": "\(maximum.rawValue)", "sensors": affected.joined(separator: ",")]
+        switch configuration.qosAboveMaximum {
+        case .downgrade:
+            log(
+                .warning,
+                "broker's Maximum QoS is below these sensors' QoS; their readings are sent at QoS \(maximum.rawValue) (set broker.qos_above_maximum = \"refuse\" to drop them instead)",
+                metadata
+            )
+        case .refuse:
+            log(
+                .warning,
+                "broker's Maximum QoS is below these sensors' QoS; their readings are refused and dropped (broker.qos_above_maximum = \"refuse\"; \"downgrade\" sends them at the lower QoS)",
+                metadata
+            )
+        }
+    }
+
+    // MARK: Shutdown
+
+    /// Once readings have stopped (or the drain deadline passed): wait for what is in flight, publish the
+    /// offline status, DISCONNECT. Whatever is not acknowledged stays in the spool for the next start.
+    private mutating func finishIfDone(now: Duration) {
+        guard shuttingDown, phase != .finished, requestedReadings == nil, statusRequests == 0 else { return }
+        let timedOut = drainDeadline.map { now >= $0 } ?? false
+        guard readingsFinished || timedOut else { return }
+        guard case .connected = phase else {
+            checkpoint(now: now)
+            phase = .finished
+            output.append(.finished(disconnected: false))
+            return
+        }
+        if sessionLoad > 0 && !timedOut { return }
+        if !offlineStatusQueued {
+            offlineStatusQueued = true
+            requestStatus("offline", now: now)
+            return
+        }
+        perform(session.disconnect(now: now))
+        if case .connected = phase {
+            // The session had no connection to end (it never sent CONNECT): close the transport anyway.
+            handleClose(.clientDisconnect)
+        }
+        checkpoint(now: now)
+        log(.info, "disconnected")
+        phase = .finished
+        output.append(.finished(disconnected: true))
+    }
+}

@@ -1,0 +1,420 @@
+import DurableSpool
+import MQTT
+import Publisher
+import Testing
+
+/// The publisher's decisions in virtual time: no socket, no spool file, no clock.
+@Suite("Publisher state machine")
+struct PublisherMachineTests {
+    // MARK: Back-off
+
+    @Test("reconnect delays are full jitter: uniform in [0, min(max, initial·2ⁿ)], and they vary")
+    func backoffWithJitterBounds() {
+        var rig = PublisherRig(
+            configuration: PublisherRig.configuration(backoffInitial: .seconds(1), backoffMaximum: .seconds(20))
+        )
+        rig.input { $0.start(now: $1) }
+        for _ in 0..<12 {
+            rig.input { $0.connectionFailed(reason: "TCP: refused", isTrustFailure: false, now: $1) }
+            let token = rig.lastRetryToken!
+            rig.input { $0.retryTimerFired(token: token, now: $1) }
+        }
+        let delays = rig.retryDelays
+        #expect(delays.count == 12)
+        for (attempt, delay) in delays.enumerated() {
+            let ceiling = min(Duration.seconds(20), .seconds(1) * (1 << attempt))
+            #expect(delay >= .zero && delay < ceiling, "attempt \(attempt): \(delay) outside [0, \(ceiling))")
+        }
+        #expect(Set(delays).count > 6, "jitter should spread the delays: \(delays)")
+        // A repeated failure is logged once, not once per attempt.
+        #expect(rig.logLines.filter { $0 == "connection failed: TCP: refused" }.count == 1)
+    }
+
+    @Test("a connection that lasted backoff.stable_after starts the back-off over")
+    func stableConnectionResetsBackoff() {
+        var rig = PublisherRig(
+            configuration: PublisherRig.configuration(backoffInitial: .seconds(1), stableAfter: .seconds(60))
+        )
+        rig.input { $0.start(now: $1) }
+        for _ in 0..<6 {
+            rig.input { $0.connectionFailed(reason: "TCP: refused", isTrustFailure: false, now: $1) }
+            let token = rig.lastRetryToken!
+            rig.input { $0.retryTimerFired(token: token, now: $1) }
+        }
+        rig.input { $0.connectionEstablished(now: $1) }
+        rig.acceptConnection()
+        rig.advance(to: .seconds(61))
+        rig.input { $0.connectionClosed(error: "reset by peer", isTrustFailure: false, now: $1) }
+        #expect(rig.retryDelays.last! < .seconds(1), "after a stable connection the first ceiling applies again")
+    }
+
+    @Test("trust failures take the slow path: a minute's ceiling first, never below the normal one")
+    func trustFailuresBackOffSlowly() {
+        var rig = PublisherRig(
+            configuration: PublisherRig.configuration(backoffInitial: .seconds(1), backoffMaximum: .seconds(300)),
+            seed: 99
+        )
+        rig.input { $0.start(now: $1) }
+        var ceilings: [Duration] = []
+        for attempt in 0..<4 {
+            rig.input {
+                $0.connectionFailed(reason: "TLS: certificate verify failed", isTrustFailure: true, now: $1)
+            }
+            ceilings.append(.seconds(60) * (1 << attempt))
+            let token = rig.lastRetryToken!
+            rig.input { $0.retryTimerFired(token: token, now: $1) }
+        }
+        for (delay, ceiling) in zip(rig.retryDelays, ceilings) {
+            #expect(delay < ceiling)
+        }
+        #expect(rig.retryDelays.contains { $0 >= .seconds(1) }, "slow delays are drawn from minutes, not seconds")
+        // CONNACK "not authorized" is a trust failure too.
+        var refused = PublisherRig()
+        refused.startAndConnect()
+        refused.brokerSends(.connack(ConnAckPacket(sessionPresent: false, reasonCode: .notAuthorized)))
+        #expect(refused.actions.contains(.closeConnection))
+        #expect(refused.logLines.contains { $0.hasPrefix("connection failed: CONNACK refused") })
+        #expect(refused.retryDelays.count == 1)
+        let slowBackoff = Backoff(base: .seconds(60), cap: .seconds(900))
+        #expect(refused.retryDelays[0] < slowBackoff.currentCeiling)
+    }
+
+    @Test("a timer from an earlier retry does not connect twice")
+    func staleRetryTimerIsIgnored() {
+        var rig = PublisherRig()
+        rig.input { $0.start(now: $1) }
+        rig.input { $0.connectionFailed(reason: "refused", isTrustFailure: false, now: $1) }
+        let first = rig.lastRetryToken!
+        rig.input { $0.retryTimerFired(token: first, now: $1) }
+        rig.input { $0.connectionFailed(reason: "refused", isTrustFailure: false, now: $1) }
+        let connects = rig.actions.filter { $0 == .connect }.count
+        #expect(rig.input { $0.retryTimerFired(token: first, now: $1) }.isEmpty)
+        #expect(rig.actions.filter { $0 == .connect }.count == connects)
+    }
+
+    // MARK: Takeover
+
+    @Test("two closes in a row soon after CONNACK name the client-id takeover; an unreachable broker resets it")
+    func takeoverDetection() {
+        var rig = PublisherRig()
+        rig.startAndConnect()
+        rig.acceptConnection()
+        rig.advance(to: .seconds(2))
+        rig.input { $0.connectionClosed(error: nil, isTrustFailure: false, now: $1) }
+        #expect(rig.logLines.last == "connection failed: connection closed by the broker")
+        reconnect(&rig, at: .seconds(5))
+        rig.advance(to: .seconds(7))
+        rig.input { $0.connectionClosed(error: nil, isTrustFailure: false, now: $1) }
+        #expect(rig.logLines.last?.contains("2 times in a row: another client may be using client id 'dev-1'") == true)
+        // The broker is then unreachable (restarting): the pattern starts over.
+        let token = rig.lastRetryToken!
+        rig.input { $0.retryTimerFired(token: token, now: $1) }
+        rig.input { $0.connectionFailed(reason: "TCP: refused", isTrustFailure: false, now: $1) }
+        reconnect(&rig, at: .seconds(30))
+        rig.advance(to: .seconds(31))
+        rig.input { $0.connectionClosed(error: nil, isTrustFailure: false, now: $1) }
+        #expect(rig.logLines.last == "connection failed: connection closed by the broker")
+    }
+
+    @Test("a close long after CONNACK, or with an error, is not the takeover pattern")
+    func lateOrErroneousClosesAreNotTakeovers() {
+        var rig = PublisherRig()
+        rig.startAndConnect()
+        rig.acceptConnection()
+        rig.advance(to: .seconds(1))
+        rig.input { $0.connectionClosed(error: "reset", isTrustFailure: false, now: $1) }
+        reconnect(&rig, at: .seconds(3))
+        rig.advance(to: .seconds(4))
+        rig.input { $0.connectionClosed(error: nil, isTrustFailure: false, now: $1) }
+        reconnect(&rig, at: .seconds(20))
+        rig.advance(to: .seconds(45))
+        rig.input { $0.connectionClosed(error: nil, isTrustFailure: false, now: $1) }
+        #expect(!rig.logLines.contains { $0.contains("another client") })
+    }
+
+    // MARK: Feeding the session
+
+    @Test("the session holds at most the window; each PUBACK makes room that is refilled from the spool")
+    func sessionWindowRefill() {
+        var rig = PublisherRig(configuration: PublisherRig.configuration(sessionWindow: 64))
+        rig.append(1000)
+        rig.startAndConnect()
+        #expect(rig.unsent.count == 1000 - 64, "the first window is taken before CONNACK")
+        rig.acceptConnection()
+        var rounds = 0
+        while rig.acknowledged.count < 1000 && rounds < 1000 {
+            rig.acknowledgeAll()
+            rounds += 1
+        }
+        #expect(rig.acknowledged == Array(1...1000))
+        #expect(rig.peakSessionLoad <= 64 + 1, "window of readings, plus the status message")
+        #expect(rig.publishes.filter { $0.topic.hasSuffix("/door") }.map { $0.payload }.count == 1000)
+    }
+
+    @Test("20 000 QoS 0 readings drain in one step without recursion, each written before it is acknowledged")
+    func qos0BacklogDrainsIteratively() {
+        var rig = PublisherRig()
+        rig.startAndConnect()
+        rig.acceptConnection()
+        rig.acknowledgeAll()  // the status message
+        let flushesBefore = rig.flushes
+        rig.append(20_000, qos: .atMostOnce)
+        let step = rig.input { $0.readingsAvailable(now: $1) }
+        #expect(rig.acknowledged.count == 20_000)
+        #expect(rig.unsent.isEmpty)
+        // One burst, one flush.
+        #expect(rig.flushes == flushesBefore + 1)
+        #expect(step.last == .flush)
+        // Every reading's bytes come before its acknowledgement.
+        var written = 0
+        var acknowledged = 0
+        for action in step {
+            switch action {
+            case .write: written += 1
+            case .acknowledge:
+                acknowledged += 1
+                #expect(acknowledged <= written)
+            default: break
+            }
+        }
+    }
+
+    @Test("a resumed session's resends leave before anything new, then the readings in seq order")
+    func resendsBeforeNewMessages() {
+        let restored = SessionSnapshot(
+            clientID: "dev-1",
+            inFlight: [
+                .init(
+                    packetID: 7,
+                    phase: .awaitingAcknowledgement,
+                    message: .init(
+                        topic: "devices/dev-1/sensors/door",
+                        payload: [1],
+                        qos: .atLeastOnce,
+                        retain: false,
+                        tag: 3
+                    )
+                )
+            ],
+            incomingQoS2PacketIDs: [],
+            nextPacketID: 8
+        )
+        var rig = PublisherRig(restoring: restored)
+        rig.nextSeq = 4
+        rig.append(2)
+        rig.startAndConnect()
+        rig.acceptConnection(sessionPresent: true)
+        let publishes = rig.publishes
+        #expect(publishes.first?.packetID == 7 && publishes.first?.dup == true)
+        let readings = publishes.dropFirst().filter { $0.topic.hasSuffix("/door") }.map(\.payload)
+        #expect(readings == [Array("{\"seq\":4}".utf8), Array("{\"seq\":5}".utf8)])
+        #expect(publishes.contains { $0.topic == "devices/dev-1/status" && !$0.dup })
+    }
+
+    @Test("the first PUBLISH of a topic binds its alias before any PUBLISH uses it")
+    func topicAliasBoundBeforeUse() {
+        var rig = PublisherRig()
+        rig.startAndConnect()
+        rig.append(5)
+        rig.acceptConnection(properties: ConnAckProperties(topicAliasMaximum: 10))
+        rig.acknowledgeAll()
+        rig.append(5)
+        rig.input { $0.readingsAvailable(now: $1) }
+        var bound: Set<UInt16> = []
+        for publish in rig.publishes {
+            guard let alias = publish.properties.topicAlias else { continue }
+            if publish.topic.isEmpty {
+                #expect(bound.contains(alias), "alias \(alias) used before it was bound")
+            } else {
+                bound.insert(alias)
+            }
+        }
+        #expect(!bound.isEmpty)
+    }
+
+    // MARK: Cadence
+
+    @Test("status at CONNACK, then every status.interval while connected, never while disconnected")
+    func statusCadence() {
+        var rig = PublisherRig(configuration: PublisherRig.configuration(statusInterval: .seconds(60)))
+        rig.startAndConnect()
+        rig.acceptConnection()
+        #expect(rig.statusStates == ["online"])
+        for second in 1...150 {
+            rig.advance(to: .seconds(second))
+            rig.input { $0.tick(now: $1) }
+            rig.acknowledgeAll()
+        }
+        #expect(rig.statusStates == ["online", "online", "online"])
+        rig.input { $0.connectionClosed(error: "reset", isTrustFailure: false, now: $1) }
+        for second in 151...400 {
+            rig.advance(to: .seconds(second))
+            rig.input { $0.tick(now: $1) }
+        }
+        #expect(rig.statusStates.count == 3)
+    }
+
+    @Test("a watchdog ping every watchdog interval, from the publisher's own ticks")
+    func watchdogInterval() {
+        var rig = PublisherRig(configuration: PublisherRig.configuration(watchdogInterval: .seconds(1)))
+        rig.input { $0.start(now: $1) }
+        for step in 1...40 {
+            rig.advance(to: .milliseconds(250 * step))
+            rig.input { $0.tick(now: $1) }
+        }
+        let pings = rig.actions.filter { $0 == .notify([.watchdog]) }.count
+        #expect(pings == 10)
+    }
+
+    @Test("checkpoints at the configured interval; the session file only once the session is held")
+    func checkpointCadence() {
+        var rig = PublisherRig(configuration: PublisherRig.configuration(checkpointInterval: .milliseconds(500)))
+        rig.input { $0.start(now: $1) }
+        rig.advance(to: .milliseconds(500))
+        rig.input { $0.tick(now: $1) }
+        #expect(rig.actions.contains(.checkpointSpool))
+        #expect(!rig.actions.contains { if case .saveSession = $0 { true } else { false } })
+        rig.input { $0.connectionEstablished(now: $1) }
+        rig.acceptConnection()
+        #expect(rig.actions.contains { if case .saveSession = $0 { true } else { false } })
+        let checkpoints = rig.actions.filter { $0 == .checkpointSpool }.count
+        rig.advance(to: .milliseconds(800))
+        rig.input { $0.tick(now: $1) }
+        #expect(rig.actions.filter { $0 == .checkpointSpool }.count == checkpoints)
+        rig.advance(to: .milliseconds(1000))
+        rig.input { $0.tick(now: $1) }
+        #expect(rig.actions.filter { $0 == .checkpointSpool }.count == checkpoints + 1)
+    }
+
+    @Test("READY once, after the first attempt, whatever its outcome")
+    func readyOnce() {
+        var rig = PublisherRig()
+        rig.input { $0.start(now: $1) }
+        rig.input { $0.connectionFailed(reason: "refused", isTrustFailure: false, now: $1) }
+        let token = rig.lastRetryToken!
+        rig.input { $0.retryTimerFired(token: token, now: $1) }
+        rig.input { $0.connectionEstablished(now: $1) }
+        rig.acceptConnection()
+        let ready = rig.actions.filter {
+            if case .notify(let notes) = $0 { notes.contains(.ready) } else { false }
+        }
+        #expect(ready == [.notify([.ready, .status("waiting for the broker")])])
+        #expect(rig.actions.contains(.notify([.status("connected to broker.test:8883")])))
+    }
+
+    // MARK: Failures the broker causes
+
+    @Test("a broker that never answers CONNECT is named as such, not as a keep-alive timeout")
+    func unansweredConnect() {
+        var configuration = ClientSession.Configuration(clientID: "dev-1", version: .v5, keepAlive: .seconds(30))
+        configuration.pingTimeout = .seconds(15)
+        configuration.connAckTimeout = .seconds(10)
+        var rig = PublisherRig(session: configuration)
+        rig.startAndConnect()
+        rig.advance(to: .seconds(9))
+        rig.input { $0.tick(now: $1) }
+        #expect(!rig.actions.contains(.closeConnection))
+        rig.advance(to: .seconds(10))
+        rig.input { $0.tick(now: $1) }
+        #expect(rig.actions.contains(.closeConnection))
+        #expect(
+            rig.logLines.last?.hasPrefix("connection failed: no CONNACK within broker.connect_timeout (10 s)") == true
+        )
+    }
+
+    @Test("a PUBACK with a failure reason rejects the reading for good")
+    func refusedReadingIsRejected() {
+        var rig = PublisherRig()
+        rig.append(1)
+        rig.startAndConnect()
+        rig.acceptConnection()
+        let reading = rig.publishes.first { $0.topic.hasSuffix("/door") }!
+        rig.brokerSends(.puback(AckPacket(packetID: reading.packetID!, reasonCode: .notAuthorized)))
+        #expect(rig.rejected == [1])
+        #expect(rig.acknowledged.isEmpty)
+    }
+
+    @Test("a broker's Maximum QoS below a sensor's is reported with the sensor's name")
+    func maximumQoSWarning() {
+        var rig = PublisherRig(
+            configuration: PublisherRig.configuration(sensors: [.init(name: "door", qos: .exactlyOnce)])
+        )
+        rig.startAndConnect()
+        rig.acceptConnection(properties: ConnAckProperties(maximumQoS: .atLeastOnce))
+        let warning = rig.actions.compactMap { if case .log(let entry) = $0 { entry } else { nil } }
+            .first { $0.message.hasPrefix("broker's Maximum QoS") }
+        #expect(warning?.level == .warning)
+        #expect(warning?.metadata["sensors"] == "door")
+    }
+
+    // MARK: Shutdown
+
+    @Test("SIGTERM drains: acknowledgements first, then the offline status, then DISCONNECT")
+    func gracefulDrain() {
+        var rig = PublisherRig()
+        rig.append(3)
+        rig.startAndConnect()
+        rig.acceptConnection()
+        rig.input { $0.shutdownRequested(now: $1) }
+        rig.input { $0.readingsFinished(now: $1) }
+        #expect(rig.statusStates == ["online"], "offline waits for the readings in flight")
+        rig.acknowledgeAll()
+        #expect(rig.statusStates == ["online", "offline"])
+        #expect(!rig.machine.isFinished)
+        rig.acknowledgeAll()
+        #expect(rig.machine.isFinished)
+        guard case .disconnect = rig.connections.last?.last else {
+            Issue.record("DISCONNECT is not the last packet: \(String(describing: rig.connections.last?.last))")
+            return
+        }
+        let tail = rig.actions.suffix(5)
+        #expect(tail.contains(.closeConnection) && tail.last == .finished(disconnected: true))
+        #expect(rig.acknowledged == [1, 2, 3])
+    }
+
+    @Test("SIGTERM with readings never acknowledged gives up at the drain deadline")
+    func drainDeadline() {
+        var rig = PublisherRig()
+        rig.append(3)
+        rig.startAndConnect()
+        rig.acceptConnection()
+        rig.advance(to: .seconds(10))
+        rig.input { $0.shutdownRequested(now: $1) }
+        rig.input { $0.readingsFinished(now: $1) }
+        for tenth in 1...49 {
+            rig.advance(to: .seconds(10) + .milliseconds(100 * tenth))
+            rig.input { $0.tick(now: $1) }
+        }
+        #expect(!rig.machine.isFinished && rig.statusStates == ["online"])
+        rig.advance(to: .seconds(15))
+        rig.input { $0.tick(now: $1) }
+        #expect(rig.statusStates == ["online", "offline"])
+        rig.advance(to: .seconds(15) + .milliseconds(100))
+        rig.input { $0.tick(now: $1) }
+        #expect(rig.machine.isFinished)
+        #expect(rig.acknowledged.isEmpty, "unacknowledged readings stay in the spool")
+    }
+
+    @Test("SIGTERM while disconnected stops at once, without a retry")
+    func shutdownWhileDisconnected() {
+        var rig = PublisherRig()
+        rig.input { $0.start(now: $1) }
+        rig.input { $0.connectionFailed(reason: "refused", isTrustFailure: false, now: $1) }
+        let token = rig.lastRetryToken!
+        rig.input { $0.shutdownRequested(now: $1) }
+        rig.input { $0.readingsFinished(now: $1) }
+        #expect(rig.machine.isFinished)
+        #expect(rig.actions.last == .finished(disconnected: false))
+        #expect(rig.input { $0.retryTimerFired(token: token, now: $1) }.isEmpty)
+    }
+
+    // MARK: Helpers
+
+    private func reconnect(_ rig: inout PublisherRig, at time: Duration) {
+        rig.advance(to: time)
+        let token = rig.lastRetryToken!
+        rig.input { $0.retryTimerFired(token: token, now: $1) }
+        rig.input { $0.connectionEstablished(now: $1) }
+        rig.acceptConnection()
+    }
+}
