@@ -59,7 +59,8 @@ extension ClientSession {
             pingTimeout: Duration = .seconds(10),
             qosAboveMaximum: QoSAboveMaximumPolicy = .downgrade,
             useTopicAliases: Bool = true,
-            maximumInFlight: UInt16? = nil, connAckTimeout: Duration = .seconds(10)
+            maximumInFlight: UInt16? = nil,
+            connAckTimeout: Duration = .seconds(10)
         ) {
             self.clientID = clientID
             self.version = version

@@ -243,7 +243,11 @@ public struct PublisherMachine<Random: RandomNumberGenerator & Sendable>: Sendab
                 )
                 perform(actions)
             } catch {
-                log(.error, "reading cannot be published and is discarded", ["seq": "\(record.seq)", "reason": "\(error)"])
+                log(
+                    .error,
+                    "reading cannot be published and is discarded",
+                    ["seq": "\(record.seq)", "reason": "\(error)"]
+                )
                 output.append(.reject(seq: record.seq))
             }
         }
@@ -440,7 +444,11 @@ public struct PublisherMachine<Random: RandomNumberGenerator & Sendable>: Sendab
             }
         case .deliveryFailed(let tag, let reason):
             if tag < Self.statusTag {
-                log(.error, "broker refused a reading; it will not be retried", ["seq": "\(tag)", "reason": "\(reason)"])
+                log(
+                    .error,
+                    "broker refused a reading; it will not be retried",
+                    ["seq": "\(tag)", "reason": "\(reason)"]
+                )
                 output.append(.reject(seq: tag))
             }
         case .messageReceived(let message):

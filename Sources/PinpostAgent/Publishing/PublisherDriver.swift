@@ -56,7 +56,10 @@ struct PublisherDriver {
             random: SystemRandomNumberGenerator()
         )
         if let restoredInFlight {
-            service.logger.info("resuming the MQTT session of the last run", metadata: ["in_flight": "\(restoredInFlight)"])
+            service.logger.info(
+                "resuming the MQTT session of the last run",
+                metadata: ["in_flight": "\(restoredInFlight)"]
+            )
         }
     }
 
