@@ -20,11 +20,16 @@ public final class Spool: Sendable {
         var report = SpoolRecoveryReport()
         let storage = try SpoolStorage(configuration: configuration, report: &report)
         self.recovery = report
+        self.stream = storage.stream
         self.storage = Mutex(storage)
     }
 
     /// The last seq handed out (recovered at startup).
     public var lastSeq: UInt64 { storage.withLock { $0.ack.lastSeq } }
+
+    /// The seq counter's name, 16 hex digits: (device, stream, seq) names exactly one reading. It changes only
+    /// when the counter starts over, so a consumer that drops repeats by seq keys them by stream too.
+    public let stream: String
 
     /// Assigns the next seq, builds the record with it and appends it.
     public func append(
@@ -70,6 +75,12 @@ public final class Spool: Sendable {
     public func statistics() -> SpoolStatistics {
         storage.withLock { $0.statistics() }
     }
+
+    /// The last call on a spool: checkpoints and records a clean shutdown with the exact last seq, so the next
+    /// start continues the count without a gap. A spool never closed counts as stopped uncleanly.
+    public func close() throws(SpoolError) {
+        try storage.withLock { storage throws(SpoolError) in try storage.close() }
+    }
 }
 
 /// The spool's state; only touched under the lock.
@@ -109,6 +120,10 @@ struct SpoolStorage {
     private var rejected: UInt64 = 0
     private var dirty = false
     private var ackDirty = false
+    /// The seq counter's name (see `SeqState`).
+    private(set) var stream = ""
+    /// No seq above this has been handed out; raised durably before one is.
+    private var reserved: UInt64 = 0
 
     init(configuration: SpoolConfiguration, report: inout SpoolRecoveryReport) throws(SpoolError) {
         self.configuration = configuration
@@ -129,7 +144,9 @@ struct SpoolStorage {
                 report.ackStateDamaged = true
             }
         }
+        let ackFileExisted = FileSystem.exists(ackPath)
         try recoverSegments(report: &report)
+        try recoverCounter(report: &report, freshSpool: !ackFileExisted && segments.isEmpty)
         handedUpTo = ack.watermark
         positionCursorAfterWatermark()
         report.segments = segments.count
@@ -144,6 +161,63 @@ struct SpoolStorage {
     }
 
     // MARK: Recovery
+
+    /// Decides where numbering resumes, from the segments, the ack file and `spool/seq`, and records this
+    /// run as unclean until `close()`; see `SeqState` for why each case is safe.
+    private mutating func recoverCounter(report: inout SpoolRecoveryReport, freshSpool: Bool) throws(SpoolError) {
+        let path = folder + "/seq"
+        let seqFileExisted = FileSystem.exists(path)
+        let previous = seqFileExisted ? (try? FileSystem.readFile(path, limit: 4096)).flatMap(SeqState.decode) : nil
+        let recovered = ack.lastSeq
+        var known = recovered
+        var next: UInt64
+        if let previous {
+            stream = previous.stream
+            known = max(recovered, previous.lastSeq)
+            let sameBoot = previous.boot != nil && previous.boot == configuration.bootID
+            if previous.clean {
+                report.previousRun = .clean
+                next = known + 1
+            } else {
+                report.previousRun = sameBoot ? .crashed : .powerLoss
+                // Another boot may have lost what was appended since the last fsync (unless every append was
+                // synced); without the ack file the last seq is not known either. Then resume above the
+                // reservation: a published seq is never reused, at the price of a gap.
+                let lastSeqUncertain = (!sameBoot && configuration.fsync != .always) || report.ackStateDamaged
+                next = lastSeqUncertain ? max(known, previous.reserved) + 1 : known + 1
+            }
+        } else {
+            // A new spool, a spool from a version without seq state, or damage: the counter's history cannot be
+            // vouched for, so it gets a new name; numbering goes on from what the segments and ack file say.
+            report.previousRun = freshSpool && !seqFileExisted && !report.ackStateDamaged ? .none : .unknown
+            report.newStream = true
+            stream = SeqState.newStreamID()
+            next = recovered + 1
+        }
+        report.seqSkipped = next - 1 - known
+        ack.lastSeq = next - 1
+        do {
+            try saveCounter(reserved: ack.lastSeq + configuration.seqReservation, clean: false)
+        } catch {
+            throw SpoolError(
+                message:
+                    "spool: cannot record the seq counter in \(path): \(error); fix: check free space and permissions of spool.dir"
+            )
+        }
+    }
+
+    /// Writes `spool/seq` durably; `reserved` is kept only once the write succeeded.
+    private mutating func saveCounter(reserved newReserved: UInt64, clean: Bool) throws(FileSystem.Failure) {
+        let state = SeqState(
+            stream: stream,
+            reserved: newReserved,
+            lastSeq: ack.lastSeq,
+            boot: configuration.bootID,
+            clean: clean
+        )
+        try FileSystem.writeFileAtomically(folder + "/seq", state.encoded())
+        reserved = newReserved
+    }
 
     private mutating func recoverSegments(report: inout SpoolRecoveryReport) throws(SpoolError) {
         let names = FileSystem.listDirectory(folder).filter { $0.hasSuffix(".seg") }.sorted()
@@ -232,6 +306,15 @@ struct SpoolStorage {
         makePayload: (UInt64) -> [UInt8]
     ) -> SpoolAppendOutcome {
         let seq = ack.lastSeq + 1
+        if seq > reserved {
+            do {
+                try saveCounter(reserved: seq - 1 + configuration.seqReservation, clean: false)
+            } catch {
+                ack.lastSeq = seq
+                ackDirty = true
+                return drop(seq, reason: "cannot reserve seqs in spool/seq: \(error)")
+            }
+        }
         ack.lastSeq = seq
         ackDirty = true
         let record = SpoolRecord(
@@ -497,6 +580,15 @@ struct SpoolStorage {
     }
 
     // MARK: Checkpoint
+
+    mutating func close() throws(SpoolError) {
+        try checkpoint()
+        do {
+            try saveCounter(reserved: max(reserved, ack.lastSeq), clean: true)
+        } catch {
+            throw SpoolError(message: "spool: \(error); fix: check free space and permissions of spool.dir")
+        }
+    }
 
     mutating func checkpoint() throws(SpoolError) {
         do {

@@ -1,3 +1,5 @@
+public import SystemExtras
+
 /// How the durable spool behaves: where, how big, what to drop when full, how often to fsync.
 public struct SpoolConfiguration: Sendable, Equatable {
     public enum WhenFull: String, Sendable, Equatable {
@@ -19,17 +21,26 @@ public struct SpoolConfiguration: Sendable, Equatable {
     public var maxBytes: Int
     public var whenFull: WhenFull
     public var fsync: Fsync
+    /// The boot this process runs in (`BootIdentity.current()`): after an unclean stop in the same boot every
+    /// appended record is still there; after another boot, unsynced ones may be gone. nil: unknown, assume another boot.
+    public var bootID: String?
+    /// How many seqs are reserved (durably) at a time; see `SeqState`.
+    public var seqReservation: UInt64
 
     public init(
         directory: String,
         maxBytes: Int = 64 << 20,
         whenFull: WhenFull = .dropOldest,
-        fsync: Fsync = .interval(.seconds(1))
+        fsync: Fsync = .interval(.seconds(1)),
+        bootID: String? = BootIdentity.current(),
+        seqReservation: UInt64 = 1024
     ) {
         self.directory = directory
         self.maxBytes = maxBytes
         self.whenFull = whenFull
         self.fsync = fsync
+        self.bootID = bootID
+        self.seqReservation = max(1, seqReservation)
     }
 
     /// Segments are a fraction of the limit so dropping the oldest frees a bounded amount.

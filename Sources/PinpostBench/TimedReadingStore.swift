@@ -28,5 +28,6 @@ struct TimedReadingStore: ReadingStore {
     func checkpoint() throws(SpoolError) { try spool.checkpoint() }
     func statistics() -> SpoolStatistics { spool.statistics() }
     var recovery: SpoolRecoveryReport { spool.recovery }
+    var stream: String { spool.stream }
     var folder: String { spool.folder }
 }

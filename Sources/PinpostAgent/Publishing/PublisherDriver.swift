@@ -189,6 +189,8 @@ struct PublisherDriver {
                     spool: store.statistics(),
                     reconnects: request.reconnects,
                     lastDisconnect: request.lastDisconnect,
+                    stream: store.stream,
+                    recovery: store.recovery,
                     now: .now()
                 )
                 queue += machine.statusMade(status.encoded(), now: now)

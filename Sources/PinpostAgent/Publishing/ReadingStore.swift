@@ -20,6 +20,8 @@ public protocol ReadingStore: Sendable {
     func statistics() -> SpoolStatistics
     /// What opening the spool found.
     var recovery: SpoolRecoveryReport { get }
+    /// The seq counter's name, published with the status.
+    var stream: String { get }
     /// The spool's folder; the MQTT session file lives beside the segments.
     var folder: String { get }
 }

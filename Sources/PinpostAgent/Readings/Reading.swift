@@ -21,6 +21,8 @@ public struct Reading: Sendable, Equatable {
     public var takenAt: UTCTime
     /// Whether the wall clock was known to be synchronized when the reading was taken.
     public var clockSynchronized: Bool
+    /// The seq counter's name (16 hex digits); a new one means the counter started over.
+    public var stream: String
     /// Per-device counter, +1 per reading, persisted across restarts; a gap at a subscriber means a lost reading.
     public var seq: UInt64
     public var qos: QoS
@@ -39,6 +41,7 @@ public struct Reading: Sendable, Equatable {
         edge: String?,
         takenAt: UTCTime,
         clockSynchronized: Bool,
+        stream: String,
         seq: UInt64,
         qos: QoS
     ) {
@@ -47,6 +50,7 @@ public struct Reading: Sendable, Equatable {
         self.edge = edge
         self.takenAt = takenAt
         self.clockSynchronized = clockSynchronized
+        self.stream = stream
         self.seq = seq
         self.qos = qos
     }

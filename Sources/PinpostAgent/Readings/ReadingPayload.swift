@@ -2,7 +2,7 @@ internal import Timestamps
 
 /// The JSON published for a reading, written by hand: fixed field order, no Foundation, no allocation surprises.
 ///
-/// `{"sensor":"door","value":1,"edge":"rising","ts":"2026-11-23T01:02:03.456Z","seq":42}`
+/// `{"sensor":"door","value":1,"edge":"rising","ts":"2026-11-23T01:02:03.456Z","stream":"9f86d081884c7d65","seq":42}`
 /// plus `"clock":"unsynced"` when the clock was not known to be right. Measurements add `"unit"`
 /// (`{"sensor":"room","value":21.437,"unit":"°C",...}`); counters add `"count"` and `"rate"`.
 public enum ReadingPayload {
@@ -27,7 +27,9 @@ public enum ReadingPayload {
             json += ",\"edge\":"
             appendString(edge, to: &json)
         }
-        json += ",\"ts\":\"\(reading.takenAt.rfc3339)\",\"seq\":\(reading.seq)"
+        json += ",\"ts\":\"\(reading.takenAt.rfc3339)\",\"stream\":"
+        appendString(reading.stream, to: &json)
+        json += ",\"seq\":\(reading.seq)"
         if !reading.clockSynchronized {
             json += ",\"clock\":\"unsynced\""
         }

@@ -28,6 +28,7 @@ public final class ReadingRecorder: Sendable {
         clockSynchronized: Bool,
         qos: QoS
     ) -> SpoolAppendOutcome {
+        let stream = spool.stream
         let outcome = spool.append(
             qos: qos.rawValue,
             takenAtMilliseconds: takenAt.epochMilliseconds,
@@ -40,6 +41,7 @@ public final class ReadingRecorder: Sendable {
                     edge: edge,
                     takenAt: takenAt,
                     clockSynchronized: clockSynchronized,
+                    stream: stream,
                     seq: seq,
                     qos: qos
                 )

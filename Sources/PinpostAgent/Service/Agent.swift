@@ -80,6 +80,7 @@ public enum Agent {
                 "broker": "\(configuration.broker.host):\(configuration.broker.port)",
                 "sensors": "\(configuration.sensors.count)",
                 "next_seq": "\(nextSeq)",
+                "stream": "\(spool.stream)",
             ]
         )
         // Order matters: shutdown runs in reverse, so sensors stop before the publisher drains.
@@ -95,6 +96,13 @@ public enum Agent {
             )
         )
         try await group.run()
+        // Every service has stopped, so nothing appends any more: record the clean stop with the exact last
+        // seq, so the next start continues the count.
+        do {
+            try spool.close()
+        } catch {
+            logger.error("spool not closed cleanly: \(error); the next start treats this stop as a crash")
+        }
     }
 
     public static func makeTLSContext(_ configuration: AgentConfiguration) throws(AgentStartupError) -> TLSContext {
