@@ -57,12 +57,7 @@ struct Bench: AsyncParsableCommand {
     func run() async throws {
         let configuration = try options.load()
         let level = options.logLevel == "info" ? Logger.Level.warning : options.level
-        let style = JournalLogHandler.detectStyle()
-        LoggingSystem.bootstrap { label in
-            var handler = JournalLogHandler(label: label, style: style)
-            handler.logLevel = level
-            return handler
-        }
+        LogSetup.bootstrap(level: level)
         let request = BenchRequest(count: count, qos: qos, size: size, timeout: .seconds(timeout), spoolOnly: spoolOnly)
         let report: BenchReport
         do {

@@ -11,14 +11,7 @@ struct Run: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try options.load()
-        let level = options.level
-        // Journal priorities under systemd, timestamped text on a terminal (see JournalLogHandler).
-        let style = JournalLogHandler.detectStyle()
-        LoggingSystem.bootstrap { label in
-            var handler = JournalLogHandler(label: label, style: style)
-            handler.logLevel = level
-            return handler
-        }
+        LogSetup.bootstrap(level: options.level)
         let logger = Logger(label: "pinpost")
         do {
             try await Agent.run(configuration: configuration, logger: logger)

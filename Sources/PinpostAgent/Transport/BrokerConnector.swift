@@ -12,8 +12,10 @@ struct BrokerConnection: Sendable {
         channel.writeAndFlush(buffer, promise: nil)
     }
 
-    /// Queues bytes without flushing: many MQTT packets then leave as one TLS record and one
-    /// system call at the next `flush()`, instead of one of each per packet.
+    /// Hands bytes to the channel without a flush of their own. Today `OpenSSLClientHandler` encrypts each
+    /// write into its own TLS record and writes it out at once, so the publisher's `flush()` marks the end of a
+    /// burst without yet saving records or system calls (coalescing a burst into one record is the
+    /// performance issue's work).
     func write(_ bytes: [UInt8]) {
         let buffer = channel.allocator.buffer(bytes: bytes)
         channel.write(buffer, promise: nil)
@@ -122,7 +124,7 @@ struct BrokerConnector: Sendable {
         if let error = error as? ChannelError, case .connectTimeout = error {
             return .timeout(host: host, port: port, after: connectTimeout)
         }
-        if error is SocketAddressError || "\(error)".contains("resolve") {
+        if let error = error as? SocketAddressError {
             return .nameResolution(host: host, detail: "\(error)")
         }
         return .other("TCP: \(error)")
