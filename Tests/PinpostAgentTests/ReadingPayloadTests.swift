@@ -25,12 +25,17 @@ struct ReadingPayloadTests {
 
     @Test func digitalEdgeReading() {
         let json = String(decoding: ReadingPayload.encode(reading()), as: UTF8.self)
-        #expect(json == #"{"sensor":"door","value":1,"edge":"rising","ts":"2026-11-23T00:02:03.456Z","stream":"00c0ffee00c0ffee","seq":42}"#)
+        #expect(
+            json == #"{"sensor":"door","value":1,"edge":"rising","ts":"2026-11-23T00:02:03.456Z","#
+                + #""stream":"00c0ffee00c0ffee","seq":42}"#
+        )
     }
 
     @Test func initialStateHasNoEdge() {
         let json = String(decoding: ReadingPayload.encode(reading(value: .digital(false), edge: nil)), as: UTF8.self)
-        #expect(json == #"{"sensor":"door","value":0,"ts":"2026-11-23T00:02:03.456Z","stream":"00c0ffee00c0ffee","seq":42}"#)
+        #expect(
+            json == #"{"sensor":"door","value":0,"ts":"2026-11-23T00:02:03.456Z","stream":"00c0ffee00c0ffee","seq":42}"#
+        )
     }
 
     @Test func unsynchronizedClockIsMarked() {

@@ -38,6 +38,9 @@ struct SensorPayloadTests {
     }
 
     @Test func digitalShapeIsUnchanged() {
-        #expect(json(.digital(true)) == #"{"sensor":"s","value":1,"ts":"1970-01-01T00:00:00.000Z","stream":"00c0ffee00c0ffee","seq":7}"#)
+        #expect(
+            json(.digital(true))
+                == #"{"sensor":"s","value":1,"ts":"1970-01-01T00:00:00.000Z","stream":"00c0ffee00c0ffee","seq":7}"#
+        )
     }
 }
