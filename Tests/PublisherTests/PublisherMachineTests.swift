@@ -418,3 +418,26 @@ struct PublisherMachineTests {
         rig.acceptConnection()
     }
 }
+
+@Suite("Publisher state machine: dead links")
+struct PublisherDeadLinkTests {
+    @Test("an unanswered PINGREQ ends the connection as a keep-alive timeout and a retry follows")
+    func keepAliveTimeout() {
+        var rig = PublisherRig()
+        rig.append(3)
+        rig.startAndConnect()
+        rig.acceptConnection()
+        var second = 0
+        while !rig.actions.contains(.closeConnection) && second < 120 {
+            second += 1
+            rig.advance(to: .seconds(second))
+            rig.input { $0.tick(now: $1) }
+            rig.append(1)
+            rig.input { $0.readingsAvailable(now: $1) }
+        }
+        #expect(rig.connections.last?.contains(.pingreq) == true)
+        #expect(second == 45, "PINGREQ after 30 s of silence from the broker, then 15 s for PINGRESP")
+        #expect(rig.logLines.last?.hasPrefix("connection failed: keep-alive timeout") == true)
+        #expect(rig.retryDelays.count == 1)
+    }
+}
