@@ -1,3 +1,5 @@
+public import MQTT
+
 /// What the driver must do after feeding the publisher an input, in order.
 ///
 /// Two actions are requests the driver answers at once, before the next input: `takeReadings` (answer
@@ -27,6 +29,11 @@ public enum PublisherAction: Sendable, Equatable {
     case checkpointSpool
     /// Persist the MQTT session state (the driver may skip an unchanged file).
     case saveSession(SessionStateFile)
+    /// An application message from the broker (a command, say); QoS 2 messages arrive once.
+    case messageReceived(PublishPacket)
+    /// A message given to `publish(_:now:)` reached its final state: acknowledged (`delivered`), or refused or
+    /// lost with its connection at QoS 0.
+    case messageSettled(id: UInt64, delivered: Bool)
     /// Tell the service manager.
     case notify([ServiceNotification])
     case log(PublisherLogEntry)
@@ -73,5 +80,35 @@ public struct PublisherLogEntry: Sendable, Equatable {
         self.level = level
         self.message = message
         self.metadata = metadata
+    }
+}
+
+/// A message the agent sends besides readings and its status (a command's reply, an output's state). It goes
+/// through the same MQTT session, in order with everything else, but not through the spool: it is not kept
+/// across restarts.
+public struct OutboundMessage: Sendable, Equatable {
+    public var topic: String
+    public var payload: [UInt8]
+    public var qos: QoS
+    public var retain: Bool
+    /// MQTT 5 properties (Response Topic, Correlation Data, Message Expiry, user properties).
+    public var properties: PublishProperties
+    /// The caller's identifier, reported back in `messageSettled`.
+    public var id: UInt64
+
+    public init(
+        topic: String,
+        payload: [UInt8],
+        qos: QoS = .atLeastOnce,
+        retain: Bool = false,
+        properties: PublishProperties = PublishProperties(),
+        id: UInt64 = 0
+    ) {
+        self.topic = topic
+        self.payload = payload
+        self.qos = qos
+        self.retain = retain
+        self.properties = properties
+        self.id = id
     }
 }

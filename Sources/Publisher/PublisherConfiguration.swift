@@ -41,6 +41,9 @@ public struct PublisherConfiguration: Sendable {
     public var sensors: [SensorQoS]
     /// What the session does with readings above the broker's Maximum QoS (named in the warning).
     public var qosAboveMaximum: ClientSession.QoSAboveMaximumPolicy
+    /// Topic filters the device listens to (its commands, say), subscribed at the first CONNACK; the MQTT session
+    /// subscribes again whenever the broker may have lost them.
+    public var subscriptions: [Subscription]
 
     public init(
         clientID: String,
@@ -56,7 +59,8 @@ public struct PublisherConfiguration: Sendable {
         sessionWindow: Int = 256,
         takeoverWindow: Duration = .seconds(10),
         sensors: [SensorQoS] = [],
-        qosAboveMaximum: ClientSession.QoSAboveMaximumPolicy = .downgrade
+        qosAboveMaximum: ClientSession.QoSAboveMaximumPolicy = .downgrade,
+        subscriptions: [Subscription] = []
     ) {
         self.clientID = clientID
         self.brokerAddress = brokerAddress
@@ -72,5 +76,6 @@ public struct PublisherConfiguration: Sendable {
         self.takeoverWindow = takeoverWindow
         self.sensors = sensors
         self.qosAboveMaximum = qosAboveMaximum
+        self.subscriptions = subscriptions
     }
 }

@@ -34,7 +34,10 @@ public struct PublisherMachine<Random: RandomNumberGenerator & Sendable>: Sendab
         case close(CloseReason)
     }
 
-    /// Tags at or above this are the agent's own status messages, not spool seqs.
+    /// Tags at or above this are the agent's own messages, not spool seqs: the status, and messages given to
+    /// `publish(_:now:)` (tag = this + their id). Seqs never get near it.
+    public static var firstOwnTag: UInt64 { 1 << 62 }
+    /// The tag of the status message.
     public static var statusTag: UInt64 { UInt64.max - 1 }
 
     public let configuration: PublisherConfiguration
@@ -54,6 +57,8 @@ public struct PublisherMachine<Random: RandomNumberGenerator & Sendable>: Sendab
     /// True once a CONNACK was accepted or a session was restored: from then on the session file exists.
     private var holdsSession: Bool
     private var toldReady = false
+    /// The configured subscriptions were requested (once per process: the session keeps them standing).
+    private var subscribed = false
 
     // Feeding the session from the spool.
     /// False once the spool answered a request with fewer readings than asked; true again when it reports new ones.
@@ -274,6 +279,31 @@ public struct PublisherMachine<Random: RandomNumberGenerator & Sendable>: Sendab
         return endStep(now: now)
     }
 
+    /// Sends a message that is not a reading (a reply, an output's state) through the session, in order with the
+    /// rest; `messageSettled` reports its end. While disconnected, QoS 1/2 messages wait in the session.
+    public mutating func publish(_ message: OutboundMessage, now: Duration) -> [PublisherAction] {
+        stepTime = now
+        guard phase != .finished, message.id < Self.statusTag - Self.firstOwnTag else {
+            return [.messageSettled(id: message.id, delivered: false)]
+        }
+        do {
+            let actions = try session.publish(
+                topic: message.topic,
+                payload: message.payload,
+                qos: message.qos,
+                retain: message.retain,
+                properties: message.properties,
+                tag: Self.firstOwnTag + message.id,
+                now: now
+            )
+            perform(actions)
+        } catch {
+            log(.error, "message not published", ["topic": message.topic, "reason": "\(error)"])
+            output.append(.messageSettled(id: message.id, delivered: false))
+        }
+        return endStep(now: now)
+    }
+
     // MARK: The step
 
     /// Everything every input ends with: take readings while the session has room, check whether a
@@ -345,7 +375,7 @@ public struct PublisherMachine<Random: RandomNumberGenerator & Sendable>: Sendab
 
     /// The persistable session: in-flight readings by seq; status messages are left out (the spool does not hold them).
     private var sessionFile: SessionStateFile {
-        SessionStateFile(snapshot: session.persistentState) { $0 < Self.statusTag }
+        SessionStateFile(snapshot: session.persistentState) { $0 < Self.firstOwnTag }
     }
 
     private mutating func tellReadyOnce() {
@@ -433,27 +463,37 @@ public struct PublisherMachine<Random: RandomNumberGenerator & Sendable>: Sendab
             warnAboutMaximumQoS(connack.properties.maximumQoS)
             lastFailure = nil
             requestStatus("online", now: stepTime)
+            subscribeOnce()
             let connected = ServiceNotification.status("connected to \(configuration.brokerAddress)")
             output.append(.notify(toldReady ? [connected] : [.ready, connected]))
             toldReady = true
         case .connectionRefused(let reason, let notice):
             lastDisconnect = "CONNACK refused: \(reason)" + (notice.isEmpty ? "" : " (\(notice))")
         case .delivered(let tag):
-            if tag < Self.statusTag {
+            if tag < Self.firstOwnTag {
                 output.append(.acknowledge(seq: tag))
+            } else if tag < Self.statusTag {
+                output.append(.messageSettled(id: tag - Self.firstOwnTag, delivered: true))
             }
         case .deliveryFailed(let tag, let reason):
-            if tag < Self.statusTag {
+            if tag < Self.firstOwnTag {
                 log(
                     .error,
                     "broker refused a reading; it will not be retried",
                     ["seq": "\(tag)", "reason": "\(reason)"]
                 )
                 output.append(.reject(seq: tag))
+            } else if tag < Self.statusTag {
+                log(.warning, "message not delivered", ["reason": "\(reason)"])
+                output.append(.messageSettled(id: tag - Self.firstOwnTag, delivered: false))
             }
         case .messageReceived(let message):
-            log(.debug, "message received", ["topic": message.topic])
-        case .subscribed, .unsubscribed, .resubscribed:
+            output.append(.messageReceived(message))
+        case .subscribed(_, let results):
+            reportRefusedSubscriptions(configuration.subscriptions.map(\.topicFilter), results)
+        case .resubscribed(let filters, let results):
+            reportRefusedSubscriptions(filters, results)
+        case .unsubscribed:
             break
         case .disconnectedByServer(let reason, let notice):
             if reason == .sessionTakenOver {
@@ -470,6 +510,30 @@ public struct PublisherMachine<Random: RandomNumberGenerator & Sendable>: Sendab
         case .protocolError(let detail):
             lastDisconnect = "MQTT protocol error: \(detail)"
             log(.error, "MQTT protocol error from broker: \(detail)")
+        }
+    }
+
+    /// Asks for the configured subscriptions at the first CONNACK; later connections get them from the session,
+    /// which sends them again when the broker may have lost them.
+    private mutating func subscribeOnce() {
+        guard !subscribed, !configuration.subscriptions.isEmpty else { return }
+        do {
+            let (_, actions) = try session.subscribe(configuration.subscriptions, now: stepTime)
+            apply(actions)
+            subscribed = true
+        } catch {
+            log(.error, "subscription not sent", ["reason": "\(error)"])
+        }
+    }
+
+    /// A refused filter (a reason code of 0x80 or more) means the device will not hear on it: say which.
+    private mutating func reportRefusedSubscriptions(_ filters: [String], _ results: [ReasonCode]) {
+        for (filter, result) in zip(filters, results) where result.rawValue >= 0x80 {
+            log(
+                .error,
+                "broker refused the subscription to \(filter): \(result); fix: check the broker's ACL for this device",
+                ["topic_filter": filter]
+            )
         }
     }
 

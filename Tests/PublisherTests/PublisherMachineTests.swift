@@ -441,3 +441,83 @@ struct PublisherDeadLinkTests {
         #expect(rig.retryDelays.count == 1)
     }
 }
+
+@Suite("Publisher state machine: messages both ways")
+struct PublisherMessagesTests {
+    static let commands = Subscription(topicFilter: "devices/dev-1/commands/#", qos: .atLeastOnce)
+
+    func rig() -> PublisherRig {
+        var configuration = PublisherRig.configuration()
+        configuration.subscriptions = [Self.commands]
+        return PublisherRig(configuration: configuration)
+    }
+
+    @Test("the configured subscriptions are asked for at the first CONNACK, and a refusal is named")
+    func subscribesAtFirstConnAck() {
+        var rig = rig()
+        rig.startAndConnect()
+        rig.acceptConnection()
+        let subscribes: [SubscribePacket] =
+            rig.connections.last?.compactMap { packet -> SubscribePacket? in
+                if case .subscribe(let subscribe) = packet { subscribe } else { nil }
+            } ?? []
+        #expect(subscribes.map(\.subscriptions) == [[Self.commands]])
+        let id = subscribes.first!.packetID
+        rig.brokerSends(.suback(SubAckPacket(packetID: id, reasonCodes: [.notAuthorized])))
+        #expect(
+            rig.logLines.contains {
+                $0.hasPrefix("broker refused the subscription to devices/dev-1/commands/#")
+            }
+        )
+    }
+
+    @Test("an incoming message reaches the driver once, and QoS 1 is acknowledged")
+    func incomingMessage() {
+        var rig = rig()
+        rig.startAndConnect()
+        rig.acceptConnection()
+        let command = PublishPacket(
+            topic: "devices/dev-1/commands",
+            payload: Array(#"{"id":"1","command":"ping"}"#.utf8),
+            qos: .atLeastOnce,
+            packetID: 9
+        )
+        let step = rig.brokerSends(.publish(command))
+        #expect(step.contains(.messageReceived(command)))
+        #expect(rig.connections.last?.contains(.puback(AckPacket(packetID: 9))) == true)
+    }
+
+    @Test("a reply goes out with its properties and is reported settled once acknowledged, not as a reading")
+    func outboundMessage() {
+        var rig = rig()
+        rig.startAndConnect()
+        rig.acceptConnection()
+        rig.acknowledgeAll()
+        var properties = PublishProperties()
+        properties.correlationData = [1, 2, 3]
+        let reply = OutboundMessage(
+            topic: "operators/alice/replies",
+            payload: Array(#"{"id":"1","ok":true}"#.utf8),
+            properties: properties,
+            id: 41
+        )
+        rig.input { $0.publish(reply, now: $1) }
+        let sent = rig.publishes.last!
+        #expect(sent.topic == "operators/alice/replies" && sent.properties.correlationData == [1, 2, 3])
+        rig.acknowledgeAll()
+        #expect(rig.actions.contains(.messageSettled(id: 41, delivered: true)))
+        #expect(rig.acknowledged.isEmpty, "a reply is not a spool seq")
+    }
+
+    @Test("replies are left out of the session file, which only names spool seqs")
+    func repliesAreNotPersisted() {
+        var rig = rig()
+        rig.startAndConnect()
+        rig.acceptConnection()
+        rig.input { $0.publish(OutboundMessage(topic: "devices/dev-1/replies", payload: [1], id: 5), now: $1) }
+        rig.advance(to: .seconds(2))
+        rig.input { $0.tick(now: $1) }
+        let files = rig.actions.compactMap { if case .saveSession(let file) = $0 { file } else { nil } }
+        #expect(files.last?.inFlight.isEmpty == true)
+    }
+}

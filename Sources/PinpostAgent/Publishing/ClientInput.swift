@@ -1,4 +1,4 @@
-internal import DurableSpool
+internal import Publisher
 
 /// Everything the publisher reacts to, funnelled into one stream so the state machine has exactly one owner.
 /// Connection results and transport events carry the attempt they belong to; stale ones are dropped.
@@ -12,5 +12,7 @@ enum ClientInput: Sendable {
     case readingsFinished
     case tick
     case retry(token: Int)
+    /// A message other than a reading to publish (see `MessageExchange`).
+    case publish(OutboundMessage)
     case shutdown
 }

@@ -137,6 +137,8 @@ struct PublisherDriver {
             perform(machine.tick(now: now))
         case .retry(let token):
             perform(machine.retryTimerFired(token: token, now: now))
+        case .publish(let message):
+            perform(machine.publish(message, now: now))
         case .shutdown:
             perform(machine.shutdownRequested(now: now))
         }
@@ -212,6 +214,14 @@ struct PublisherDriver {
                         "MQTT session state not saved: \(error); after a restart the broker's session may be discarded"
                     )
                 }
+            case .messageReceived(let message):
+                if let exchange = service.exchange {
+                    exchange.deliver(message)
+                } else {
+                    logger.debug("message received with nobody listening", metadata: ["topic": "\(message.topic)"])
+                }
+            case .messageSettled(let id, let delivered):
+                logger.debug("message settled", metadata: ["id": "\(id)", "delivered": "\(delivered)"])
             case .notify(let notifications):
                 notify(notifications)
             case .log(let entry):

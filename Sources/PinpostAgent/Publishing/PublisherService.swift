@@ -24,6 +24,8 @@ public struct PublisherService: Service {
     let drainTimeout: Duration
     /// systemd's notification socket, when started as a `Type=notify` service.
     let systemd: SystemdNotifier?
+    /// Messages other than readings, both ways (commands in, replies out), when a service listens.
+    let exchange: MessageExchange?
 
     public init(
         configuration: AgentConfiguration,
@@ -33,8 +35,10 @@ public struct PublisherService: Service {
         clockGate: ClockGate,
         logger: Logger,
         drainTimeout: Duration = .seconds(5),
-        systemd: SystemdNotifier? = nil
+        systemd: SystemdNotifier? = nil,
+        exchange: MessageExchange? = nil
     ) {
+        self.exchange = exchange
         self.systemd = systemd
         self.configuration = configuration
         self.tls = tls
@@ -77,6 +81,13 @@ public struct PublisherService: Service {
                         continuation.yield(.tick)
                     }
                 }
+                if let exchange = self.exchange {
+                    group.addTask {
+                        for await message in exchange.outgoing {
+                            continuation.yield(.publish(message))
+                        }
+                    }
+                }
                 let systemd = self.systemd
                 let watchdog = SystemdNotifier.processPingInterval()
                 do {
@@ -100,6 +111,7 @@ public struct PublisherService: Service {
                 }
                 // The DISCONNECT (and TLS close_notify) must leave before the process does.
                 await driver.connectionsClosed()
+                exchange?.finish()
                 group.cancelAll()
             }
         } onGracefulShutdown: {
