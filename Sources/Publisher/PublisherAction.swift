@@ -19,6 +19,9 @@ public enum PublisherAction: Sendable, Equatable {
     case startRetryTimer(after: Duration, token: Int)
     /// Take up to `limit` unsent readings from the spool and answer with `readingsTaken`.
     case takeReadings(limit: Int)
+    /// More readings are waiting and the session has room: call `resume(now:)` after the inputs already queued,
+    /// so the bytes written so far leave and the connection's writability is heard first.
+    case resumeLater
     /// Build the status payload (with the spool's figures) and answer with `statusMade`.
     case makeStatus(StatusRequest)
     /// The broker acknowledged this reading: it is done.

@@ -66,6 +66,13 @@ public struct PublisherMachine<Random: RandomNumberGenerator & Sendable>: Sendab
     /// The limit of the `takeReadings` request the driver has not answered yet.
     private var requestedReadings: Int?
     private var statusRequests = 0
+    /// Rounds of readings taken since the driver's last input: one per input while connected, so a backlog
+    /// (QoS 0 frees its room at once) drains round by round with a flush in between, not in one unbounded step.
+    private var roundsSinceInput = 0
+    private var resumeRequested = false
+    /// The connection's send buffer is below NIO's high water mark: while it is not, no readings are taken, so a
+    /// backlog drains at the socket's pace with flat memory.
+    private var writable = true
 
     // Shutdown.
     private var shuttingDown = false
@@ -113,7 +120,7 @@ public struct PublisherMachine<Random: RandomNumberGenerator & Sendable>: Sendab
 
     /// The first input: take what the spool holds into the session and connect.
     public mutating func start(now: Duration) -> [PublisherAction] {
-        stepTime = now
+        beginInput(now)
         guard phase == .idle, !shuttingDown else { return [] }
         phase = .connecting
         output.append(.connect)
@@ -122,12 +129,13 @@ public struct PublisherMachine<Random: RandomNumberGenerator & Sendable>: Sendab
 
     /// TCP and TLS are up and the broker's certificate is verified: send CONNECT.
     public mutating func connectionEstablished(now: Duration) -> [PublisherAction] {
-        stepTime = now
+        beginInput(now)
         guard phase == .connecting else {
             // An attempt that finished after shutdown: not wanted any more.
             return [.closeConnection]
         }
         phase = .connected(since: now)
+        writable = true
         perform(session.connectionEstablished(now: now))
         tellReadyOnce()
         return endStep(now: now)
@@ -136,7 +144,7 @@ public struct PublisherMachine<Random: RandomNumberGenerator & Sendable>: Sendab
     /// The connection attempt failed; `reason` names the cause and its fix.
     /// - Parameter isTrustFailure: certificate or authorization trouble, which takes the slow back-off.
     public mutating func connectionFailed(reason: String, isTrustFailure: Bool, now: Duration) -> [PublisherAction] {
-        stepTime = now
+        beginInput(now)
         guard phase == .connecting else { return [] }
         // A broker that cannot be reached after closing on us is restarting, not serving another client
         // with our id (that one would accept us again at once): the takeover pattern starts over.
@@ -148,7 +156,7 @@ public struct PublisherMachine<Random: RandomNumberGenerator & Sendable>: Sendab
 
     /// Bytes from the broker.
     public mutating func received(_ bytes: [UInt8], now: Duration) -> [PublisherAction] {
-        stepTime = now
+        beginInput(now)
         guard case .connected = phase else { return [] }
         perform(session.received(bytes, now: now))
         return endStep(now: now)
@@ -159,7 +167,7 @@ public struct PublisherMachine<Random: RandomNumberGenerator & Sendable>: Sendab
     ///   - error: why, when the transport knows (nil: the broker closed it cleanly).
     ///   - isTrustFailure: a TLS alert about a certificate (the broker refusing this device), slow back-off.
     public mutating func connectionClosed(error: String?, isTrustFailure: Bool, now: Duration) -> [PublisherAction] {
-        stepTime = now
+        beginInput(now)
         guard case .connected(let since) = phase else { return [] }
         let wasAccepted = session.isConnected
         perform(session.connectionLost())
@@ -178,21 +186,21 @@ public struct PublisherMachine<Random: RandomNumberGenerator & Sendable>: Sendab
 
     /// The spool holds new readings.
     public mutating func readingsAvailable(now: Duration) -> [PublisherAction] {
-        stepTime = now
+        beginInput(now)
         readingsMayBeWaiting = true
         return endStep(now: now)
     }
 
     /// The sensors stopped: nothing more will be appended.
     public mutating func readingsFinished(now: Duration) -> [PublisherAction] {
-        stepTime = now
+        beginInput(now)
         readingsFinished = true
         return endStep(now: now)
     }
 
     /// The periodic wake-up: keep-alive, watchdog, checkpoint, status, drain deadline.
     public mutating func tick(now: Duration) -> [PublisherAction] {
-        stepTime = now
+        beginInput(now)
         if case .connected = phase {
             perform(session.tick(now: now))
         }
@@ -212,7 +220,7 @@ public struct PublisherMachine<Random: RandomNumberGenerator & Sendable>: Sendab
 
     /// The timer of `startRetryTimer` fired.
     public mutating func retryTimerFired(token: Int, now: Duration) -> [PublisherAction] {
-        stepTime = now
+        beginInput(now)
         guard phase == .waitingToRetry(token: token), !shuttingDown else { return endStep(now: now) }
         phase = .connecting
         output.append(.connect)
@@ -221,12 +229,26 @@ public struct PublisherMachine<Random: RandomNumberGenerator & Sendable>: Sendab
 
     /// SIGTERM: finish what is in flight (up to `drainTimeout`), say offline, DISCONNECT.
     public mutating func shutdownRequested(now: Duration) -> [PublisherAction] {
-        stepTime = now
+        beginInput(now)
         if !shuttingDown {
             shuttingDown = true
             drainDeadline = now + configuration.drainTimeout
         }
         if case .waitingToRetry = phase { phase = .idle }
+        return endStep(now: now)
+    }
+
+    /// The connection's send buffer crossed a water mark.
+    public mutating func writabilityChanged(_ writable: Bool, now: Duration) -> [PublisherAction] {
+        beginInput(now)
+        if case .connected = phase { self.writable = writable }
+        return endStep(now: now)
+    }
+
+    /// The answer to `resumeLater`: take the next round of readings if there is room.
+    public mutating func resume(now: Duration) -> [PublisherAction] {
+        beginInput(now)
+        resumeRequested = false
         return endStep(now: now)
     }
 
@@ -282,7 +304,7 @@ public struct PublisherMachine<Random: RandomNumberGenerator & Sendable>: Sendab
     /// Sends a message that is not a reading (a reply, an output's state) through the session, in order with the
     /// rest; `messageSettled` reports its end. While disconnected, QoS 1/2 messages wait in the session.
     public mutating func publish(_ message: OutboundMessage, now: Duration) -> [PublisherAction] {
-        stepTime = now
+        beginInput(now)
         guard phase != .finished, message.id < Self.statusTag - Self.firstOwnTag else {
             return [.messageSettled(id: message.id, delivered: false)]
         }
@@ -305,6 +327,11 @@ public struct PublisherMachine<Random: RandomNumberGenerator & Sendable>: Sendab
     }
 
     // MARK: The step
+
+    private mutating func beginInput(_ now: Duration) {
+        stepTime = now
+        roundsSinceInput = 0
+    }
 
     /// Everything every input ends with: take readings while the session has room, check whether a
     /// shutdown is done, and flush once what was written (unless a request is still to be answered, whose
@@ -355,6 +382,17 @@ public struct PublisherMachine<Random: RandomNumberGenerator & Sendable>: Sendab
         guard readingsMayBeWaiting, requestedReadings == nil, phase != .finished else { return }
         let room = configuration.sessionWindow - sessionLoad
         guard room > 0 else { return }
+        if case .connected = phase {
+            guard writable else { return }
+            guard roundsSinceInput == 0 else {
+                if !resumeRequested {
+                    resumeRequested = true
+                    output.append(.resumeLater)
+                }
+                return
+            }
+        }
+        roundsSinceInput += 1
         requestedReadings = room
         output.append(.takeReadings(limit: room))
     }

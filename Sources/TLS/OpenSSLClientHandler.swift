@@ -12,6 +12,10 @@ public struct TLSHandshakeCompleted: Sendable, Equatable {
 /// A thin NIO shell around `TLSConnection`: ciphertext from the socket goes into OpenSSL's
 /// memory BIO, plaintext comes out as `ByteBuffer`s; writes before the handshake are held back.
 ///
+/// Writes are gathered until `flush` and encrypted together: a burst of MQTT packets leaves as few TLS
+/// records as their size allows (up to 16 KiB of plaintext each) and one write to the socket, instead of
+/// a record and a system call per packet.
+///
 /// A verification or handshake failure is fired as `TLSError` through `errorCaught` and the
 /// channel is closed, so no application byte ever reaches an unverified peer.
 public final class OpenSSLClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
@@ -21,7 +25,11 @@ public final class OpenSSLClientHandler: ChannelDuplexHandler, RemovableChannelH
     public typealias OutboundOut = ByteBuffer
 
     private let connection: TLSConnection
+    /// Writes made before the handshake completed; they go out once the broker is verified.
     private var pendingWrites: [(ByteBuffer, EventLoopPromise<Void>?)] = []
+    /// Plaintext written since the last flush, and the promises of those writes.
+    private var unflushed: ByteBuffer?
+    private var unflushedPromises: [EventLoopPromise<Void>] = []
     private var failed = false
     private var handshakePromise: EventLoopPromise<TLSHandshakeCompleted>?
 
@@ -56,16 +64,31 @@ public final class OpenSSLClientHandler: ChannelDuplexHandler, RemovableChannelH
     }
 
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        let buffer = unwrapOutboundIn(data)
-        guard connection.handshakeComplete else {
+        var buffer = unwrapOutboundIn(data)
+        guard connection.handshakeComplete, !failed else {
+            guard !failed else {
+                promise?.fail(TLSError(kind: .closed, message: "write after the TLS session failed"))
+                return
+            }
             pendingWrites.append((buffer, promise))
             return
         }
-        encrypt(buffer, context: context, promise: promise)
+        if unflushed == nil {
+            unflushed = buffer
+        } else {
+            unflushed!.writeBuffer(&buffer)
+        }
+        if let promise { unflushedPromises.append(promise) }
+    }
+
+    public func flush(context: ChannelHandlerContext) {
+        encryptUnflushed(context: context)
     }
 
     public func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
         if mode == .all, connection.handshakeComplete, !failed {
+            // What was written goes before the close_notify, as the writer expects.
+            encryptUnflushed(context: context)
             connection.shutdown()
             flushCiphertext(context: context, promise: nil)
         }
@@ -102,8 +125,9 @@ public final class OpenSSLClientHandler: ChannelDuplexHandler, RemovableChannelH
             let writes = pendingWrites
             pendingWrites.removeAll()
             for (buffer, promise) in writes {
-                encrypt(buffer, context: context, promise: promise)
+                write(context: context, data: wrapOutboundOut(buffer), promise: promise)
             }
+            encryptUnflushed(context: context)
         case .failed(let error):
             fail(error, context: context)
         }
@@ -125,12 +149,25 @@ public final class OpenSSLClientHandler: ChannelDuplexHandler, RemovableChannelH
         }
     }
 
-    private func encrypt(_ buffer: ByteBuffer, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+    /// Encrypts everything written since the last flush in one go and hands the ciphertext to the socket.
+    private func encryptUnflushed(context: ChannelHandlerContext) {
+        guard let buffer = unflushed else { return }
+        unflushed = nil
+        let promises = unflushedPromises
+        unflushedPromises.removeAll(keepingCapacity: true)
         do {
             try buffer.withUnsafeReadableBytes { bytes throws(TLSError) in try connection.send(bytes) }
+            let promise: EventLoopPromise<Void>?
+            if promises.isEmpty {
+                promise = nil
+            } else {
+                let combined = context.eventLoop.makePromise(of: Void.self)
+                for waiting in promises { combined.futureResult.cascade(to: waiting) }
+                promise = combined
+            }
             flushCiphertext(context: context, promise: promise)
         } catch {
-            promise?.fail(error)
+            for waiting in promises { waiting.fail(error) }
             fail(error, context: context)
         }
     }
@@ -160,6 +197,12 @@ public final class OpenSSLClientHandler: ChannelDuplexHandler, RemovableChannelH
         pendingWrites.removeAll()
         for (_, promise) in writes {
             promise?.fail(error)
+        }
+        unflushed = nil
+        let promises = unflushedPromises
+        unflushedPromises.removeAll()
+        for promise in promises {
+            promise.fail(error)
         }
     }
 }

@@ -64,6 +64,8 @@ struct BrokerProbe {
         defer { timer.cancel() }
         for await event in events {
             switch event {
+            case .writable:
+                continue
             case .closed(let error):
                 let detail =
                     error.map { "connection closed before CONNACK: \($0)" }

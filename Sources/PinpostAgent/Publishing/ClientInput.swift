@@ -12,6 +12,8 @@ enum ClientInput: Sendable {
     case readingsFinished
     case tick
     case retry(token: Int)
+    /// The publisher asked to go on after the inputs queued before (`resumeLater`).
+    case resume
     /// A message other than a reading to publish (see `MessageExchange`).
     case publish(OutboundMessage)
     case shutdown

@@ -14,6 +14,8 @@ struct PublisherDriver {
     enum Launch: Sendable {
         case connect(attempt: Int)
         case retryTimer(after: Duration, token: Int)
+        /// Feed `.resume` back after the inputs already queued.
+        case resume
     }
 
     private let service: PublisherService
@@ -115,6 +117,9 @@ struct PublisherDriver {
         case .transport(let attempt, .bytes(let bytes)):
             guard attempt == self.attempt else { return }
             perform(machine.received(bytes, now: now))
+        case .transport(let attempt, .writable(let writable)):
+            guard attempt == self.attempt else { return }
+            perform(machine.writabilityChanged(writable, now: now))
         case .transport(let attempt, .closed(let error)):
             guard attempt == self.attempt else { return }
             guard connection != nil else {
@@ -139,6 +144,8 @@ struct PublisherDriver {
             perform(machine.retryTimerFired(token: token, now: now))
         case .publish(let message):
             perform(machine.publish(message, now: now))
+        case .resume:
+            perform(machine.resume(now: now))
         case .shutdown:
             perform(machine.shutdownRequested(now: now))
         }
@@ -183,6 +190,8 @@ struct PublisherDriver {
             case .startRetryTimer(let delay, let token):
                 logger.info("reconnecting", metadata: ["in": "\(delay)", "pending": "\(store.statistics().depth)"])
                 launches.append(.retryTimer(after: delay, token: token))
+            case .resumeLater:
+                launches.append(.resume)
             case .takeReadings(let limit):
                 queue += machine.readingsTaken(store.takeUnsent(limit: limit), now: now)
             case .makeStatus(let request):

@@ -160,6 +160,8 @@ public struct PublisherService: Service {
                     guard (try? await Task.sleep(for: delay)) != nil else { return }
                     continuation.yield(.retry(token: token))
                 }
+            case .resume:
+                continuation.yield(.resume)
             }
         }
     }

@@ -1,12 +1,16 @@
 internal import NIOCore
 
-/// Hands decrypted bytes and the connection's end to the agent's MQTT loop; nothing else.
+/// Hands decrypted bytes, writability and the connection's end to the publisher; nothing else.
+///
+/// Bytes are gathered over one read cycle and delivered at `channelReadComplete`: PUBACKs that arrived in one
+/// socket read wake the publisher once, not once per TLS record.
 final class InboundForwarder: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
     private let deliver: @Sendable (TransportEvent) -> Void
     private var firstError: (any Error)?
     private var closed = false
+    private var gathered: [UInt8] = []
 
     init(deliver: @escaping @Sendable (TransportEvent) -> Void) {
         self.deliver = deliver
@@ -14,7 +18,17 @@ final class InboundForwarder: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
-        deliver(.bytes(Array(buffer.readableBytesView)))
+        gathered.append(contentsOf: buffer.readableBytesView)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        deliverGathered()
+        context.fireChannelReadComplete()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        deliver(.writable(context.channel.isWritable))
+        context.fireChannelWritabilityChanged()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -25,6 +39,13 @@ final class InboundForwarder: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         guard !closed else { return }
         closed = true
+        deliverGathered()
         deliver(.closed(firstError))
+    }
+
+    private func deliverGathered() {
+        guard !gathered.isEmpty else { return }
+        deliver(.bytes(gathered))
+        gathered.removeAll(keepingCapacity: true)
     }
 }
