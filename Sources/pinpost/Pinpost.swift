@@ -12,7 +12,9 @@ struct Pinpost: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pinpost",
         abstract: "Device agent: reads sensors and publishes them over MQTT with mutual TLS.",
-        subcommands: [Run.self, Check.self, Sim.self, Version.self, Decommission.self, Bench.self]
+        subcommands: [
+            Run.self, Check.self, Sim.self, Version.self, Decommission.self, Bench.self, ConfigCommand.self,
+        ]
     )
 
     /// Usage errors exit 78 (EX_CONFIG) like config errors, rather than ArgumentParser's 64.

@@ -36,16 +36,34 @@ struct ProvisioningFactory {
 
     func bundle(_ id: String) -> String { factory + "/bundles/" + id }
 
+    /// The demo's simulated sensors: tests ask for the simulated backend explicitly, as a factory must.
+    static let simulatedSensors = [
+        "--gpio", "simulated", "--sensors", Repository.root.path + "/board/dev/demo-sensors.toml",
+    ]
+
+    /// Runs `pinpost-factory device` with this checkout's pinpost binary (it writes each bundle's config).
+    static func device(_ arguments: [String]) throws -> CommandResult {
+        try Command.run(
+            "/usr/bin/env",
+            ["PINPOST_BIN=\(try Repository.agentBinary)", factoryTool, "device"] + arguments
+        )
+    }
+
     /// Station flow: key made at the station, travels in the bundle.
     @discardableResult
-    func provision(_ id: String, port: Int, extra: [String] = []) throws -> String {
-        try Command.check(
-            Self.factoryTool,
-            [
-                "device", factory, "--id", id, "--broker-host", "localhost", "--broker-port", "\(port)",
-                "--no-require-sync",
-            ] + extra
+    func provision(
+        _ id: String,
+        port: Int,
+        extra: [String] = [],
+        sensors: [String] = simulatedSensors
+    ) throws -> String {
+        let result = try Self.device(
+            [factory, "--id", id, "--broker-host", "localhost", "--broker-port", "\(port)", "--no-require-sync"]
+                + sensors + extra
         )
+        guard result.status == 0 else {
+            throw HarnessError("pinpost-factory device exited \(result.status): \(result.output)")
+        }
         return bundle(id)
     }
 
