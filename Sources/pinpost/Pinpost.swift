@@ -14,6 +14,7 @@ struct Pinpost: AsyncParsableCommand {
         abstract: "Device agent: reads sensors and publishes them over MQTT with mutual TLS.",
         subcommands: [
             Run.self, Check.self, Sim.self, Version.self, Decommission.self, Bench.self, ConfigCommand.self,
+            InstallBundle.self,
         ]
     )
 
@@ -31,7 +32,7 @@ struct Pinpost: AsyncParsableCommand {
             if code == .validationFailure {
                 FileOutput.standardError(fullMessage(for: error))
                 FileOutput.standardError("run 'pinpost --help' for usage")
-                Glibc.exit(78)
+                Glibc.exit(usageExitCode())
             }
             exit(withError: error)
         }

@@ -15,8 +15,14 @@ struct ProvisioningFactory {
     var registry: String { factory + "/registry.csv" }
 
     static var factoryTool: String { Repository.root.appendingPathComponent("provisioning/pinpost-factory").path }
-    static var installTool: String {
+    /// The installer under its old name: a thin wrapper that runs `pinpost install-bundle`.
+    static var installWrapper: String {
         Repository.root.appendingPathComponent("provisioning/pinpost-install-bundle").path
+    }
+
+    /// `pinpost install-bundle` of this checkout's binary: the installer a board runs.
+    static func install(_ arguments: [String]) throws -> CommandResult {
+        try Command.run(try Repository.agentBinary, ["install-bundle"] + arguments)
     }
 
     init(in folder: URL) throws {
