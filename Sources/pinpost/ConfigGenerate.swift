@@ -21,7 +21,7 @@ struct ConfigGenerate: ParsableCommand {
             The sensors come from a board profile (--profile, e.g. board/profiles/raspberry-pi-4.toml: its [gpio] \
             settings and [[sensor]] tables) or a file of [[sensor]] tables (--sensors); a config without sensors is \
             refused, since such a device publishes nothing real. The GPIO backend is the profile's, else libgpiod; \
-            the simulated backend only with --gpio simulated. The result is loaded with the agent's config loader \
+            the simulated backend only with --gpio-backend simulated. The result is loaded with the agent's config loader \
             before it is written. Exit codes: 0 written, 78 refused (the message names the file, the key and the fix).
             """
     )
@@ -51,7 +51,7 @@ struct ConfigGenerate: ParsableCommand {
     var sensors: String?
 
     @Option(help: "GPIO backend: libgpiod or simulated (default: the profile's, else libgpiod).")
-    var gpio: String?
+    var gpioBackend: String?
 
     @Option(help: "tls.ca_file as written (relative to the config's folder).")
     var caFile: String = "ca.crt"
@@ -75,8 +75,8 @@ struct ConfigGenerate: ParsableCommand {
         guard protocolVersion == "5" || protocolVersion == "3.1.1" else {
             throw ValidationError("--protocol '\(protocolVersion)': use 5 or 3.1.1")
         }
-        guard gpio.map({ AgentConfiguration.Backend(rawValue: $0) != nil }) ?? true else {
-            throw ValidationError("--gpio '\(gpio ?? "")': use libgpiod or simulated")
+        guard gpioBackend.map({ AgentConfiguration.Backend(rawValue: $0) != nil }) ?? true else {
+            throw ValidationError("--gpio-backend '\(gpioBackend ?? "")': use libgpiod or simulated")
         }
     }
 
@@ -88,7 +88,7 @@ struct ConfigGenerate: ParsableCommand {
             protocolVersion: protocolVersion,
             requireSync: !noRequireSync,
             spoolDirectory: spoolDir,
-            backend: gpio.flatMap(AgentConfiguration.Backend.init(rawValue:)),
+            backend: gpioBackend.flatMap(AgentConfiguration.Backend.init(rawValue:)),
             sensors: profile.map { .profile(path: $0) } ?? sensors.map { .tables(path: $0) },
             caFile: caFile,
             certFile: certFile,

@@ -25,7 +25,7 @@ struct BundleFixture {
             "/usr/bin/env",
             [
                 "PINPOST_BIN=\(try Self.agentBinary)", Self.tool("pinpost-factory"), "device", factory, "--id", id,
-                "--broker-host", "localhost", "--gpio", "simulated", "--sensors",
+                "--broker-host", "localhost", "--gpio-backend", "simulated", "--sensors",
                 Self.repository.path + "/board/dev/demo-sensors.toml", "--out", out,
             ] + extra
         )

@@ -44,7 +44,7 @@ struct ProvisioningFactory {
 
     /// The demo's simulated sensors: tests ask for the simulated backend explicitly, as a factory must.
     static let simulatedSensors = [
-        "--gpio", "simulated", "--sensors", Repository.root.path + "/board/dev/demo-sensors.toml",
+        "--gpio-backend", "simulated", "--sensors", Repository.root.path + "/board/dev/demo-sensors.toml",
     ]
 
     /// Runs `pinpost-factory device` with this checkout's pinpost binary (it writes each bundle's config).

@@ -351,7 +351,7 @@ struct ProvisioningTests {
         let waveforms = try ProvisioningFactory.device(
             base + ["--sensors", Repository.root.path + "/board/dev/demo-sensors.toml"]
         )
-        #expect(waveforms.status == 2 && waveforms.output.contains("--gpio simulated"), "\(waveforms.output)")
+        #expect(waveforms.status == 2 && waveforms.output.contains("--gpio-backend simulated"), "\(waveforms.output)")
         let registry = try String(contentsOfFile: factory.registry, encoding: .utf8)
         #expect(!registry.contains("dev-0009"), "a refused bundle costs no certificate")
         #expect(!FileManager.default.fileExists(atPath: factory.bundle("dev-0009")))

@@ -120,7 +120,7 @@ struct DeviceConfigGeneratorTests {
         // Simulated waveforms on a real board would be silently ignored: refused unless asked for.
         let waveform = try #require(refusal(Self.request(.tables(path: Self.demoSensors))))
         #expect(waveform.file == Self.demoSensors && waveform.key == "sensor[0].simulate")
-        #expect(waveform.fix.contains("--gpio simulated"))
+        #expect(waveform.fix.contains("--gpio-backend simulated"))
 
         let profileAsTables = try #require(refusal(Self.request(.tables(path: Self.profile("raspberry-pi-5")))))
         #expect(profileAsTables.key == "broker" && profileAsTables.problem.contains("only [[sensor]] tables"))

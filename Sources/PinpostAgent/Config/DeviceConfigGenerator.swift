@@ -16,7 +16,7 @@ public enum DeviceConfigGenerator {
                 problem:
                     "sensor '\(simulated.name)' has a simulated waveform, which only gpio.backend = \"simulated\" uses, but the backend is \"\(backend.rawValue)\"",
                 fix:
-                    "remove simulate from the sensors of a real board, or ask for the simulated backend explicitly (--gpio simulated)"
+                    "remove simulate from the sensors of a real board, or ask for the simulated backend explicitly (--gpio-backend simulated)"
             )
         }
 
