@@ -127,6 +127,14 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
+        /// `pinpost install-bundle`: a factory bundle checked with the agent's own code (chain and key
+        /// through TLS, the config through ConfigLoader) before anything is written, then installed
+        /// file by file with rename. Not part of the running agent.
+        .target(
+            name: "BundleInstall",
+            dependencies: ["PinpostAgent", "TLS", "SystemExtras"],
+            swiftSettings: strictSwift
+        ),
         /// `pinpost bench`: the agent's own pipeline measured from inside; not part of the agent.
         .target(
             name: "PinpostBench",
@@ -141,7 +149,7 @@ let package = Package(
         .executableTarget(
             name: "pinpost",
             dependencies: [
-                "PinpostAgent", "PinpostBench", "SystemExtras",
+                "PinpostAgent", "PinpostBench", "SystemExtras", "BundleInstall",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -172,6 +180,11 @@ let package = Package(
         .testTarget(
             name: "PinpostAgentTests",
             dependencies: ["PinpostAgent", "MQTT", "GPIO", "Timestamps", "DurableSpool", "ClockTrust", "Publisher"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "BundleInstallTests",
+            dependencies: ["BundleInstall", "PinpostAgent", "TLS", "SystemExtras"],
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -12,7 +12,10 @@ struct Pinpost: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pinpost",
         abstract: "Device agent: reads sensors and publishes them over MQTT with mutual TLS.",
-        subcommands: [Run.self, Check.self, Sim.self, Version.self, Decommission.self, Bench.self]
+        subcommands: [
+            Run.self, Check.self, Sim.self, Version.self, Decommission.self, Bench.self, ConfigCommand.self,
+            InstallBundle.self,
+        ]
     )
 
     /// Usage errors exit 78 (EX_CONFIG) like config errors, rather than ArgumentParser's 64.
@@ -29,7 +32,7 @@ struct Pinpost: AsyncParsableCommand {
             if code == .validationFailure {
                 FileOutput.standardError(fullMessage(for: error))
                 FileOutput.standardError("run 'pinpost --help' for usage")
-                Glibc.exit(78)
+                Glibc.exit(usageExitCode())
             }
             exit(withError: error)
         }

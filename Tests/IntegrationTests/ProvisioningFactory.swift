@@ -15,8 +15,14 @@ struct ProvisioningFactory {
     var registry: String { factory + "/registry.csv" }
 
     static var factoryTool: String { Repository.root.appendingPathComponent("provisioning/pinpost-factory").path }
-    static var installTool: String {
+    /// The installer under its old name: a thin wrapper that runs `pinpost install-bundle`.
+    static var installWrapper: String {
         Repository.root.appendingPathComponent("provisioning/pinpost-install-bundle").path
+    }
+
+    /// `pinpost install-bundle` of this checkout's binary: the installer a board runs.
+    static func install(_ arguments: [String]) throws -> CommandResult {
+        try Command.run(try Repository.agentBinary, ["install-bundle"] + arguments)
     }
 
     init(in folder: URL) throws {
@@ -36,16 +42,34 @@ struct ProvisioningFactory {
 
     func bundle(_ id: String) -> String { factory + "/bundles/" + id }
 
+    /// The demo's simulated sensors: tests ask for the simulated backend explicitly, as a factory must.
+    static let simulatedSensors = [
+        "--gpio-backend", "simulated", "--sensors", Repository.root.path + "/board/dev/demo-sensors.toml",
+    ]
+
+    /// Runs `pinpost-factory device` with this checkout's pinpost binary (it writes each bundle's config).
+    static func device(_ arguments: [String]) throws -> CommandResult {
+        try Command.run(
+            "/usr/bin/env",
+            ["PINPOST_BIN=\(try Repository.agentBinary)", factoryTool, "device"] + arguments
+        )
+    }
+
     /// Station flow: key made at the station, travels in the bundle.
     @discardableResult
-    func provision(_ id: String, port: Int, extra: [String] = []) throws -> String {
-        try Command.check(
-            Self.factoryTool,
-            [
-                "device", factory, "--id", id, "--broker-host", "localhost", "--broker-port", "\(port)",
-                "--no-require-sync",
-            ] + extra
+    func provision(
+        _ id: String,
+        port: Int,
+        extra: [String] = [],
+        sensors: [String] = simulatedSensors
+    ) throws -> String {
+        let result = try Self.device(
+            [factory, "--id", id, "--broker-host", "localhost", "--broker-port", "\(port)", "--no-require-sync"]
+                + sensors + extra
         )
+        guard result.status == 0 else {
+            throw HarnessError("pinpost-factory device exited \(result.status): \(result.output)")
+        }
         return bundle(id)
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import PinpostAgent
 import Testing
 
 #if canImport(Glibc)
@@ -6,7 +7,7 @@ import Glibc
 #endif
 
 /// Factory provisioning end to end with the shipped tools (provisioning/pinpost-factory,
-/// pinpost-install-bundle, mosquitto-conf), a real Mosquitto and the real pinpost binary.
+/// `pinpost install-bundle`, mosquitto-conf), a real Mosquitto and the real pinpost binary.
 @Suite("Factory provisioning, bundles, ACL and revocation", .serialized, .timeLimit(.minutes(5)))
 struct ProvisioningTests {
     @Test func fiftyDevicesEachConnectAndPublishWithTheirOwnIdentity() throws {
@@ -215,8 +216,7 @@ struct ProvisioningTests {
         ]
         let root = try boardRoot("board-tamper")
         for (bundle, reason) in cases {
-            let result = try Command.run(
-                ProvisioningFactory.installTool,
+            let result = try ProvisioningFactory.install(
                 [bundle, "--root", root.path, "--ca", factory.rootCertificate]
             )
             #expect(result.status == 65, "\(bundle): \(result.output)")
@@ -230,8 +230,7 @@ struct ProvisioningTests {
         // A bundle from a different factory (a self-made root) does not chain to the pinned root.
         let rogue = try ProvisioningFactory(in: try Repository.temporaryFolder("rogue-factory"))
         let forged = try rogue.provision("dev-0005", port: 8883)
-        let rejected = try Command.run(
-            ProvisioningFactory.installTool,
+        let rejected = try ProvisioningFactory.install(
             [forged, "--root", root.path, "--ca", factory.rootCertificate]
         )
         #expect(
@@ -240,8 +239,7 @@ struct ProvisioningTests {
         )
 
         // The untouched bundle installs with the documented owners and modes.
-        let installed = try Command.run(
-            ProvisioningFactory.installTool,
+        let installed = try ProvisioningFactory.install(
             [good, "--root", root.path, "--ca", factory.rootCertificate]
         )
         #expect(installed.status == 0, "\(installed.output)")
@@ -258,8 +256,7 @@ struct ProvisioningTests {
             )
         }
         // Another device's bundle does not silently replace an installed identity.
-        let replaced = try Command.run(
-            ProvisioningFactory.installTool,
+        let replaced = try ProvisioningFactory.install(
             [other, "--root", root.path, "--ca", factory.rootCertificate]
         )
         #expect(
@@ -273,8 +270,9 @@ struct ProvisioningTests {
         let factory = try ProvisioningFactory(in: folder)
         let root = try boardRoot("board-csr")
         let csr = folder.appendingPathComponent("dev-0007.csr").path
+        // Through the wrapper under the old name, as a board's scripts may still call it.
         try Command.check(
-            ProvisioningFactory.installTool,
+            ProvisioningFactory.installWrapper,
             ["--make-csr", "dev-0007", "--out", csr, "--root", root.path]
         )
         let keyBefore = try Data(contentsOf: root.appendingPathComponent("etc/pinpost/device.key"))
@@ -285,21 +283,27 @@ struct ProvisioningTests {
         )
         let manifest = try String(contentsOfFile: factory.bundle("dev-0007") + "/manifest", encoding: .utf8)
         #expect(manifest.contains("flow=device"))
-        let installed = try Command.run(
-            ProvisioningFactory.installTool,
-            [factory.bundle("dev-0007"), "--root", root.path, "--ca", factory.rootCertificate]
+        let installed = try ProvisioningFactory.install(
+            [
+                factory.bundle("dev-0007"), "--root", root.path, "--ca", factory.rootCertificate,
+            ]
         )
         #expect(installed.status == 0, "\(installed.output)")
         #expect(try Data(contentsOf: root.appendingPathComponent("etc/pinpost/device.key")) == keyBefore)
         // A bundle for a key this device does not hold is refused.
         let otherRoot = try boardRoot("board-csr-other")
-        try Command.check(
-            ProvisioningFactory.installTool,
-            ["--make-csr", "dev-0007", "--out", folder.appendingPathComponent("x.csr").path, "--root", otherRoot.path]
+        #expect(
+            try ProvisioningFactory.install(
+                [
+                    "--make-csr", "dev-0007", "--out", folder.appendingPathComponent("x.csr").path, "--root",
+                    otherRoot.path,
+                ]
+            ).status == 0
         )
-        let mismatch = try Command.run(
-            ProvisioningFactory.installTool,
-            [factory.bundle("dev-0007"), "--root", otherRoot.path, "--ca", factory.rootCertificate]
+        let mismatch = try ProvisioningFactory.install(
+            [
+                factory.bundle("dev-0007"), "--root", otherRoot.path, "--ca", factory.rootCertificate,
+            ]
         )
         #expect(
             mismatch.status == 65 && mismatch.output.contains("does not belong to device.crt"),
@@ -315,9 +319,8 @@ struct ProvisioningTests {
         try FileManager.default.createDirectory(atPath: spool, withIntermediateDirectories: true)
         try "42\n".write(toFile: spool + "/seq", atomically: true, encoding: .utf8)
         let bundle = try factory.provision("dev-0008", port: 8883, extra: ["--spool-dir", spool])
-        try Command.check(
-            ProvisioningFactory.installTool,
-            [bundle, "--root", root.path, "--ca", factory.rootCertificate]
+        #expect(
+            try ProvisioningFactory.install([bundle, "--root", root.path, "--ca", factory.rootCertificate]).status == 0
         )
         let config = root.path + "/etc/pinpost/pinpost.toml"
 
@@ -333,6 +336,70 @@ struct ProvisioningTests {
         #expect(!FileManager.default.fileExists(atPath: config))
         #expect(try FileManager.default.contentsOfDirectory(atPath: spool).isEmpty)
         #expect(FileManager.default.fileExists(atPath: root.path + "/etc/pinpost/device.crt"), "public parts stay")
+    }
+
+    @Test func aProductionBundleNamesItsSensorsOrIsRefused() throws {
+        let folder = try Repository.temporaryFolder("factory-sensors")
+        let factory = try ProvisioningFactory(in: folder)
+        let base = [factory.factory, "--id", "dev-0009", "--broker-host", "mqtt.example.net"]
+
+        // Without sensors the board would start, connect and publish nothing: refused, nothing issued.
+        let bare = try ProvisioningFactory.device(base)
+        #expect(bare.status == 2, "\(bare.output)")
+        #expect(bare.output.contains("publishes nothing real") && bare.output.contains("no bundle was made"))
+        // Simulated waveforms are for the simulated backend, which is never a default.
+        let waveforms = try ProvisioningFactory.device(
+            base + ["--sensors", Repository.root.path + "/board/dev/demo-sensors.toml"]
+        )
+        #expect(waveforms.status == 2 && waveforms.output.contains("--gpio-backend simulated"), "\(waveforms.output)")
+        let registry = try String(contentsOfFile: factory.registry, encoding: .utf8)
+        #expect(!registry.contains("dev-0009"), "a refused bundle costs no certificate")
+        #expect(!FileManager.default.fileExists(atPath: factory.bundle("dev-0009")))
+
+        // A board profile: libgpiod and the board's sensors, as the agent loads them once installed.
+        let made = try ProvisioningFactory.device(base + ["--profile", "raspberry-pi-4"])
+        #expect(made.status == 0, "\(made.output)")
+        let root = try boardRoot("board-profile")
+        let installed = try ProvisioningFactory.install(
+            [factory.bundle("dev-0009"), "--root", root.path, "--ca", factory.rootCertificate]
+        )
+        #expect(installed.status == 0, "\(installed.output)")
+        let configuration = try ConfigLoader.load(path: root.path + "/etc/pinpost/pinpost.toml")
+        let profile = try ConfigLoader.load(path: Repository.root.path + "/board/profiles/raspberry-pi-4.toml")
+        #expect(configuration.backend == .libgpiod)
+        #expect(configuration.sensors == profile.sensors && !configuration.sensors.isEmpty)
+        #expect(
+            configuration.device.id == "dev-0009" && configuration.tls.keyFile == root.path + "/etc/pinpost/device.key"
+        )
+    }
+
+    /// `openssl ca` replaces `serial` by two renames, so a run that checked the CA database before taking the CA
+    /// lock could find it missing ("missing serial"). Here the lock is held with `serial` moved away, exactly that
+    /// moment made to last, while another run issues: it must wait for the lock and then succeed.
+    @Test func issuingWaitsForTheCADatabaseUnderTheLock() throws {
+        let folder = try Repository.temporaryFolder("pki-lock")
+        let script = """
+            set -euo pipefail
+            pki="$1" dir="$2"
+            "$pki" ca "$dir/ca" >/dev/null
+            exec 9>>"$dir/ca/.lock"
+            flock 9
+            mv "$dir/ca/serial" "$dir/ca/serial.rotating"
+            "$pki" device "$dir/ca" "$dir/dev" --id dev-0001 9>&- &
+            issuing=$!
+            # Until the issuing run waits for the lock (its flock child) or has given up; bounded at 60 s.
+            for ((i = 0; i < 1200; i++)); do
+                pgrep -x -P "$issuing" flock >/dev/null && break
+                kill -0 "$issuing" 2>/dev/null || break
+                sleep 0.05
+            done
+            mv "$dir/ca/serial.rotating" "$dir/ca/serial"
+            exec 9>&-
+            wait "$issuing"
+            """
+        let result = try Command.run("/bin/bash", ["-c", script, "pki-lock", Repository.pki, folder.path])
+        #expect(result.status == 0, "\(result.output)")
+        #expect(FileManager.default.fileExists(atPath: folder.path + "/dev/device.crt"), "\(result.output)")
     }
 
     @Test func awsIoTPolicyBindsClientIDToThingNameAndScopesTopics() throws {

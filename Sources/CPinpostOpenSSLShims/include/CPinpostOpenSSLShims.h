@@ -74,4 +74,6 @@ EVP_PKEY *CPinpostOpenSSLShims_store_load_private_key(const char *provider, cons
 /// The CRLs of a PEM file: count, and the earliest nextUpdate (epoch seconds, or -1 when none has one).
 /// Returns -1 when the file cannot be opened.
 int CPinpostOpenSSLShims_crl_file_summary(const char *path, long long *earliest_next_update);
+
+#include "CPinpostOpenSSLShimsBundle.h"
 #endif
