@@ -68,15 +68,17 @@ let package = Package(
 
         // MARK: The POSIX layer
         /// What swift-system lacks (directory listing, whole-file reads and atomic replaces, unix
-        /// sockets, spawning helpers with closed descriptors, inotify, timerfd); the only Swift module
-        /// besides the C shims that calls Glibc.
+        /// sockets, spawning helpers with closed descriptors, poll, threads, inotify, timerfd, adjtimex,
+        /// clocks); the only Swift module besides the C shims that calls Glibc, and the only one with an
+        /// EINTR loop. Debug builds can inject EINTR into its calls (`InterruptInjection`), as swift-system
+        /// mocks its own.
         .target(
             name: "SystemExtras",
             dependencies: [
-                "CPinpostLinux",
+                "CPinpostLinux", "Timestamps",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
-            swiftSettings: strictSwift
+            swiftSettings: strictSwift + [.define("ENABLE_MOCKING", .when(configuration: .debug))]
         ),
 
         // MARK: Domain modules
@@ -154,6 +156,11 @@ let package = Package(
             name: "MQTTTests",
             dependencies: ["MQTT"],
             exclude: ["NORMATIVE.md"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "SystemExtrasTests",
+            dependencies: ["SystemExtras", .product(name: "SystemPackage", package: "swift-system")],
             swiftSettings: strictSwift
         ),
         .testTarget(name: "GPIOTests", dependencies: ["GPIO"], swiftSettings: strictSwift),
