@@ -52,9 +52,7 @@ public final class UnixSocket: Sendable {
         to address: UnixSocketAddress,
         kind: Kind,
         backlog: Int32 = 16
-    ) throws(SystemError)
-        -> UnixSocket
-    {
+    ) throws(SystemError) -> UnixSocket {
         let socket = try unbound(kind: kind)
         try address.withSocketAddress { pointer, length in
             SystemCall.retryingVoid { bind(socket.descriptor.rawValue, pointer, length) }
