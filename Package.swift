@@ -178,7 +178,9 @@ let package = Package(
         ),
         .testTarget(
             name: "PinpostAgentTests",
-            dependencies: ["PinpostAgent", "MQTT", "GPIO", "Timestamps", "DurableSpool", "ClockTrust", "Publisher"],
+            dependencies: [
+                "PinpostAgent", "MQTT", "GPIO", "Timestamps", "DurableSpool", "ClockTrust", "Publisher", "SystemExtras",
+            ],
             swiftSettings: strictSwift
         ),
         .testTarget(

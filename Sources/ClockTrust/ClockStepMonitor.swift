@@ -1,5 +1,6 @@
 public import Logging
 public import ServiceLifecycle
+internal import SystemExtras
 public import TLS
 internal import Timestamps
 

@@ -4,6 +4,7 @@ internal import Glibc
 internal import PinpostAgent
 internal import ServiceLifecycle
 internal import Synchronization
+internal import SystemExtras
 internal import Timestamps
 
 /// The bench's reading source, run as a service beside the real `PublisherService`: one warm-up

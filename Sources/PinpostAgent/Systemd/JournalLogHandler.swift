@@ -1,4 +1,5 @@
 public import Logging
+internal import SystemExtras
 public import Timestamps
 
 #if canImport(Glibc)
