@@ -102,6 +102,7 @@ let package = Package(
             name: "DurableSpool",
             dependencies: [
                 "SystemExtras",
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ],
             swiftSettings: strictSwift
@@ -173,7 +174,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DurableSpoolTests",
-            dependencies: ["DurableSpool"],
+            dependencies: ["DurableSpool", "SystemExtras", .product(name: "SystemPackage", package: "swift-system")],
             swiftSettings: strictSwift
         ),
         .testTarget(
