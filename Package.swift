@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-system.git", from: "1.4.0"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
+        .package(url: "https://github.com/apple/swift-numerics.git", from: "1.1.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
@@ -94,7 +95,12 @@ let package = Package(
         ),
         .target(
             name: "GPIO",
-            dependencies: ["CPinpostGPIODShims", "SystemExtras"],
+            dependencies: [
+                "CPinpostGPIODShims", "SystemExtras",
+                .product(name: "SystemPackage", package: "swift-system"),
+                // sin and log for the simulated waveforms, without importing Glibc.
+                .product(name: "RealModule", package: "swift-numerics"),
+            ],
             swiftSettings: strictSwift
         ),
         /// The durable spool: readings on disk until acknowledged. Knows nothing of MQTT.
