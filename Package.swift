@@ -127,6 +127,7 @@ let package = Package(
             name: "PinpostAgent",
             dependencies: [
                 "MQTT", "TLS", "GPIO", "Timestamps", "SystemExtras", "DurableSpool", "ClockTrust", "Publisher",
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -187,6 +188,7 @@ let package = Package(
             name: "PinpostAgentTests",
             dependencies: [
                 "PinpostAgent", "MQTT", "GPIO", "Timestamps", "DurableSpool", "ClockTrust", "Publisher", "SystemExtras",
+                .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: strictSwift
         ),

@@ -1,7 +1,4 @@
-#if canImport(Glibc)
-internal import Glibc
 internal import SystemExtras
-#endif
 
 /// The few sysfs operations the sensor kinds need: read a small attribute, list a folder.
 ///
@@ -29,16 +26,7 @@ struct SysfsFiles: Sendable {
 
     /// Entry names in a folder (sorted), or nil if it cannot be opened.
     func list(_ relative: String) -> [String]? {
-        guard let directory = opendir(path(relative)) else { return nil }
-        defer { closedir(directory) }
-        var names: [String] = []
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) {
-                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names.sorted()
+        (try? FileSystem.contentsOfDirectory(path(relative)))?.sorted()
     }
 }
 
