@@ -152,6 +152,7 @@ let package = Package(
             name: "pinpost",
             dependencies: [
                 "PinpostAgent", "PinpostBench", "SystemExtras",
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
