@@ -88,6 +88,7 @@ let package = Package(
             dependencies: [
                 "CPinpostOpenSSL",
                 "CPinpostOpenSSLShims",
+                "SystemExtras",
                 "Timestamps",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
