@@ -20,7 +20,7 @@ struct SysfsFiles: Sendable {
         do {
             return String(decoding: try FileSystem.readFile(full, limit: 64 << 10), as: UTF8.self)
         } catch {
-            throw SensorReadError("cannot read \(full): \(error)")
+            throw SensorReadError(.unreadable, "cannot read \(full): \(error)")
         }
     }
 
@@ -32,7 +32,29 @@ struct SysfsFiles: Sendable {
 
 /// A sensor could not be read this time; the message names the file or device and the fix.
 public struct SensorReadError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What went wrong; stable for matching in code and tests.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private let name: String
+        private init(_ name: String) { self.name = name }
+        public var description: String { name }
+
+        /// The configured device or channel is not there.
+        public static let notFound = Code("not found")
+        /// The attribute file could not be read (the errno is in the message).
+        public static let unreadable = Code("unreadable")
+        /// The file's content is not what the driver writes (empty, not a number, no `t=`).
+        public static let malformed = Code("malformed")
+        /// The sensor's own checksum failed (DS18B20 CRC): this reading is skipped.
+        public static let checksumFailed = Code("checksum failed")
+    }
+
+    public var code: Code
     public var message: String
-    public init(_ message: String) { self.message = message }
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
     public var description: String { message }
 }
