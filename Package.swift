@@ -171,7 +171,7 @@ let package = Package(
         .testTarget(
             name: "SystemExtrasTests",
             dependencies: ["SystemExtras", .product(name: "SystemPackage", package: "swift-system")],
-            swiftSettings: strictSwift
+            swiftSettings: strictSwift + [.define("ENABLE_MOCKING", .when(configuration: .debug))]
         ),
         .testTarget(name: "GPIOTests", dependencies: ["GPIO"], swiftSettings: strictSwift),
         .testTarget(name: "TLSTests", dependencies: ["TLS"], swiftSettings: strictSwift),
