@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-system.git", from: "1.4.0"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
+        .package(url: "https://github.com/apple/swift-numerics.git", from: "1.1.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
@@ -68,15 +69,17 @@ let package = Package(
 
         // MARK: The POSIX layer
         /// What swift-system lacks (directory listing, whole-file reads and atomic replaces, unix
-        /// sockets, spawning helpers with closed descriptors, inotify, timerfd); the only Swift module
-        /// besides the C shims that calls Glibc.
+        /// sockets, spawning helpers with closed descriptors, poll, threads, inotify, timerfd, adjtimex,
+        /// clocks); the only Swift module besides the C shims that calls Glibc, and the only one with an
+        /// EINTR loop. Debug builds can inject EINTR into its calls (`InterruptInjection`), as swift-system
+        /// mocks its own.
         .target(
             name: "SystemExtras",
             dependencies: [
-                "CPinpostLinux",
+                "CPinpostLinux", "Timestamps",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
-            swiftSettings: strictSwift
+            swiftSettings: strictSwift + [.define("ENABLE_MOCKING", .when(configuration: .debug))]
         ),
 
         // MARK: Domain modules
@@ -85,6 +88,7 @@ let package = Package(
             dependencies: [
                 "CPinpostOpenSSL",
                 "CPinpostOpenSSLShims",
+                "SystemExtras",
                 "Timestamps",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
@@ -92,7 +96,12 @@ let package = Package(
         ),
         .target(
             name: "GPIO",
-            dependencies: ["CPinpostGPIODShims", "SystemExtras"],
+            dependencies: [
+                "CPinpostGPIODShims", "SystemExtras",
+                .product(name: "SystemPackage", package: "swift-system"),
+                // sin and log for the simulated waveforms, without importing Glibc.
+                .product(name: "RealModule", package: "swift-numerics"),
+            ],
             swiftSettings: strictSwift
         ),
         /// The durable spool: readings on disk until acknowledged. Knows nothing of MQTT.
@@ -100,6 +109,7 @@ let package = Package(
             name: "DurableSpool",
             dependencies: [
                 "SystemExtras",
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ],
             swiftSettings: strictSwift
@@ -118,6 +128,7 @@ let package = Package(
             name: "PinpostAgent",
             dependencies: [
                 "MQTT", "TLS", "GPIO", "Timestamps", "SystemExtras", "DurableSpool", "ClockTrust", "Publisher",
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -132,7 +143,10 @@ let package = Package(
         /// file by file with rename. Not part of the running agent.
         .target(
             name: "BundleInstall",
-            dependencies: ["PinpostAgent", "TLS", "SystemExtras"],
+            dependencies: [
+                "PinpostAgent", "TLS", "SystemExtras",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
             swiftSettings: strictSwift
         ),
         /// `pinpost bench`: the agent's own pipeline measured from inside; not part of the agent.
@@ -150,6 +164,7 @@ let package = Package(
             name: "pinpost",
             dependencies: [
                 "PinpostAgent", "PinpostBench", "SystemExtras", "BundleInstall",
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -164,6 +179,11 @@ let package = Package(
             exclude: ["NORMATIVE.md"],
             swiftSettings: strictSwift
         ),
+        .testTarget(
+            name: "SystemExtrasTests",
+            dependencies: ["SystemExtras", .product(name: "SystemPackage", package: "swift-system")],
+            swiftSettings: strictSwift + [.define("ENABLE_MOCKING", .when(configuration: .debug))]
+        ),
         .testTarget(name: "GPIOTests", dependencies: ["GPIO"], swiftSettings: strictSwift),
         .testTarget(name: "TLSTests", dependencies: ["TLS"], swiftSettings: strictSwift),
         .testTarget(name: "TimestampsTests", dependencies: ["Timestamps"], swiftSettings: strictSwift),
@@ -174,12 +194,15 @@ let package = Package(
         ),
         .testTarget(
             name: "DurableSpoolTests",
-            dependencies: ["DurableSpool"],
+            dependencies: ["DurableSpool", "SystemExtras", .product(name: "SystemPackage", package: "swift-system")],
             swiftSettings: strictSwift
         ),
         .testTarget(
             name: "PinpostAgentTests",
-            dependencies: ["PinpostAgent", "MQTT", "GPIO", "Timestamps", "DurableSpool", "ClockTrust", "Publisher"],
+            dependencies: [
+                "PinpostAgent", "MQTT", "GPIO", "Timestamps", "DurableSpool", "ClockTrust", "Publisher", "SystemExtras",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
             swiftSettings: strictSwift
         ),
         .testTarget(

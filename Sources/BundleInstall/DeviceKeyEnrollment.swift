@@ -1,4 +1,5 @@
 internal import SystemExtras
+internal import SystemPackage
 internal import TLS
 
 /// The on-device flow: the key is made on the board, in `<root>/etc/pinpost/device.key` (0600, the
@@ -67,7 +68,11 @@ public enum DeviceKeyEnrollment {
         }
         do {
             let request = try key.certificateRequest(commonName: deviceID)
-            try FileSystem.writeFileAtomically(requestFile, request, mode: 0o644)
+            try FileSystem.writeFileAtomically(
+                requestFile,
+                request,
+                permissions: [.ownerReadWrite, .groupRead, .otherRead]
+            )
         } catch let error as KeyMaterialError {
             throw BundleInstallError(.keyMaterial, "\(error)")
         } catch {

@@ -203,15 +203,20 @@ int CPinpostGPIOD_event_fd(CPinpostGPIODLine *line) {
 }
 
 int CPinpostGPIOD_get_value(CPinpostGPIODLine *line) {
-    return gpiod_line_get_value(line->line);
+    int value = gpiod_line_get_value(line->line);
+    return value < 0 ? -errno : value;
 }
 
 int CPinpostGPIOD_read_events(CPinpostGPIODLine *line, int *rising, uint64_t *timestamp_ns, int capacity) {
-    if (!line->has_events) { errno = EINVAL; return -1; }
+    if (!line->has_events) return -EINVAL;
     struct gpiod_line_event events[16];
     if (capacity > 16) capacity = 16;
     int fd = gpiod_line_event_get_fd(line->line);
-    int count = gpiod_line_event_read_fd_multiple(fd, events, (unsigned int)capacity);
+    int count;
+    do {
+        count = gpiod_line_event_read_fd_multiple(fd, events, (unsigned int)capacity);
+    } while (count < 0 && errno == EINTR);
+    if (count < 0) return errno == EAGAIN ? 0 : -errno;
     for (int i = 0; i < count; i++) {
         rising[i] = events[i].event_type == GPIOD_LINE_EVENT_RISING_EDGE;
         timestamp_ns[i] = (uint64_t)events[i].ts.tv_sec * 1000000000ull + (uint64_t)events[i].ts.tv_nsec;
@@ -409,14 +414,18 @@ int CPinpostGPIOD_event_fd(CPinpostGPIODLine *line) {
 
 int CPinpostGPIOD_get_value(CPinpostGPIODLine *line) {
     enum gpiod_line_value value = gpiod_line_request_get_value(line->request, line->offset);
-    if (value == GPIOD_LINE_VALUE_ERROR) return -1;
+    if (value == GPIOD_LINE_VALUE_ERROR) return -errno;
     return value == GPIOD_LINE_VALUE_ACTIVE ? 1 : 0;
 }
 
 int CPinpostGPIOD_read_events(CPinpostGPIODLine *line, int *rising, uint64_t *timestamp_ns, int capacity) {
-    if (!line->has_events) { errno = EINVAL; return -1; }
+    if (!line->has_events) return -EINVAL;
     if (capacity > 16) capacity = 16;
-    int count = gpiod_line_request_read_edge_events(line->request, line->buffer, (size_t)capacity);
+    int count;
+    do {
+        count = gpiod_line_request_read_edge_events(line->request, line->buffer, (size_t)capacity);
+    } while (count < 0 && errno == EINTR);
+    if (count < 0) return errno == EAGAIN ? 0 : -errno;
     for (int i = 0; i < count; i++) {
         struct gpiod_edge_event *event = gpiod_edge_event_buffer_get_event(line->buffer, (unsigned long)i);
         rising[i] = gpiod_edge_event_get_event_type(event) == GPIOD_EDGE_EVENT_RISING_EDGE;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/socket.h>
 
 const int CPinpostLinux_TIME_ERROR = TIME_ERROR;
 
@@ -89,6 +90,10 @@ int CPinpostLinux_spawn_close_from(posix_spawn_file_actions_t *actions, int lowe
 
 int CPinpostLinux_pipe_cloexec(int fds[2]) {
     return pipe2(fds, O_CLOEXEC);
+}
+
+int CPinpostLinux_accept_cloexec(int fd) {
+    return accept4(fd, NULL, NULL, SOCK_CLOEXEC);
 }
 #else
 void CPinpostLinux_i_do_nothing_on_other_platforms(void) {}

@@ -39,6 +39,14 @@ size_t CPinpostOpenSSLShims_BIO_ctrl_pending(BIO *bio) {
     return BIO_ctrl_pending(bio);
 }
 
+int CPinpostOpenSSLShims_ERR_GET_LIB(unsigned long code) {
+    return ERR_GET_LIB(code);
+}
+
+int CPinpostOpenSSLShims_ERR_GET_REASON(unsigned long code) {
+    return ERR_GET_REASON(code);
+}
+
 int CPinpostOpenSSLShims_TLS1_2_VERSION(void) { return TLS1_2_VERSION; }
 int CPinpostOpenSSLShims_TLS1_3_VERSION(void) { return TLS1_3_VERSION; }
 

@@ -1,8 +1,4 @@
-internal import CPinpostLinux
-
-#if canImport(Glibc)
-internal import Glibc
-#endif
+internal import SystemExtras
 
 /// The kernel's own view through adjtimex(2): `STA_UNSYNC` and the maximum error estimate.
 public struct AdjtimexProbe: ClockProbe {
@@ -14,29 +10,29 @@ public struct AdjtimexProbe: ClockProbe {
 
     /// The verdict alone, without building the report's text: asked for every reading.
     public var isSynchronized: Bool {
-        var status = CPinpostLinux_clock_status()
-        guard CPinpostLinux_read_clock_status(&status) == 0 else { return false }
+        guard let status = try? KernelClockStatus.read() else { return false }
         return Self.verdict(status, maxErrorMilliseconds: maxErrorMilliseconds)
     }
 
-    static func verdict(_ status: CPinpostLinux_clock_status, maxErrorMilliseconds: Int) -> Bool {
-        status.unsynchronized == 0 && status.state != CPinpostLinux_TIME_ERROR
-            && Double(status.max_error_us) / 1000 <= Double(maxErrorMilliseconds)
+    static func verdict(_ status: KernelClockStatus, maxErrorMilliseconds: Int) -> Bool {
+        !status.isUnsynchronized && !status.isTimeError && status.maximumError <= .milliseconds(maxErrorMilliseconds)
     }
 
     public func report() -> ClockReport {
-        var status = CPinpostLinux_clock_status()
-        guard CPinpostLinux_read_clock_status(&status) == 0 else {
+        let status: KernelClockStatus
+        do {
+            status = try KernelClockStatus.read()
+        } catch {
             return ClockReport(
                 synchronized: false,
                 source: "adjtimex",
                 estimatedErrorMilliseconds: nil,
-                detail: "adjtimex failed: \(String(cString: strerror(errno)))"
+                detail: "adjtimex failed: \(error)"
             )
         }
-        let maxError = Double(status.max_error_us) / 1000
-        let estimated = Double(status.estimated_error_us) / 1000
-        if status.unsynchronized != 0 || status.state == CPinpostLinux_TIME_ERROR {
+        let maxError = Self.milliseconds(status.maximumError)
+        let estimated = Self.milliseconds(status.estimatedError)
+        if status.isUnsynchronized || status.isTimeError {
             return ClockReport(
                 synchronized: false,
                 source: "adjtimex",
@@ -58,5 +54,9 @@ public struct AdjtimexProbe: ClockProbe {
             estimatedErrorMilliseconds: estimated,
             detail: "kernel clock disciplined, maximum error \(maxError) ms"
         )
+    }
+
+    private static func milliseconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
     }
 }

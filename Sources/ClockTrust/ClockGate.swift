@@ -1,4 +1,5 @@
 public import Logging
+internal import SystemExtras
 internal import Timestamps
 
 /// Holds TLS back until the clock can be trusted, since certificate validity means nothing on a

@@ -1,11 +1,8 @@
 public import Logging
 public import ServiceLifecycle
+internal import SystemExtras
 public import TLS
 internal import Timestamps
-
-#if canImport(Glibc)
-internal import Glibc
-#endif
 
 /// While the agent runs, notices wall-clock steps (timerfd cancel-on-set), logs those larger than
 /// `time.step_threshold`, and re-checks that the clock is above the floor and that the device
@@ -50,12 +47,7 @@ public struct ClockStepMonitor: Service {
 
     /// CLOCK_REALTIME minus CLOCK_MONOTONIC: constant unless the wall clock is stepped (or slewed).
     static func wallMinusMonotonic() -> Duration {
-        var wall = timespec()
-        var monotonic = timespec()
-        clock_gettime(CLOCK_REALTIME, &wall)
-        clock_gettime(CLOCK_MONOTONIC, &monotonic)
-        return .seconds(Int64(wall.tv_sec) - Int64(monotonic.tv_sec))
-            + .nanoseconds(Int64(wall.tv_nsec) - Int64(monotonic.tv_nsec))
+        SystemClock.realtime.read() - SystemClock.monotonic.read()
     }
 }
 

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-internal import Glibc
-#endif
+internal import SystemExtras
 
 /// systemd-timesyncd creates `/run/systemd/timesync/synchronized` once it has synchronized the
 /// clock (and removes it at boot): a cheap yes that also works where adjtimex is not telling.
@@ -12,7 +10,7 @@ public struct TimesyncFlagProbe: ClockProbe {
         self.path = path
     }
 
-    public var isSynchronized: Bool { access(path, F_OK) == 0 }
+    public var isSynchronized: Bool { FileSystem.exists(path) }
 
     public func report() -> ClockReport {
         let present = isSynchronized

@@ -128,10 +128,12 @@ struct SpoolStorage {
     init(configuration: SpoolConfiguration, report: inout SpoolRecoveryReport) throws(SpoolError) {
         self.configuration = configuration
         folder = configuration.directory + "/spool"
-        do {
+        do throws(SystemError) {
             try FileSystem.createDirectory(folder)
         } catch {
             throw SpoolError(
+                .folderUnusable,
+                cause: error,
                 message:
                     "spool.dir: \(error); fix: create the folder or point spool.dir at a folder the agent may write"
             )
@@ -152,10 +154,14 @@ struct SpoolStorage {
         report.segments = segments.count
         report.pending = pendingCount
         if segments.isEmpty {
-            do {
+            do throws(SystemError) {
                 try openNewSegment(firstSeq: ack.lastSeq + 1)
             } catch {
-                throw SpoolError(message: "spool: \(error); fix: check the permissions and free space of spool.dir")
+                throw SpoolError(
+                    .segmentNotCreated,
+                    cause: error,
+                    message: "spool: \(error); fix: check the permissions and free space of spool.dir"
+                )
             }
         }
     }
@@ -200,6 +206,8 @@ struct SpoolStorage {
             try saveCounter(reserved: ack.lastSeq + configuration.seqReservation, clean: false)
         } catch {
             throw SpoolError(
+                .counterNotSaved,
+                cause: error,
                 message:
                     "spool: cannot record the seq counter in \(path): \(error); fix: check free space and permissions of spool.dir"
             )
@@ -207,7 +215,7 @@ struct SpoolStorage {
     }
 
     /// Writes `spool/seq` durably; `reserved` is kept only once the write succeeded.
-    private mutating func saveCounter(reserved newReserved: UInt64, clean: Bool) throws(FileSystem.Failure) {
+    private mutating func saveCounter(reserved newReserved: UInt64, clean: Bool) throws(SystemError) {
         let state = SeqState(
             stream: stream,
             reserved: newReserved,
@@ -226,11 +234,15 @@ struct SpoolStorage {
             let path = folder + "/" + name
             let file: SpoolFile
             let bytes: [UInt8]
-            do {
+            do throws(SystemError) {
                 file = try SpoolFile(path: path, create: false)
                 bytes = try file.read(offset: 0, count: file.size)
             } catch {
-                throw SpoolError(message: "spool: \(error); fix: check the permissions of spool.dir")
+                throw SpoolError(
+                    .segmentUnreadable,
+                    cause: error,
+                    message: "spool: \(error); fix: check the permissions of spool.dir"
+                )
             }
             var offset = 0
             var lastSeq: UInt64 = 0
@@ -265,8 +277,14 @@ struct SpoolStorage {
                 }
             }
             if validEnd < bytes.count {
-                do { try file.truncate(to: validEnd) } catch {
-                    throw SpoolError(message: "spool: \(error); fix: check free space and permissions of spool.dir")
+                do throws(SystemError) {
+                    try file.truncate(to: validEnd)
+                } catch {
+                    throw SpoolError(
+                        .repairFailed,
+                        cause: error,
+                        message: "spool: \(error); fix: check free space and permissions of spool.dir"
+                    )
                 }
             }
             if records == 0 && validEnd == 0 {
@@ -341,7 +359,7 @@ struct SpoolStorage {
                 try openNewSegment(firstSeq: seq)
             }
             try write(bytes, record: record)
-        } catch let failure as SpoolFile.Failure
+        } catch let failure as SystemError
             where failure.isDiskFull && configuration.whenFull == .dropOldest && segments.count > 1
         {
             // The disk is full: the same policy as a full spool, then one more try.
@@ -388,7 +406,7 @@ struct SpoolStorage {
         return .dropped(seq: seq, reason: reason)
     }
 
-    private mutating func openNewSegment(firstSeq: UInt64) throws(SpoolFile.Failure) {
+    private mutating func openNewSegment(firstSeq: UInt64) throws(SystemError) {
         let name = String(firstSeq)
         let path = folder + "/" + String(repeating: "0", count: max(0, 20 - name.count)) + name + ".seg"
         let file = try SpoolFile(path: path, create: true)
@@ -586,24 +604,36 @@ struct SpoolStorage {
         do {
             try saveCounter(reserved: max(reserved, ack.lastSeq), clean: true)
         } catch {
-            throw SpoolError(message: "spool: \(error); fix: check free space and permissions of spool.dir")
+            throw SpoolError(
+                .counterNotSaved,
+                cause: error,
+                message: "spool: \(error); fix: check free space and permissions of spool.dir"
+            )
         }
     }
 
     mutating func checkpoint() throws(SpoolError) {
-        do {
+        do throws(SystemError) {
             if dirty, let current = segments.last {
                 try current.file.sync()
                 dirty = false
             }
         } catch {
-            throw SpoolError(message: "spool: \(error); fix: check the storage under spool.dir")
+            throw SpoolError(
+                .syncFailed,
+                cause: error,
+                message: "spool: \(error); fix: check the storage under spool.dir"
+            )
         }
         guard ackDirty else { return }
-        do {
+        do throws(SystemError) {
             try FileSystem.writeFileAtomically(folder + "/ack", ack.encoded())
         } catch {
-            throw SpoolError(message: "spool: \(error); fix: free space on the spool.dir file system")
+            throw SpoolError(
+                .acknowledgementsNotSaved,
+                cause: error,
+                message: "spool: \(error); fix: free space on the spool.dir file system"
+            )
         }
         ackDirty = false
         // Only after the acknowledgements are durable may delivered segments go.

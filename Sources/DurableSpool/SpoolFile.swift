@@ -1,79 +1,61 @@
-#if canImport(Glibc)
-internal import Glibc
-#endif
+internal import SystemExtras
+internal import SystemPackage
 
 /// An open spool segment: append at the end, read at an offset, sync, truncate.
 ///
-/// Thin POSIX wrapper so each failure keeps its errno (ENOSPC must be told apart from damage).
+/// Failures are `SystemError`s whose code is the errno, so a full disk (ENOSPC, EDQUOT) is told apart from damage.
 final class SpoolFile {
     let path: String
-    private let descriptor: Int32
+    private let descriptor: FileDescriptor
     private(set) var size: Int
 
-    struct Failure: Error, CustomStringConvertible {
-        var path: String
-        var operation: String
-        var errno: Int32
-        var isDiskFull: Bool { errno == ENOSPC || errno == EDQUOT }
-        var description: String { "\(operation) '\(path)': \(String(cString: strerror(errno)))" }
-    }
-
-    init(path: String, create: Bool) throws(Failure) {
+    init(path: String, create: Bool) throws(SystemError) {
         self.path = path
-        let flags = O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0)
-        let descriptor = open(path, flags, 0o600)
-        guard descriptor >= 0 else { throw Failure(path: path, operation: "cannot open", errno: errno) }
-        self.descriptor = descriptor
-        let end = lseek(descriptor, 0, SEEK_END)
-        size = end < 0 ? 0 : Int(end)
+        descriptor = try FileSystem.open(
+            path,
+            .readWrite,
+            options: create ? [.create] : [],
+            permissions: .ownerReadWrite
+        )
+        size = Int((try? descriptor.seek(offset: 0, from: .end)) ?? 0)
     }
 
     deinit {
-        close(descriptor)
+        try? descriptor.close()
     }
 
     /// Appends all bytes or none: a short write is cut back so the file never ends in a partial record.
-    func append(_ bytes: [UInt8]) throws(Failure) {
-        var written = 0
-        while written < bytes.count {
-            let result = bytes.withUnsafeBytes {
-                pwrite(descriptor, $0.baseAddress! + written, $0.count - written, off_t(size + written))
-            }
-            if result < 0 {
-                if errno == EINTR { continue }
-                let error = errno
-                _ = ftruncate(descriptor, off_t(size))
-                throw Failure(path: path, operation: "cannot append to", errno: error)
-            }
-            written += result
+    func append(_ bytes: [UInt8]) throws(SystemError) {
+        do {
+            try descriptor.writeAll(toAbsoluteOffset: Int64(size), bytes)
+        } catch {
+            try? descriptor.resize(to: Int64(size))
+            throw SystemError(error as? Errno ?? .ioError, "cannot append to", path: path)
         }
         size += bytes.count
     }
 
-    func read(offset: Int, count: Int) throws(Failure) -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: max(0, min(count, size - offset)))
-        var done = 0
-        while done < bytes.count {
-            let result = bytes.withUnsafeMutableBytes {
-                pread(descriptor, $0.baseAddress! + done, $0.count - done, off_t(offset + done))
-            }
-            if result < 0 {
-                if errno == EINTR { continue }
-                throw Failure(path: path, operation: "cannot read", errno: errno)
-            }
-            if result == 0 { break }
-            done += result
+    func read(offset: Int, count: Int) throws(SystemError) -> [UInt8] {
+        do throws(Errno) {
+            return try descriptor.read(count: min(count, size - offset), fromAbsoluteOffset: Int64(offset))
+        } catch {
+            throw SystemError(error, "cannot read", path: path)
         }
-        return Array(bytes[0..<done])
     }
 
-    func sync() throws(Failure) {
-        guard fdatasync(descriptor) == 0 else { throw Failure(path: path, operation: "cannot sync", errno: errno) }
+    func sync() throws(SystemError) {
+        do throws(Errno) {
+            try descriptor.synchronizeData()
+        } catch {
+            throw SystemError(error, "cannot sync", path: path)
+        }
     }
 
-    func truncate(to length: Int) throws(Failure) {
-        guard ftruncate(descriptor, off_t(length)) == 0 else {
-            throw Failure(path: path, operation: "cannot truncate", errno: errno)
+    func truncate(to length: Int) throws(SystemError) {
+        do {
+            try descriptor.resize(to: Int64(length))
+        } catch {
+            throw SystemError(error as? Errno ?? .ioError, "cannot truncate", path: path)
         }
         size = length
     }

@@ -45,14 +45,3 @@ public protocol GPIOInputLine: Sendable {
     func events() -> AsyncThrowingStream<LineEvent, any Error>
     func release() async
 }
-
-/// A GPIO failure that names the line and chip.
-public struct GPIOError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var message: String
-
-    public init(_ message: String) {
-        self.message = message
-    }
-
-    public var description: String { message }
-}

@@ -1,8 +1,5 @@
 internal import CPinpostGPIODShims
-
-#if canImport(Glibc)
-internal import Glibc
-#endif
+internal import SystemPackage
 
 /// Real GPIO lines through the kernel's character device, via libgpiod 1.6 or 2.x.
 ///
@@ -78,40 +75,47 @@ public final class LibgpiodBackend: GPIOBackend {
         case Int32(CPINPOST_GPIOD_NO_CHIP):
             if let chip = request.address.chip {
                 return GPIOError(
+                    .noChip,
                     "\(wanted): no GPIO chip '\(chip)' (looked for \(chip.hasPrefix("/") ? "that path" : "/dev/\(chip) and a chip with that label")); fix: run `gpiodetect` to list chips, then set chip to a name, path or label it shows"
                 )
             }
             return GPIOError(
+                .noChip,
                 "\(wanted): this system has no GPIO chips (/dev/gpiochip* missing); fix: load the board's GPIO driver, or run pinpost on the board"
             )
         case Int32(CPINPOST_GPIOD_NO_LINE):
             switch request.address.line {
             case .offset(let offset):
                 return GPIOError(
+                    .noLine,
                     "\(wanted): line \(offset) does not exist on \(found.chipText); fix: `gpioinfo \(found.chipName)` lists its lines"
                 )
             case .name(let lineName):
                 if request.address.chip == nil {
                     return GPIOError(
+                        .noLine,
                         "\(wanted): no line named '\(lineName)' on any GPIO chip; fix: `gpioinfo` lists line names (they depend on the board's device tree), or set chip and a line offset"
                     )
                 }
                 return GPIOError(
+                    .noLine,
                     "\(wanted): no line named '\(lineName)' on \(found.chipText); fix: `gpioinfo \(found.chipName)` lists its line names"
                 )
             }
         case Int32(CPINPOST_GPIOD_BUSY):
             let holder = found.consumer.isEmpty ? "another consumer" : "consumer '\(found.consumer)'"
             return GPIOError(
+                .busy,
                 "\(found.chipText) line \(found.offset) (\(wanted)) is busy: held by \(holder); fix: stop the program holding it (`gpioinfo \(found.chipName)` shows consumers) or wire the sensor to another line"
             )
         default:
-            let reason = String(cString: strerror(found.errorNumber))
+            let reason = Errno(rawValue: found.errorNumber)
             let fix =
-                found.errorNumber == EACCES || found.errorNumber == EPERM
+                reason == .permissionDenied || reason == .notPermitted
                 ? "give the agent's user access to /dev/\(found.chipName) (e.g. the gpio group or a udev rule)"
                 : "check the line's bias and direction support with `gpioinfo \(found.chipName)`"
             return GPIOError(
+                .requestRefused,
                 "\(found.chipText) line \(found.offset) (\(wanted)) could not be requested: \(reason); fix: \(fix)"
             )
         }

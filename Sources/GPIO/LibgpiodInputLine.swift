@@ -1,9 +1,6 @@
 internal import CPinpostGPIODShims
 internal import Synchronization
-
-#if canImport(Glibc)
-internal import Glibc
-#endif
+internal import SystemPackage
 
 /// The C shim's line handle, freed exactly once; reads and release are serialized by a lock.
 final class LineHandle: Sendable {
@@ -49,10 +46,11 @@ final class LibgpiodInputLine: GPIOInputLine {
 
     func read() async throws(GPIOError) -> Bool {
         let value = handle.withPointer { CPinpostGPIOD_get_value($0) }
-        guard let value else { throw GPIOError("\(request.address) was released") }
+        guard let value else { throw GPIOError(.notRequested, "\(request.address) was released") }
         guard value >= 0 else {
             throw GPIOError(
-                "\(found.chipText) line \(found.offset): reading the value failed: \(String(cString: strerror(errno)))"
+                .readFailed,
+                "\(found.chipText) line \(found.offset): reading the value failed: \(Errno(rawValue: -value))"
             )
         }
         return value == 1
@@ -63,7 +61,10 @@ final class LibgpiodInputLine: GPIOInputLine {
         let fd = handle.withPointer { CPinpostGPIOD_event_fd($0) } ?? -1
         guard fd >= 0 else {
             continuation.finish(
-                throwing: GPIOError("\(request.address) was requested without edge detection or was released")
+                throwing: GPIOError(
+                    .notRequested,
+                    "\(request.address) was requested without edge detection or was released"
+                )
             )
             return stream
         }
@@ -83,7 +84,9 @@ final class LibgpiodInputLine: GPIOInputLine {
             }
         }
         if !started {
-            continuation.finish(throwing: GPIOError("\(request.address): events() may be called once per line"))
+            continuation.finish(
+                throwing: GPIOError(.eventsFailed, "\(request.address): events() may be called once per line")
+            )
         }
         return stream
     }

@@ -27,6 +27,7 @@ public final class SimulatedGPIO: GPIOBackend {
         }
         if let holder {
             throw GPIOError(
+                .busy,
                 "\(address) is busy: already requested by consumer '\(holder)'; fix: stop the other program or choose another line"
             )
         }
@@ -47,7 +48,7 @@ public final class SimulatedGPIO: GPIOBackend {
     /// value (what the reading will carry), so `1` means "active" whatever `active_low` says.
     public func set(_ address: LineAddress, to value: Bool) throws(GPIOError) {
         guard let line = lines.withLock({ $0[address]?.line }) else {
-            throw GPIOError("\(address) is not requested by any sensor; fix: name a configured sensor")
+            throw GPIOError(.notRequested, "\(address) is not requested by any sensor; fix: name a configured sensor")
         }
         line.set(value)
     }
@@ -76,7 +77,7 @@ final class SimulatedInputLine: GPIOInputLine {
 
     func read() async throws(GPIOError) -> Bool {
         try state.withLock { state throws(GPIOError) in
-            guard !state.released else { throw GPIOError("\(request.address) was released") }
+            guard !state.released else { throw GPIOError(.notRequested, "\(request.address) was released") }
             return state.value
         }
     }

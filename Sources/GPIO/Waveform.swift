@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-internal import Glibc
-#elseif canImport(Darwin)
-internal import Darwin
-#endif
+internal import RealModule
 
 /// How the simulated backend drives a line, written in config as `simulate = "toggle:100ms"`.
 public enum Waveform: Sendable, Hashable, CustomStringConvertible {
@@ -67,7 +63,7 @@ public enum Waveform: Sendable, Hashable, CustomStringConvertible {
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
         let periodSeconds = Double(period.components.seconds) + Double(period.components.attoseconds) * 1e-18
         let phase = 2 * Double.pi * seconds / periodSeconds
-        return (low + high) / 2 + (high - low) / 2 * sin(phase)
+        return (low + high) / 2 + (high - low) / 2 * Double.sin(phase)
     }
 
     /// The value the line starts with.
@@ -87,7 +83,7 @@ public enum Waveform: Sendable, Hashable, CustomStringConvertible {
         case .random(let mean):
             let u = min(max(uniform, 1e-12), 1 - 1e-12)
             let seconds = -Double(mean.components.seconds) - Double(mean.components.attoseconds) * 1e-18
-            return .nanoseconds(Int64((seconds * log(1 - u) * 1e9).rounded()))
+            return .nanoseconds(Int64((seconds * Double.log(onePlus: -u) * 1e9).rounded()))
         case .constant, .sine:
             return nil
         }

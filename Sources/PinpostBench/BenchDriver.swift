@@ -1,9 +1,9 @@
 internal import DurableSpool
 internal import GPIO
-internal import Glibc
 internal import PinpostAgent
 internal import ServiceLifecycle
 internal import Synchronization
+internal import SystemExtras
 internal import Timestamps
 
 /// The bench's reading source, run as a service beside the real `PublisherService`: one warm-up
@@ -67,8 +67,7 @@ final class BenchDriver: Service {
         } while timeline.wasRefused(UInt64(warmUps)) && warmUps < Self.maximumWarmUps
         guard !timeline.wasRefused(UInt64(warmUps)) else { return }
         let firstAck = MonotonicInstant.now().nanoseconds
-        var wall = timespec()
-        clock_gettime(CLOCK_REALTIME, &wall)
+        let wall = SystemClock.realtime.read().components
         timeline.startMeasuring(after: UInt64(warmUps))
         let usageAtStart = ResourceUsage.current()
         let start = MonotonicInstant.now().nanoseconds
@@ -79,7 +78,7 @@ final class BenchDriver: Service {
         result.withLock {
             $0 = Outcome(
                 firstAckSeconds: Double(firstAck - startedAt) / 1e9,
-                firstAckUnixNanoseconds: Int64(wall.tv_sec) * 1_000_000_000 + Int64(wall.tv_nsec),
+                firstAckUnixNanoseconds: wall.seconds * 1_000_000_000 + wall.attoseconds / 1_000_000_000,
                 start: start,
                 end: end,
                 usageAtStart: usageAtStart,

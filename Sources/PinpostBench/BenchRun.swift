@@ -1,7 +1,6 @@
 internal import ClockTrust
 internal import DurableSpool
 internal import GPIO
-internal import Glibc
 public import Logging
 internal import MQTT
 public import PinpostAgent
@@ -28,7 +27,7 @@ public enum BenchRun {
         // it at DISCONNECT, so the next bench (or agent) start is not offered a session it cannot resume.
         var configuration = agentConfiguration
         configuration.broker.sessionExpiry = 0
-        let folder = configuration.spool.directory + "/bench-\(getpid())"
+        let folder = configuration.spool.directory + "/bench-\(CurrentProcess.id)"
         var spoolConfiguration = configuration.spool
         spoolConfiguration.directory = folder
         // Room for every reading: the bench measures the pipeline, not the spool's full policy.
@@ -193,7 +192,7 @@ public enum BenchRun {
         for name in FileSystem.listDirectory(spoolFolder) {
             FileSystem.remove(spoolFolder + "/" + name)
         }
-        rmdir(spoolFolder)
-        rmdir(folder)
+        try? FileSystem.removeDirectory(spoolFolder)
+        try? FileSystem.removeDirectory(folder)
     }
 }

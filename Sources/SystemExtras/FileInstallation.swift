@@ -1,6 +1,5 @@
-#if canImport(Glibc)
 internal import Glibc
-#endif
+internal import SystemPackage
 
 /// Installing files for another user, as root does with the agent's identity: look without following
 /// links, create exclusively, set owner and mode on the open descriptor, sync, rename into place.
@@ -16,7 +15,7 @@ extension FileSystem {
     /// What `path` is (`lstat`); nil when nothing is there (or it cannot be looked at).
     public static func entryKind(_ path: String) -> EntryKind? {
         var info = stat()
-        guard lstat(path, &info) == 0 else { return nil }
+        guard case .success = SystemCall.retryingVoid({ lstat(path, &info) }) else { return nil }
         switch info.st_mode & S_IFMT {
         case S_IFREG: return .regularFile
         case S_IFDIR: return .directory
@@ -27,35 +26,35 @@ extension FileSystem {
 
     /// Makes `path` a folder with exactly `mode`, `owner` and `group`, creating it (and missing parents,
     /// mode 0755) when needed. A symbolic link or a file there is an error, never followed.
-    public static func ensureDirectory(_ path: String, mode: UInt32, owner: UInt32, group: UInt32) throws(Failure) {
+    public static func ensureDirectory(_ path: String, mode: UInt32, owner: UInt32, group: UInt32) throws(SystemError) {
         var current = path.hasPrefix("/") ? "" : "."
         let components = path.split(separator: "/")
         for (index, component) in components.enumerated() {
             current += "/" + component
             let last = index == components.count - 1
-            if mkdir(current, last ? 0o700 : 0o755) != 0 && errno != EEXIST {
-                throw Failure(path: current, operation: "cannot create folder", errno: errno)
+            switch SystemCall.retryingVoid({ mkdir(current, last ? 0o700 : 0o755) }) {
+            case .success, .failure(.fileExists): continue
+            case .failure(let code): throw SystemError(code, "cannot create folder", path: current)
             }
         }
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw Failure(path: path, operation: "cannot open as a folder (a file or symbolic link?)", errno: errno)
-        }
-        defer { close(fd) }
-        guard fchown(fd, owner, group) == 0 else {
-            throw Failure(path: path, operation: "cannot set owner \(owner):\(group) of", errno: errno)
-        }
-        guard fchmod(fd, mode_t(mode)) == 0 else {
-            throw Failure(path: path, operation: "cannot set mode \(String(mode, radix: 8)) of", errno: errno)
-        }
+        let descriptor = try open(
+            path,
+            .readOnly,
+            options: [.directory, .noFollow],
+            operation: "cannot open as a folder (a file or symbolic link?)"
+        )
+        defer { try? descriptor.close() }
+        try SystemCall.retryingVoid { fchown(descriptor.rawValue, owner, group) }
+            .orThrow("cannot set owner \(owner):\(group) of", path: path)
+        try SystemCall.retryingVoid { fchmod(descriptor.rawValue, mode_t(mode)) }
+            .orThrow("cannot set mode \(String(mode, radix: 8)) of", path: path)
     }
 
     /// A new private folder (0700) named `prefix` plus six random characters, inside `folder`.
-    public static func createTemporaryDirectory(in folder: String, prefix: String) throws(Failure) -> String {
+    public static func createTemporaryDirectory(in folder: String, prefix: String) throws(SystemError) -> String {
         var template = Array((folder + "/" + prefix + "XXXXXX").utf8CString)
-        guard let created = mkdtemp(&template) else {
-            throw Failure(path: folder, operation: "cannot create a staging folder in", errno: errno)
-        }
+        let created = try SystemCall.retryingPointer { mkdtemp(&template) }
+            .orThrow("cannot create a staging folder in", path: folder)
         return String(cString: created)
     }
 
@@ -67,52 +66,46 @@ extension FileSystem {
         mode: UInt32,
         owner: UInt32,
         group: UInt32
-    ) throws(Failure) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode_t(0o600))
-        guard fd >= 0 else { throw Failure(path: path, operation: "cannot create", errno: errno) }
-        func fail(_ operation: String) -> Failure {
-            let failure = Failure(path: path, operation: operation, errno: errno)
-            close(fd)
-            unlink(path)
-            return failure
-        }
-        var offset = 0
-        while offset < contents.count {
-            let written = contents.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw fail("cannot write")
+    ) throws(SystemError) {
+        let descriptor = try open(
+            path,
+            .writeOnly,
+            options: [.create, .exclusiveCreate, .noFollow],
+            permissions: .ownerReadWrite,
+            operation: "cannot create"
+        )
+        do throws(SystemError) {
+            do {
+                try descriptor.writeAll(contents)
+            } catch {
+                throw SystemError(Errno.of(error), "cannot write", path: path)
             }
-            offset += written
+            try SystemCall.retryingVoid { fchown(descriptor.rawValue, owner, group) }
+                .orThrow("cannot set owner \(owner):\(group) of", path: path)
+            try SystemCall.retryingVoid { fchmod(descriptor.rawValue, mode_t(mode)) }
+                .orThrow("cannot set mode \(String(mode, radix: 8)) of", path: path)
+            do throws(Errno) {
+                try descriptor.sync()
+            } catch {
+                throw SystemError(error, "cannot sync", path: path)
+            }
+        } catch {
+            try? descriptor.close()
+            remove(path)
+            throw error
         }
-        guard fchown(fd, owner, group) == 0 else { throw fail("cannot set owner \(owner):\(group) of") }
-        guard fchmod(fd, mode_t(mode)) == 0 else { throw fail("cannot set mode \(String(mode, radix: 8)) of") }
-        guard fsync(fd) == 0 else { throw fail("cannot sync") }
-        guard close(fd) == 0 else {
-            let failure = Failure(path: path, operation: "cannot close", errno: errno)
-            unlink(path)
-            throw failure
+        do {
+            try descriptor.close()
+        } catch {
+            remove(path)
+            throw SystemError(Errno.of(error), "cannot close", path: path)
         }
     }
 
     /// Atomically replaces `destination` with `source` (same file system). Not named `rename`: that would
     /// shadow the C function for the rest of `FileSystem`.
-    public static func renameAtomically(_ source: String, to destination: String) throws(Failure) {
-        guard Glibc.rename(source, destination) == 0 else {
-            throw Failure(path: destination, operation: "cannot rename '\(source)' to", errno: errno)
-        }
-    }
-
-    /// Makes a folder's entries (created, renamed, removed files) durable.
-    public static func syncDirectory(_ path: String) throws(Failure) {
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw Failure(path: path, operation: "cannot open folder", errno: errno) }
-        defer { close(fd) }
-        guard fsync(fd) == 0 else { throw Failure(path: path, operation: "cannot sync folder", errno: errno) }
-    }
-
-    /// Removes an empty folder.
-    public static func removeDirectory(_ path: String) throws(Failure) {
-        guard rmdir(path) == 0 else { throw Failure(path: path, operation: "cannot remove folder", errno: errno) }
+    public static func renameAtomically(_ source: String, to destination: String) throws(SystemError) {
+        try SystemCall.retryingVoid { rename(source, destination) }
+            .orThrow("cannot rename '\(source)' to", path: destination)
     }
 }

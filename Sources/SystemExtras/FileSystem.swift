@@ -1,80 +1,154 @@
-#if canImport(Glibc)
 internal import Glibc
-#endif
+public import SystemPackage
 
-/// The few file operations the agent needs, over POSIX calls so each failure keeps its errno.
+/// The file operations the agent needs beyond swift-system's `FileDescriptor`: whole-file reads with a limit,
+/// atomic durable replaces, `mkdir -p`, removal, directory listing, path arithmetic.
+///
+/// Paths are `String`s, as they come from the config file; every failure is a `SystemError` naming the path.
 public enum FileSystem {
-    public struct Failure: Error, CustomStringConvertible {
-        public var path: String
-        public var operation: String
-        public var errno: Int32
-
-        public var description: String { "\(operation) '\(path)': \(String(cString: strerror(errno)))" }
-    }
-
-    public static func readFile(_ path: String, limit: Int = 16 << 20) throws(Failure) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw Failure(path: path, operation: "cannot open", errno: errno) }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw Failure(path: path, operation: "cannot read", errno: errno)
-            }
-            if count == 0 { break }
-            bytes.append(contentsOf: chunk[0..<count])
-            if bytes.count > limit { throw Failure(path: path, operation: "too large to read", errno: EFBIG) }
+    /// The whole file; fails with `Errno.fileTooLarge` beyond `limit` bytes, so a wrong path (a device, a log)
+    /// cannot exhaust memory.
+    public static func readFile(_ path: String, limit: Int = 16 << 20) throws(SystemError) -> [UInt8] {
+        let descriptor = try open(path, .readOnly)
+        defer { try? descriptor.close() }
+        do throws(Errno) {
+            return try descriptor.readToEnd(limit: limit)
+        } catch {
+            throw SystemError(error, error == .fileTooLarge ? "too large to read" : "cannot read", path: path)
         }
-        return bytes
     }
 
-    /// Replaces a file's content atomically and durably: write a temporary file, fsync, rename, fsync the folder.
-    public static func writeFileAtomically(_ path: String, _ bytes: [UInt8], mode: UInt32 = 0o600) throws(Failure) {
+    /// Replaces a file's content atomically and durably: writes `<path>.tmp`, fsyncs it, renames it over `path`
+    /// and fsyncs the folder. After a crash the file holds either the old or the new content, never a mix.
+    public static func writeFileAtomically(
+        _ path: String,
+        _ bytes: [UInt8],
+        permissions: FilePermissions = .ownerReadWrite
+    ) throws(SystemError) {
         let temporary = path + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode_t(mode))
-        guard fd >= 0 else { throw Failure(path: temporary, operation: "cannot create", errno: errno) }
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if written < 0 {
-                if errno == EINTR { continue }
-                let error = errno
-                close(fd)
-                throw Failure(path: temporary, operation: "cannot write", errno: error)
-            }
-            offset += written
+        let descriptor = try open(
+            temporary,
+            .writeOnly,
+            options: [.create, .truncate],
+            permissions: permissions,
+            operation: "cannot create"
+        )
+        do throws(SystemError) {
+            try writeDurably(bytes, to: descriptor, path: temporary)
+            try SystemCall.retryingVoid { rename(temporary, path) }.orThrow("cannot replace", path: path)
+        } catch {
+            remove(temporary)
+            throw error
         }
-        if fsync(fd) != 0 {
-            let error = errno
-            close(fd)
-            throw Failure(path: temporary, operation: "cannot sync", errno: error)
+        // The rename is durable only once the folder is: best effort, the content is safe either way.
+        try? syncDirectory(directoryName(of: path))
+    }
+
+    /// Writes everything, fsyncs and closes; closes in any case.
+    private static func writeDurably(
+        _ bytes: [UInt8],
+        to descriptor: FileDescriptor,
+        path: String
+    ) throws(SystemError) {
+        do {
+            try descriptor.writeAll(bytes)
+        } catch {
+            try? descriptor.close()
+            throw SystemError(Errno.of(error), "cannot write", path: path)
         }
-        close(fd)
-        guard rename(temporary, path) == 0 else { throw Failure(path: path, operation: "cannot replace", errno: errno) }
-        let folder = directoryName(of: path)
-        let folderFD = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if folderFD >= 0 {
-            _ = fsync(folderFD)
-            close(folderFD)
+        do throws(Errno) {
+            try descriptor.sync()
+        } catch {
+            try? descriptor.close()
+            throw SystemError(error, "cannot sync", path: path)
+        }
+        do {
+            try descriptor.close()
+        } catch {
+            throw SystemError(Errno.of(error), "cannot close", path: path)
         }
     }
 
-    /// Creates a folder and its parents (mode 0700 for new ones, since agent state is private).
-    public static func createDirectory(_ path: String) throws(Failure) {
+    /// Creates a folder and its missing parents (`mkdir -p`); new ones get `permissions` (0700 by default,
+    /// since agent state is private). An existing folder is not an error.
+    public static func createDirectory(
+        _ path: String,
+        permissions: FilePermissions = .ownerReadWriteExecute
+    ) throws(SystemError) {
         var current = path.hasPrefix("/") ? "" : "."
         for component in path.split(separator: "/") {
             current += "/" + component
-            if mkdir(current, 0o700) != 0 && errno != EEXIST {
-                throw Failure(path: current, operation: "cannot create folder", errno: errno)
+            switch SystemCall.retryingVoid({ mkdir(current, permissions.rawValue) }) {
+            case .success: continue
+            case .failure(.fileExists): continue
+            case .failure(let code): throw SystemError(code, "cannot create folder", path: current)
             }
         }
     }
 
     public static func exists(_ path: String) -> Bool {
         access(path, F_OK) == 0
+    }
+
+    /// Whether this process may execute the file (access(2) with X_OK).
+    public static func isExecutable(_ path: String) -> Bool {
+        access(path, X_OK) == 0
+    }
+
+    /// Removes a file; one that is already gone, or cannot be removed, is not an error (clean-up paths).
+    public static func remove(_ path: String) {
+        _ = try? removeFile(path)
+    }
+
+    /// Removes a file (unlink), or a symbolic link without touching its target.
+    public static func removeFile(_ path: String) throws(SystemError) {
+        try SystemCall.retryingVoid { unlink(path) }.orThrow("cannot remove", path: path)
+    }
+
+    /// Removes an empty folder (rmdir).
+    public static func removeDirectory(_ path: String) throws(SystemError) {
+        try SystemCall.retryingVoid { rmdir(path) }.orThrow("cannot remove folder", path: path)
+    }
+
+    /// Sets a file's permission bits (chmod).
+    public static func setPermissions(_ path: String, _ permissions: FilePermissions) throws(SystemError) {
+        try SystemCall.retryingVoid { chmod(path, permissions.rawValue) }
+            .orThrow("cannot change the mode of", path: path)
+    }
+
+    /// Makes the folder's entries durable (the names created, renamed or removed in it): fsync on the folder.
+    public static func syncDirectory(_ folder: String) throws(SystemError) {
+        let descriptor = try open(folder, .readOnly, options: [.directory], operation: "cannot open folder")
+        defer { try? descriptor.close() }
+        do throws(Errno) {
+            try descriptor.sync()
+        } catch {
+            throw SystemError(error, "cannot sync folder", path: folder)
+        }
+    }
+
+    /// Names in a folder, without `.` and `..`, in the order the file system gives them.
+    public static func contentsOfDirectory(_ folder: String) throws(SystemError) -> [String] {
+        let directory = try SystemCall.retryingPointer { opendir(folder) }
+            .orThrow("cannot open folder", path: folder)
+        defer { closedir(directory) }
+        var names: [String] = []
+        while true {
+            errno = 0
+            guard let entry = readdir(directory) else {
+                if errno != 0 { throw SystemError(Errno(rawValue: errno), "cannot read folder", path: folder) }
+                return names
+            }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+    }
+
+    /// ``contentsOfDirectory(_:)``, or no names when the folder cannot be read (clean-up and recovery paths).
+    public static func listDirectory(_ folder: String) -> [String] {
+        (try? contentsOfDirectory(folder)) ?? []
     }
 
     public static func currentDirectory() -> String {
@@ -93,22 +167,23 @@ public enum FileSystem {
         path.hasPrefix("/") ? path : (folder == "/" ? "/" + path : folder + "/" + path)
     }
 
-    /// Removes a file; a file that is already gone is not an error.
-    public static func remove(_ path: String) {
-        unlink(path)
-    }
-
-    /// Names in a folder (no `.`/`..`); empty when it cannot be read.
-    public static func listDirectory(_ folder: String) -> [String] {
-        guard let directory = opendir(folder) else { return [] }
-        defer { closedir(directory) }
-        var names: [String] = []
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            if name != "." && name != ".." { names.append(name) }
+    /// Opens with close-on-exec always set, so no helper the agent spawns inherits the file.
+    public static func open(
+        _ path: String,
+        _ mode: FileDescriptor.AccessMode,
+        options: FileDescriptor.OpenOptions = [],
+        permissions: FilePermissions? = nil,
+        operation: String = "cannot open"
+    ) throws(SystemError) -> FileDescriptor {
+        do {
+            return try FileDescriptor.open(
+                FilePath(path),
+                mode,
+                options: options.union(.closeOnExec),
+                permissions: permissions
+            )
+        } catch {
+            throw SystemError(Errno.of(error), operation, path: path)
         }
-        return names
     }
 }

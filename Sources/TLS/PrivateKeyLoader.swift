@@ -15,8 +15,8 @@ enum PrivateKeyLoader {
         switch source {
         case .file(let path):
             guard SSL_CTX_use_PrivateKey_file(context, path, SSL_FILETYPE_PEM) == 1 else {
-                let detail = OpenSSLErrors.drain()
-                if detail.contains("key values mismatch") {
+                let detail = OpenSSLErrors.drainStack()
+                if isMismatch(detail) {
                     throw mismatch(configuration)
                 }
                 throw TLSError(
@@ -58,8 +58,8 @@ enum PrivateKeyLoader {
     ) throws(TLSError) {
         defer { EVP_PKEY_free(key) }  // the context holds its own reference
         guard SSL_CTX_use_PrivateKey(context, key) == 1 else {
-            let detail = OpenSSLErrors.drain()
-            if detail.contains("key values mismatch") {
+            let detail = OpenSSLErrors.drainStack()
+            if isMismatch(detail) {
                 throw mismatch(configuration)
             }
             throw TLSError(
@@ -68,6 +68,13 @@ enum PrivateKeyLoader {
                     "tls.key_file '\(source)': OpenSSL could not use the key (\(detail)); fix: check that the token holds the device certificate's private key"
             )
         }
+    }
+
+    /// OpenSSL's X509_check_private_key refused the pair: the key's public half is not the certificate's
+    /// (X509_R_KEY_VALUES_MISMATCH), or it is another kind of key altogether (X509_R_KEY_TYPE_MISMATCH).
+    static func isMismatch(_ errors: OpenSSLErrorStack) -> Bool {
+        errors.contains(library: ERR_LIB_X509, reason: X509_R_KEY_VALUES_MISMATCH)
+            || errors.contains(library: ERR_LIB_X509, reason: X509_R_KEY_TYPE_MISMATCH)
     }
 
     static func mismatch(_ configuration: TLSConfiguration) -> TLSError {

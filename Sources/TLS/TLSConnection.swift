@@ -12,36 +12,47 @@ final class TLSConnection {
         case failed(TLSError)
     }
 
-    private let ssl: OpaquePointer
-    private let networkIn: OpaquePointer  // bytes from the broker, read by OpenSSL
-    private let networkOut: OpaquePointer  // bytes OpenSSL wants sent to the broker
+    private let handle: SSLHandle
+    private let networkIn: OpaquePointer  // bytes from the broker, read by OpenSSL; owned by the SSL
+    private let networkOut: OpaquePointer  // bytes OpenSSL wants sent to the broker; owned by the SSL
     private let verification = VerificationRecord()
     let context: TLSContext
     private(set) var handshakeComplete = false
 
-    init(context: TLSContext) throws(TLSError) {
+    private var ssl: OpaquePointer { handle.pointer }
+
+    /// - Parameter setHost: sets the name to verify; a parameter only so a test can make it fail.
+    init(
+        context: TLSContext,
+        setHost: (OpaquePointer, String) -> Int32 = { ssl, name in SSL_set1_host(ssl, name) }
+    ) throws(TLSError) {
         self.context = context
         OpenSSLErrors.clear()
-        guard let ssl = SSL_new(context.context) else {
+        // From here on the handle frees the SSL (and the BIOs it owns) exactly once, whichever way init ends;
+        // no path below frees it by hand.
+        guard let handle = SSLHandle(context: context.context) else {
             throw TLSError(
                 kind: .handshake,
                 message: "OpenSSL could not create a TLS session: \(OpenSSLErrors.drain())"
             )
         }
-        guard let networkIn = BIO_new(BIO_s_mem()), let networkOut = BIO_new(BIO_s_mem()) else {
-            SSL_free(ssl)
+        self.handle = handle
+        guard let networkIn = BIO_new(BIO_s_mem()) else {
             throw TLSError(kind: .handshake, message: "OpenSSL could not create memory BIOs: \(OpenSSLErrors.drain())")
         }
-        self.ssl = ssl
+        guard let networkOut = BIO_new(BIO_s_mem()) else {
+            BIO_free(networkIn)
+            throw TLSError(kind: .handshake, message: "OpenSSL could not create memory BIOs: \(OpenSSLErrors.drain())")
+        }
         self.networkIn = networkIn
         self.networkOut = networkOut
-        SSL_set_bio(ssl, networkIn, networkOut)  // the SSL now owns both BIOs
-        SSL_set_connect_state(ssl)
+        SSL_set_bio(handle.pointer, networkIn, networkOut)  // the SSL now owns both BIOs
+        SSL_set_connect_state(handle.pointer)
 
         let name = context.configuration.serverName
         // SSL_set1_host checks DNS names and, since OpenSSL 3.0, IP literals against IP SANs.
-        guard SSL_set1_host(ssl, name) == 1 else {
-            SSL_free(ssl)
+        guard setHost(handle.pointer, name) == 1 else {
+            OpenSSLErrors.clear()
             throw TLSError(
                 kind: .policy,
                 message:
@@ -49,19 +60,15 @@ final class TLSConnection {
             )
         }
         // Names only from subjectAltName (no CN fallback), wildcards only as a whole left-most label.
-        SSL_set_hostflags(ssl, CPinpostOpenSSLShims_host_flags())
+        SSL_set_hostflags(handle.pointer, CPinpostOpenSSLShims_host_flags())
         if !Self.isIPLiteral(name) {
-            _ = CPinpostOpenSSLShims_SSL_set_tlsext_host_name(ssl, name)
+            _ = CPinpostOpenSSLShims_SSL_set_tlsext_host_name(handle.pointer, name)
         }
         if context.configuration.ocsp != .off {
-            _ = CPinpostOpenSSLShims_SSL_request_ocsp(ssl)
+            _ = CPinpostOpenSSLShims_SSL_request_ocsp(handle.pointer)
         }
-        SSL_set_ex_data(ssl, 0, Unmanaged.passUnretained(verification).toOpaque())
-        SSL_set_verify(ssl, SSL_VERIFY_PEER, pinpostVerifyCallback)
-    }
-
-    deinit {
-        SSL_free(ssl)
+        SSL_set_ex_data(handle.pointer, 0, Unmanaged.passUnretained(verification).toOpaque())
+        SSL_set_verify(handle.pointer, SSL_VERIFY_PEER, pinpostVerifyCallback)
     }
 
     /// Ciphertext received from the network.
@@ -104,8 +111,8 @@ final class TLSConnection {
                 OpenSSLErrors.clear()
                 return .failed(failure)
             }
-            let detail = OpenSSLErrors.drain()
-            if let refusal = BrokerRefusal.error(openSSLDetail: detail, deviceCertificate: context.deviceCertificate) {
+            let detail = OpenSSLErrors.drainStack()
+            if let refusal = BrokerRefusal.error(detail, deviceCertificate: context.deviceCertificate) {
                 return .failed(refusal)
             }
             return .failed(
@@ -159,11 +166,8 @@ final class TLSConnection {
             default:
                 // TLS 1.3: the broker checks this device's certificate after the client finished its handshake,
                 // so its refusal arrives here, as an alert, instead of failing the handshake.
-                let detail = OpenSSLErrors.drain()
-                if let refusal = BrokerRefusal.error(
-                    openSSLDetail: detail,
-                    deviceCertificate: context.deviceCertificate
-                ) {
+                let detail = OpenSSLErrors.drainStack()
+                if let refusal = BrokerRefusal.error(detail, deviceCertificate: context.deviceCertificate) {
                     throw refusal
                 }
                 throw TLSError(kind: .handshake, message: "TLS read failed: \(detail)")
@@ -209,6 +213,22 @@ final class TLSConnection {
         let parts = name.split(separator: ".", omittingEmptySubsequences: false)
         return parts.count == 4
             && parts.allSatisfy { part in !part.isEmpty && part.allSatisfy(\.isNumber) && (Int(part) ?? 256) < 256 }
+    }
+}
+
+/// Owns one `SSL` and frees it exactly once, in `deinit`. `TLSConnection.init` used to free its `SSL` on a
+/// failure after every stored property was set, so its `deinit` freed it again; with the pointer owned here,
+/// no initializer frees it by hand.
+final class SSLHandle {
+    let pointer: OpaquePointer
+
+    init?(context: OpaquePointer) {
+        guard let pointer = SSL_new(context) else { return nil }
+        self.pointer = pointer
+    }
+
+    deinit {
+        SSL_free(pointer)
     }
 }
 

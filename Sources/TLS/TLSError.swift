@@ -1,4 +1,5 @@
 /// A TLS failure explained in words: what failed, on which file or certificate, and the likely fix.
+/// `kind` is its code: callers decide on it (and on ``isTrustFailure``), never on the message.
 public struct TLSError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Broad kinds a caller can react to (e.g. certificate failures take the slow reconnect path).
     public enum Kind: String, Sendable, Equatable {
@@ -33,4 +34,14 @@ public struct TLSError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { message }
+
+    /// Whether trust failed rather than the connection: the broker's certificate did not verify, its OCSP
+    /// staple refused it, or the broker refused this device's certificate. Retrying soon will not help, so
+    /// callers reconnect slowly and say so. The one place that decides what a trust failure is.
+    public var isTrustFailure: Bool {
+        switch kind {
+        case .verification, .ocsp, .rejectedByBroker: true
+        case .caFile, .certificateFile, .privateKeyFile, .keyMismatch, .crlFile, .policy, .handshake, .closed: false
+        }
+    }
 }

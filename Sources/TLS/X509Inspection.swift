@@ -1,9 +1,6 @@
 internal import CPinpostOpenSSL
 internal import CPinpostOpenSSLShims
-
-#if canImport(Glibc)
-internal import Glibc
-#endif
+internal import SystemExtras
 
 /// Reads certificate details through OpenSSL into Swift values.
 enum X509Inspection {
@@ -67,21 +64,20 @@ enum X509Inspection {
     static func requireHashedDirectory(_ path: String) throws(TLSError) {
         let fix =
             "fix: run `openssl rehash '\(path)'` after copying the CA certificates (PEM) into it, or use tls.ca_file"
-        guard let directory = opendir(path) else {
-            throw TLSError(kind: .caFile, message: "tls.ca_dir '\(path)': cannot open the folder; \(fix)")
+        let names: [String]
+        do {
+            names = try FileSystem.contentsOfDirectory(path)
+        } catch {
+            throw TLSError(
+                kind: .caFile,
+                message: "tls.ca_dir '\(path)': cannot open the folder (\(error.code)); \(fix)"
+            )
         }
-        defer { closedir(directory) }
-        var hashed = 0
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
+        let hashed = names.filter { name in
             let parts = name.split(separator: ".")
-            if parts.count == 2, parts[0].count == 8, parts[0].allSatisfy(\.isHexDigit), parts[1].allSatisfy(\.isNumber)
-            {
-                hashed += 1
-            }
-        }
+            return parts.count == 2 && parts[0].count == 8 && parts[0].allSatisfy(\.isHexDigit)
+                && parts[1].allSatisfy(\.isNumber)
+        }.count
         guard hashed > 0 else {
             throw TLSError(
                 kind: .caFile,

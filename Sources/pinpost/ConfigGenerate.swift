@@ -1,6 +1,7 @@
 import ArgumentParser
 import PinpostAgent
 import SystemExtras
+internal import SystemPackage
 
 /// `pinpost config ...`: the device config as the factory and the demo write it.
 struct ConfigCommand: ParsableCommand {
@@ -109,7 +110,11 @@ struct ConfigGenerate: ParsableCommand {
             return
         }
         do {
-            try FileSystem.writeFileAtomically(out, Array(text.utf8), mode: 0o644)
+            try FileSystem.writeFileAtomically(
+                out,
+                Array(text.utf8),
+                permissions: [.ownerReadWrite, .groupRead, .otherRead]
+            )
         } catch {
             FileOutput.standardError("pinpost config generate: \(error); fix: choose a writable --out")
             throw ExitCode(1)

@@ -1,10 +1,8 @@
 import ArgumentParser
 import Logging
 import PinpostAgent
-
-#if canImport(Glibc)
-import Glibc
-#endif
+import SystemExtras
+import SystemPackage
 
 /// Exit codes are a public contract: 0 success, 1 failure (or a failed check), 77 key permissions, 78 config or usage.
 @main
@@ -32,7 +30,7 @@ struct Pinpost: AsyncParsableCommand {
             if code == .validationFailure {
                 FileOutput.standardError(fullMessage(for: error))
                 FileOutput.standardError("run 'pinpost --help' for usage")
-                Glibc.exit(usageExitCode())
+                CurrentProcess.exit(usageExitCode())
             }
             exit(withError: error)
         }
@@ -70,22 +68,17 @@ struct ConfigOptions: ParsableArguments {
 /// Unbuffered line output, so `check` results appear as they are known even through a pipe.
 enum FileOutput {
     static func standardError(_ line: String) {
-        write(line, to: 2)
+        write(line, to: .standardError)
     }
 
     static func standardOutput(_ line: String) {
-        write(line, to: 1)
+        write(line, to: .standardOutput)
     }
 
-    private static func write(_ line: String, to descriptor: Int32) {
+    /// One line, written whole (swift-system's `writeAll` continues short writes); a closed stream loses it.
+    private static func write(_ line: String, to descriptor: FileDescriptor) {
         var bytes = Array(line.utf8)
         bytes.append(UInt8(ascii: "\n"))
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
-            if written < 0 && errno == EINTR { continue }
-            if written <= 0 { return }
-            offset += written
-        }
+        _ = try? descriptor.writeAll(bytes)
     }
 }

@@ -1,9 +1,7 @@
 import ArgumentParser
 import PinpostAgent
-
-#if canImport(Glibc)
-import Glibc
-#endif
+import SystemExtras
+import SystemPackage
 
 /// `pinpost sim ...`: drive the simulated backend of a running agent by hand.
 struct Sim: ParsableCommand {
@@ -73,49 +71,34 @@ struct SimSet: ParsableCommand {
     }
 
     struct Failure: Error, CustomStringConvertible {
+        /// The errno of the socket call that failed.
+        var code: Errno
         var description: String
     }
 
     /// One request, one answer line, over the agent's unix socket.
-    static func send(_ request: String, to path: String) throws -> String {
-        let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw Failure(description: "socket(): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            throw Failure(description: "socket path too long: \(path)")
-        }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        guard connected == 0 else {
+    static func send(_ request: String, to path: String) throws(Failure) -> String {
+        let socket: UnixSocket
+        do throws(SystemError) {
+            socket = try UnixSocket.connected(to: .path(path), kind: .stream)
+        } catch {
             throw Failure(
+                code: error.code,
                 description:
-                    "cannot reach the simulator at \(path): \(String(cString: strerror(errno))); fix: start the agent with gpio.backend = \"simulated\" (it listens on gpio.sim_socket), or pass the right --config/--socket"
+                    "cannot reach the simulator at \(path): \(error.code); fix: start the agent with gpio.backend = \"simulated\" (it listens on gpio.sim_socket), or pass the right --config/--socket"
             )
         }
-        var out = Array(request.utf8)
-        while !out.isEmpty {
-            let written = out.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            if written < 0 && errno == EINTR { continue }
-            guard written > 0 else { throw Failure(description: "write to \(path) failed") }
-            out.removeFirst(written)
-        }
         var answer: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 512)
-        while !answer.contains(UInt8(ascii: "\n")) {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { break }
-            answer += chunk[..<count]
+        do throws(SystemError) {
+            try socket.writeAll(Array(request.utf8))
+            // The agent answers at once; a wait this long means it is stuck.
+            while !answer.contains(UInt8(ascii: "\n")),
+                let chunk = try socket.receive(maximumCount: 512, timeout: .seconds(10)), !chunk.isEmpty
+            {
+                answer += chunk
+            }
+        } catch {
+            throw Failure(code: error.code, description: "talking to the simulator at \(path): \(error)")
         }
         return String(decoding: answer, as: UTF8.self).split(separator: "\n").first.map(String.init)
             ?? "error: no answer"

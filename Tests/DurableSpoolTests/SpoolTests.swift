@@ -1,4 +1,6 @@
 import Foundation
+import SystemExtras
+import SystemPackage
 import Testing
 
 @testable import DurableSpool
@@ -30,6 +32,19 @@ struct SpoolTests {
         ((try? FileManager.default.contentsOfDirectory(atPath: folder + "/spool")) ?? []).filter {
             $0.hasSuffix(".seg")
         }.sorted()
+    }
+
+    /// The error says what failed with a code and keeps the errno behind it: callers decide on those, not on text.
+    @Test func anUnusableFolderIsRefusedWithItsCodeAndErrno() throws {
+        let file = folder + "/not-a-folder"
+        try Data().write(to: URL(fileURLWithPath: file))
+        #expect {
+            try Spool(configuration: SpoolConfiguration(directory: file + "/state"))
+        } throws: { error in
+            guard let error = error as? SpoolError else { return false }
+            return error.code == .folderUnusable && error.cause?.code == .notDirectory && !error.isDiskFull
+                && error.message.contains("spool.dir") && error.message.contains("fix:")
+        }
     }
 
     @Test func handsOutInSeqOrderAndForgetsWhatWasAcknowledged() throws {

@@ -40,6 +40,7 @@ struct SimulatedGPIOTests {
         do {
             _ = try await backend.requestInput(InputLineRequest(address: door))
         } catch {
+            #expect(error.code == .busy)
             #expect(error.description.contains("gpiochip0 line 17"))
             #expect(error.description.contains("gpioset"))
         }
@@ -57,5 +58,10 @@ struct SimulatedGPIOTests {
         var count = 0
         for try await _ in stream { count += 1 }
         #expect(count == 0)
+        await #expect {
+            try await line.read()
+        } throws: { error in
+            (error as? GPIOError)?.code == .notRequested
+        }
     }
 }

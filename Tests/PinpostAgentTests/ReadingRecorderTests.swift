@@ -1,6 +1,7 @@
 import DurableSpool
 import Foundation
 import MQTT
+import SystemExtras
 import Testing
 import Timestamps
 

@@ -45,17 +45,20 @@ struct SensorSysfsTests {
         )
         let thermometer = try DS18B20(files: files, device: "28-0000000000aa")
         let error = try #require(throws: SensorReadError.self) { try thermometer.read() }
+        #expect(error.code == .checksumFailed)
         #expect(error.message.contains("CRC check failed"))
         #expect(error.message.contains(root.path))
     }
 
     @Test func ds18b20EmptyReadIsAFailedConversion() throws {
-        #expect(throws: SensorReadError.self) { try DS18B20.parse("", source: "w1_slave") }
+        let error = try #require(throws: SensorReadError.self) { try DS18B20.parse("", source: "w1_slave") }
+        #expect(error.code == .malformed)
     }
 
     @Test func ds18b20MissingDeviceNamesTheFolderAndWhatIsThere() throws {
         try write("bus/w1/devices/28-0316a2791aff/w1_slave", Self.goodRead)
         let error = try #require(throws: SensorReadError.self) { try DS18B20(files: files, device: "28-ffffffffffff") }
+        #expect(error.code == .notFound)
         #expect(error.message.contains("28-ffffffffffff"))
         #expect(error.message.contains("28-0316a2791aff"))
         #expect(error.message.contains("fix:"))
@@ -100,11 +103,18 @@ struct SensorSysfsTests {
         let device = try #require(throws: SensorReadError.self) {
             try IIOChannel(files: files, device: "bmp180", channel: "in_temp_input", unit: nil)
         }
+        #expect(device.code == .notFound)
         #expect(device.message.contains("iio:device0 (bme280)"))
         let channel = try #require(throws: SensorReadError.self) {
             try IIOChannel(files: files, device: "bme280", channel: "in_pressure_input", unit: nil)
         }
         #expect(channel.message.contains("in_temp_input"))
+    }
+
+    @Test func anUnreadableAttributeKeepsTheErrnoInItsMessage() throws {
+        let error = try #require(throws: SensorReadError.self) { try files.read("bus/iio/devices/none/name") }
+        #expect(error.code == .unreadable)
+        #expect(error.message.contains("No such file or directory"))
     }
 
     @Test func channelTypes() {

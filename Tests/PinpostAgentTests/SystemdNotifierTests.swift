@@ -1,50 +1,29 @@
 import Foundation
 import PinpostAgent
+import SystemExtras
+import SystemPackage
 import Testing
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The sd_notify datagram protocol against real AF_UNIX datagram sockets, as systemd would receive it.
 @Suite("sd_notify without libsystemd")
 struct SystemdNotifierTests {
-    /// A bound SOCK_DGRAM receiver: a path socket or an abstract one.
+    /// A bound SOCK_DGRAM receiver, as systemd has: a path socket or an abstract one.
     final class Receiver {
-        let fd: Int32
+        let socket: UnixSocket
         let path: String?
 
         init(path: String?, abstractName: String?) throws {
-            fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
             self.path = path
-            var address = sockaddr_un()
-            address.sun_family = sa_family_t(AF_UNIX)
-            let name = Array((path ?? abstractName!).utf8)
-            let start = path == nil ? 1 : 0
-            withUnsafeMutableBytes(of: &address.sun_path) { raw in
-                for (index, byte) in name.enumerated() { raw[start + index] = byte }
-            }
-            let length = socklen_t(
-                MemoryLayout<sockaddr_un>.offset(of: \.sun_path)! + start + name.count + (path == nil ? 0 : 1)
-            )
-            let bound = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-            }
-            guard bound == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno)!) }
-            var timeout = timeval(tv_sec: 5, tv_usec: 0)
-            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            socket = try UnixSocket.bound(to: path.map { .path($0) } ?? .abstract(abstractName!), kind: .datagram)
         }
 
         func receive() -> String? {
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            guard count >= 0 else { return nil }
-            return String(decoding: buffer[0..<count], as: UTF8.self)
+            guard let message = try? socket.receive(timeout: .seconds(5)) else { return nil }
+            return String(decoding: message, as: UTF8.self)
         }
 
         deinit {
-            close(fd)
-            if let path { unlink(path) }
+            if let path { FileSystem.remove(path) }
         }
     }
 
@@ -79,7 +58,12 @@ struct SystemdNotifierTests {
 
     @Test func aMissingSocketIsAnErrorNotACrash() {
         let notifier = SystemdNotifier(address: .path("/nonexistent/pinpost-notify"))
-        #expect(throws: SystemdNotifier.Failure.self) { try notifier.send(.ready) }
+        #expect {
+            try notifier.send(.ready)
+        } throws: { error in
+            guard let failure = error as? SystemdNotifier.Failure else { return false }
+            return failure.code == .noSuchFileOrDirectory && failure.description.contains("/nonexistent/pinpost-notify")
+        }
     }
 
     @Test func watchdogIntervalFollowsWatchdogUsecAndPid() {

@@ -64,13 +64,14 @@ CPinpostGPIODLine *CPinpostGPIOD_request_input(const char *chip, long offset, co
 /* The fd that becomes readable (POLLIN) when an edge event is queued; -1 without edges. */
 int CPinpostGPIOD_event_fd(CPinpostGPIODLine *line);
 
-/* Logical value (active-low applied): 0 or 1, or -1 with errno set. */
+/* Logical value (active-low applied): 0 or 1, or a negative errno (-EIO, ...). */
 int CPinpostGPIOD_get_value(CPinpostGPIODLine *line);
 
 /*
  * Reads up to `capacity` queued edge events without blocking beyond the kernel read (call after
  * poll says readable). rising[i] = 1 for a rising (logical) edge; timestamps on CLOCK_MONOTONIC.
- * Returns the number read, or -1 with errno set.
+ * Returns the number read (0 when none was pending: EAGAIN), or a negative errno. An interrupted read
+ * (EINTR) is retried here, so Swift never loops on errno.
  */
 int CPinpostGPIOD_read_events(CPinpostGPIODLine *line, int *rising, uint64_t *timestamp_ns, int capacity);
 

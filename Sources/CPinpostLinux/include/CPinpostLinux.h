@@ -45,5 +45,9 @@ int CPinpostLinux_spawn_close_from(posix_spawn_file_actions_t *actions, int lowe
 /// Returns 0, or -1 with errno set.
 int CPinpostLinux_pipe_cloexec(int fds[2]);
 
+/// accept4(fd, NULL, NULL, SOCK_CLOEXEC): the connection is close-on-exec from the start (accept4 is hidden
+/// from Swift like pipe2). Returns the descriptor, or -1 with errno set.
+int CPinpostLinux_accept_cloexec(int fd);
+
 #endif
 #endif

@@ -15,6 +15,10 @@ long CPinpostOpenSSLShims_SSL_CTX_set_mode(SSL_CTX *ctx, long mode);
 unsigned long CPinpostOpenSSLShims_SSL_CTX_set_options(SSL_CTX *ctx, unsigned long options);
 /// BIO_pending / BIO_ctrl_pending: bytes waiting to be read from a memory BIO.
 size_t CPinpostOpenSSLShims_BIO_ctrl_pending(BIO *bio);
+/// The library of a packed OpenSSL error code (ERR_GET_LIB is an inline function over macros), e.g. ERR_LIB_X509.
+int CPinpostOpenSSLShims_ERR_GET_LIB(unsigned long code);
+/// The reason of a packed OpenSSL error code (ERR_GET_REASON), e.g. X509_R_KEY_VALUES_MISMATCH.
+int CPinpostOpenSSLShims_ERR_GET_REASON(unsigned long code);
 /// The protocol constants are macros too.
 int CPinpostOpenSSLShims_TLS1_2_VERSION(void);
 int CPinpostOpenSSLShims_TLS1_3_VERSION(void);

@@ -1,5 +1,6 @@
 internal import ClockTrust
 internal import MQTT
+internal import SystemExtras
 internal import TLS
 internal import Timestamps
 

@@ -1,3 +1,4 @@
+internal import SystemExtras
 public import TLS
 internal import Timestamps
 

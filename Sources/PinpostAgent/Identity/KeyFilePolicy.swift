@@ -1,7 +1,5 @@
-#if canImport(Glibc)
-internal import Glibc
 internal import SystemExtras
-#endif
+internal import SystemPackage
 
 /// Secrets must be private to the agent: readable by nobody else, replaceable by nobody else.
 ///
@@ -49,15 +47,16 @@ public enum KeyFilePolicy {
     }
 
     static func check(secretFile path: String, field: String, fix modeFix: String) throws(AgentStartupError) {
-        var info = stat()
-        guard stat(path, &info) == 0 else {
-            let reason = String(cString: strerror(errno))
+        let info: Stat
+        do throws(Errno) {
+            info = try Stat(FilePath(path))
+        } catch {
             throw AgentStartupError(
                 exitCode: .config,
-                message: "\(field) '\(path)': \(reason); fix: point \(field) at the existing file"
+                message: "\(field) '\(path)': \(error); fix: point \(field) at the existing file"
             )
         }
-        let mode = info.st_mode & 0o777
+        let mode = info.permissions.rawValue & 0o777
         if mode & 0o077 != 0 {
             throw AgentStartupError(
                 exitCode: .noPermission,
@@ -65,21 +64,23 @@ public enum KeyFilePolicy {
                     "\(field) '\(path)' has mode \(octal(mode)): group or others may access a secret; fix: \(modeFix)"
             )
         }
-        let me = geteuid()
-        if info.st_uid != me && info.st_uid != 0 {
+        let me = CurrentProcess.effectiveUserID
+        let owner = info.userID.rawValue
+        if owner != me && owner != 0 {
             throw AgentStartupError(
                 exitCode: .noPermission,
                 message:
-                    "\(field) '\(path)' is owned by uid \(info.st_uid), not by the agent's user (uid \(me)) or root, so that user could change it; fix: chown the file to the user pinpost runs as (or root)"
+                    "\(field) '\(path)' is owned by uid \(owner), not by the agent's user (uid \(me)) or root, so that user could change it; fix: chown the file to the user pinpost runs as (or root)"
             )
         }
         let folder = FileSystem.directoryName(of: path)
-        var folderInfo = stat()
-        if stat(folder, &folderInfo) == 0, folderInfo.st_mode & 0o002 != 0, folderInfo.st_mode & 0o1000 == 0 {
+        if let folderMode = try? Stat(FilePath(folder)).permissions.rawValue,
+            folderMode & 0o002 != 0, folderMode & 0o1000 == 0
+        {
             throw AgentStartupError(
                 exitCode: .noPermission,
                 message:
-                    "\(field) '\(path)' sits in '\(folder)', which any user may write (mode \(octal(folderInfo.st_mode & 0o7777))), so the file could be replaced; fix: chmod o-w '\(folder)' or move the file to /etc/pinpost"
+                    "\(field) '\(path)' sits in '\(folder)', which any user may write (mode \(octal(folderMode))), so the file could be replaced; fix: chmod o-w '\(folder)' or move the file to /etc/pinpost"
             )
         }
     }
@@ -105,7 +106,7 @@ public enum KeyFilePolicy {
         return String(decoding: line, as: UTF8.self)
     }
 
-    static func octal(_ mode: mode_t) -> String {
+    static func octal(_ mode: UInt32) -> String {
         let digits = String(mode, radix: 8)
         return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
     }

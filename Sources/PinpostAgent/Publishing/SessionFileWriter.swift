@@ -11,7 +11,7 @@ struct SessionFileWriter {
         self.path = path
     }
 
-    mutating func save(_ file: SessionStateFile) throws(FileSystem.Failure) {
+    mutating func save(_ file: SessionStateFile) throws(SystemError) {
         let bytes = file.encoded()
         guard bytes != lastWritten else { return }
         try FileSystem.writeFileAtomically(path, bytes)

@@ -17,6 +17,7 @@ struct DS18B20 {
         if let device {
             guard present.contains(device) else {
                 throw SensorReadError(
+                    .notFound,
                     "DS18B20 '\(device)' not found in \(files.path(Self.folder)) (present: \(present.isEmpty ? "none" : present.joined(separator: ", "))); fix: check the wiring and the 4.7 kΩ pull-up, enable 1-Wire (Raspberry Pi: dtoverlay=w1-gpio), or set device to one of the ids present"
                 )
             }
@@ -24,6 +25,7 @@ struct DS18B20 {
         } else {
             guard let first = present.first else {
                 throw SensorReadError(
+                    .notFound,
                     "no DS18B20 (28-*) in \(files.path(Self.folder)); fix: check the wiring and the 4.7 kΩ pull-up, and load w1-gpio and w1-therm (Raspberry Pi: dtoverlay=w1-gpio)"
                 )
             }
@@ -42,21 +44,26 @@ struct DS18B20 {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: true)
         guard !lines.isEmpty else {
             throw SensorReadError(
+                .malformed,
                 "\(source): empty read (the conversion failed); fix: check the sensor's power and data wiring"
             )
         }
         guard lines.count >= 2, let crcRange = lines[0].firstRange(of: "crc=") else {
-            throw SensorReadError("\(source): unexpected content '\(text.prefix(80))'; fix: is this a w1_therm device?")
+            throw SensorReadError(
+                .malformed,
+                "\(source): unexpected content '\(text.prefix(80))'; fix: is this a w1_therm device?"
+            )
         }
         let verdict = lines[0][crcRange.upperBound...].split(separator: " ").last ?? ""
         guard verdict == "YES" else {
             throw SensorReadError(
+                .checksumFailed,
                 "\(source): CRC check failed (crc=... \(verdict)); reading skipped; fix: if it persists, shorten the cable or lower the pull-up resistor"
             )
         }
         guard let tRange = lines[1].firstRange(of: "t="), let milli = Int(trimmed(lines[1][tRange.upperBound...]))
         else {
-            throw SensorReadError("\(source): no temperature (t=) in '\(lines[1])'")
+            throw SensorReadError(.malformed, "\(source): no temperature (t=) in '\(lines[1])'")
         }
         return Double(milli) / 1000
     }

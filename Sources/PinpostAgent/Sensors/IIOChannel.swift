@@ -41,6 +41,7 @@ struct IIOChannel {
                 return "\(candidate) (\(name))"
             }
             throw SensorReadError(
+                .notFound,
                 "IIO device '\(device)' not found in \(files.path(Self.devices)) (present: \(names.isEmpty ? "none" : names.joined(separator: ", "))); fix: load the sensor's driver (e.g. echo bme280 0x76 > /sys/bus/i2c/devices/i2c-1/new_device) or set device to one of those present"
             )
         }
@@ -55,6 +56,7 @@ struct IIOChannel {
                 $0.hasPrefix("in_") && ($0.hasSuffix("_input") || $0.hasSuffix("_raw"))
             }
             throw SensorReadError(
+                .notFound,
                 "\(files.path(folder)) has no channel '\(attribute)' (available: \(available.isEmpty ? "none" : available.joined(separator: ", "))); fix: set channel to one of them"
             )
         }
@@ -79,7 +81,7 @@ struct IIOChannel {
         let relative = "\(folder)/\(attribute)"
         let text = try files.read(relative)
         guard let raw = Double(trimmed(text[...])) else {
-            throw SensorReadError("\(files.path(relative)): '\(text.prefix(40))' is not a number")
+            throw SensorReadError(.malformed, "\(files.path(relative)): '\(text.prefix(40))' is not a number")
         }
         return (raw + offset) * scale * factor
     }
@@ -116,7 +118,10 @@ struct IIOChannel {
         for name in names where files.exists("\(folder)/\(name)") {
             let text = try files.read("\(folder)/\(name)")
             guard let value = Double(trimmed(text[...])) else {
-                throw SensorReadError("\(files.path("\(folder)/\(name)")): '\(text.prefix(40))' is not a number")
+                throw SensorReadError(
+                    .malformed,
+                    "\(files.path("\(folder)/\(name)")): '\(text.prefix(40))' is not a number"
+                )
             }
             return value
         }

@@ -1,5 +1,6 @@
 internal import GPIO
 internal import Logging
+internal import SystemExtras
 internal import Timestamps
 
 /// How a sensor runner hands a value to the recorder (which assigns `seq`) — one closure, so the

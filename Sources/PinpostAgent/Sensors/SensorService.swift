@@ -70,7 +70,7 @@ public struct SensorService: Service {
                     do {
                         line = try await backend.requestInput(request)
                     } catch {
-                        throw SensorStartupError(message: "sensor '\(sensor.name)': \(error)")
+                        throw SensorStartupError(code: .lineUnavailable, message: "sensor '\(sensor.name)': \(error)")
                     }
                     lines.append(line)
                     switch sensor.kind {
@@ -87,13 +87,16 @@ public struct SensorService: Service {
                         )
                         runners.append(.sysfs(SysfsSensorRunner(source: source, emit: emit)))
                     } catch {
-                        throw SensorStartupError(message: "sensor '\(sensor.name)': \(error)")
+                        throw SensorStartupError(
+                            code: .sensorUnavailable,
+                            message: "sensor '\(sensor.name)': \(error)"
+                        )
                     }
                 }
             }
         } catch let error as SensorStartupError {
             for line in lines { await line.release() }
-            throw SensorStartupError(message: "sensor startup failed: \(error.message)")
+            throw SensorStartupError(code: error.code, message: "sensor startup failed: \(error.message)")
         }
 
         let started = runners
@@ -154,6 +157,19 @@ public struct SensorService: Service {
 
 /// A line could not be claimed or read; names the sensor and line.
 public struct SensorStartupError: Error, Sendable, CustomStringConvertible {
+    /// What could not be started; stable for matching in code and tests.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private let name: String
+        private init(_ name: String) { self.name = name }
+        public var description: String { name }
+
+        /// A GPIO line could not be claimed (the GPIOError's code says why).
+        public static let lineUnavailable = Code("line unavailable")
+        /// A sysfs sensor (DS18B20, IIO) could not be found or read.
+        public static let sensorUnavailable = Code("sensor unavailable")
+    }
+
+    public var code: Code
     public var message: String
     public var description: String { message }
 }

@@ -2,10 +2,8 @@ internal import GPIO
 internal import Logging
 internal import NIOCore
 internal import NIOPosix
-
-#if canImport(Glibc)
-internal import Glibc
-#endif
+internal import SystemExtras
+internal import SystemPackage
 
 /// The simulator's live control: a unix socket (mode 0600) on which `pinpost sim set door 1`
 /// presses a simulated button while the agent runs.
@@ -31,14 +29,18 @@ struct SimulatorControl: Sendable {
             }
             .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true)
             .get()
-        chmod(path, 0o600)
+        do {
+            try FileSystem.setPermissions(path, .ownerReadWrite)
+        } catch {
+            logger.warning("simulator control socket left with its default mode: \(error)")
+        }
         logger.info("simulator control listening", metadata: ["socket": "\(path)"])
         await withTaskCancellationHandler {
             try? await channel.closeFuture.get()
         } onCancel: {
             channel.close(promise: nil)
         }
-        unlink(path)
+        FileSystem.remove(path)
     }
 
     static func execute(_ line: String, backend: SimulatedGPIO, sensors: [AgentConfiguration.Sensor]) -> String {

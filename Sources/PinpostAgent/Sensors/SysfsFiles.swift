@@ -1,7 +1,4 @@
-#if canImport(Glibc)
-internal import Glibc
 internal import SystemExtras
-#endif
 
 /// The few sysfs operations the sensor kinds need: read a small attribute, list a folder.
 ///
@@ -23,28 +20,41 @@ struct SysfsFiles: Sendable {
         do {
             return String(decoding: try FileSystem.readFile(full, limit: 64 << 10), as: UTF8.self)
         } catch {
-            throw SensorReadError("cannot read \(full): \(error)")
+            throw SensorReadError(.unreadable, "cannot read \(full): \(error)")
         }
     }
 
     /// Entry names in a folder (sorted), or nil if it cannot be opened.
     func list(_ relative: String) -> [String]? {
-        guard let directory = opendir(path(relative)) else { return nil }
-        defer { closedir(directory) }
-        var names: [String] = []
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) {
-                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names.sorted()
+        (try? FileSystem.contentsOfDirectory(path(relative)))?.sorted()
     }
 }
 
 /// A sensor could not be read this time; the message names the file or device and the fix.
 public struct SensorReadError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What went wrong; stable for matching in code and tests.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private let name: String
+        private init(_ name: String) { self.name = name }
+        public var description: String { name }
+
+        /// The configured device or channel is not there.
+        public static let notFound = Code("not found")
+        /// The attribute file could not be read (the errno is in the message).
+        public static let unreadable = Code("unreadable")
+        /// The file's content is not what the driver writes (empty, not a number, no `t=`).
+        public static let malformed = Code("malformed")
+        /// The sensor's own checksum failed (DS18B20 CRC): this reading is skipped.
+        public static let checksumFailed = Code("checksum failed")
+    }
+
+    public var code: Code
     public var message: String
-    public init(_ message: String) { self.message = message }
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
     public var description: String { message }
 }

@@ -1,4 +1,5 @@
 public import GPIO
+internal import SystemExtras
 public import Timestamps
 
 /// Maps a kernel CLOCK_MONOTONIC timestamp (edge events) to wall time.

@@ -3,6 +3,7 @@ internal import DurableSpool
 internal import GPIO
 public import Logging
 internal import ServiceLifecycle
+internal import SystemExtras
 public import TLS
 internal import Timestamps
 internal import UnixSignals

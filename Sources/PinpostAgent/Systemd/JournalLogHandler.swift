@@ -1,9 +1,7 @@
 public import Logging
+internal import SystemExtras
+internal import SystemPackage
 public import Timestamps
-
-#if canImport(Glibc)
-internal import Glibc
-#endif
 
 /// A swift-log handler that writes one line per message to standard error, in the form the
 /// systemd journal understands when the agent runs as a service, and readable text on a terminal.
@@ -92,13 +90,12 @@ public struct JournalLogHandler: LogHandler {
 
     /// Journal style when `$JOURNAL_STREAM` matches standard error, else terminal style.
     public static func detectStyle() -> Style {
-        let environment = ProcessEnvironment.values(["JOURNAL_STREAM"])
-        var info = stat()
-        guard fstat(2, &info) == 0 else { return .terminal }
+        let environment = CurrentProcess.environment(["JOURNAL_STREAM"])
+        guard let info = try? Stat(FileDescriptor.standardError) else { return .terminal }
         return style(
             journalStream: environment["JOURNAL_STREAM"],
-            device: UInt64(info.st_dev),
-            inode: UInt64(info.st_ino)
+            device: UInt64(info.deviceID.rawValue),
+            inode: UInt64(info.inode.rawValue)
         )
     }
 
@@ -116,17 +113,11 @@ public struct JournalLogHandler: LogHandler {
     }
 
     /// Writes `line` and a newline to file descriptor 2 in one `write` where possible, so lines from
-    /// concurrent tasks do not interleave.
+    /// concurrent tasks do not interleave (swift-system's `writeAll` continues a short write).
     public static let writeToStandardError: @Sendable (String) -> Void = { line in
         var bytes = Array(line.utf8)
         bytes.append(UInt8(ascii: "\n"))
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { write(2, $0.baseAddress! + offset, $0.count - offset) }
-            if written < 0 && errno == EINTR { continue }
-            if written <= 0 { return }
-            offset += written
-        }
+        _ = try? FileDescriptor.standardError.writeAll(bytes)
     }
 
     // MARK: - Never secrets

@@ -1,6 +1,5 @@
-#if canImport(Glibc)
-internal import Glibc
-#endif
+public import SystemExtras
+public import SystemPackage
 
 /// Tells systemd about the agent's state through the `sd_notify` datagram protocol, without libsystemd.
 ///
@@ -13,13 +12,8 @@ internal import Glibc
 /// Outside systemd (`$NOTIFY_SOCKET` unset) ``fromEnvironment(_:)`` returns nil, so callers write
 /// `notifier?.send(.ready)` and the same code runs on a terminal, in tests and under systemd.
 public struct SystemdNotifier: Sendable, Hashable {
-    /// Where the datagrams go.
-    public enum Address: Sendable, Hashable {
-        /// A socket in the file system, e.g. `/run/systemd/notify`.
-        case path(String)
-        /// A Linux abstract socket (`$NOTIFY_SOCKET` starting with `@`), without the `@`.
-        case abstract(String)
-    }
+    /// Where the datagrams go: a socket path, or a Linux abstract name (`$NOTIFY_SOCKET` starting with `@`).
+    public typealias Address = UnixSocketAddress
 
     /// One state change; several may be sent in one datagram.
     public enum State: Sendable, Hashable {
@@ -53,6 +47,9 @@ public struct SystemdNotifier: Sendable, Hashable {
     /// Why a notification could not be sent. Callers usually log it and carry on: a missed
     /// `READY=1` makes systemd time out the start, which is visible, but is no reason to stop publishing.
     public struct Failure: Error, Sendable, CustomStringConvertible {
+        /// The errno of the call that failed: ENOENT or ECONNREFUSED when nobody listens, ENAMETOOLONG when the
+        /// name does not fit a socket address.
+        public var code: Errno
         public var description: String
     }
 
@@ -71,13 +68,13 @@ public struct SystemdNotifier: Sendable, Hashable {
 
     /// ``fromEnvironment(_:)`` for this process.
     public static func fromProcessEnvironment() -> SystemdNotifier? {
-        fromEnvironment(ProcessEnvironment.values(["NOTIFY_SOCKET"]))
+        fromEnvironment(CurrentProcess.environment(["NOTIFY_SOCKET"]))
     }
 
     /// Parses `$NOTIFY_SOCKET`: an absolute path or `@abstract-name`; at most 107 bytes (sun_path).
     public static func parse(_ value: String) -> Address? {
         let bytes = Array(value.utf8)
-        guard bytes.count >= 2, bytes.count < maximumPathBytes else { return nil }
+        guard bytes.count >= 2, bytes.count < Address.maximumPathBytes else { return nil }
         if bytes[0] == UInt8(ascii: "@") { return .abstract(String(value.dropFirst())) }
         if bytes[0] == UInt8(ascii: "/") { return .path(value) }
         return nil
@@ -91,38 +88,10 @@ public struct SystemdNotifier: Sendable, Hashable {
     /// Sends the states in one datagram.
     public func send(_ states: [State]) throws(Failure) {
         let message = Array(states.map(\.line).joined(separator: "\n").utf8)
-        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw Failure(description: "sd_notify: socket(AF_UNIX, SOCK_DGRAM): \(Self.errorText())") }
-        defer { close(fd) }
-
-        var storage = sockaddr_un()
-        storage.sun_family = sa_family_t(AF_UNIX)
-        let name: [UInt8]
-        let leadingZero: Bool
-        switch address {
-        case .path(let path): (name, leadingZero) = (Array(path.utf8), false)
-        case .abstract(let abstractName): (name, leadingZero) = (Array(abstractName.utf8), true)
-        }
-        let start = leadingZero ? 1 : 0
-        guard start + name.count < Self.maximumPathBytes else {
-            throw Failure(description: "sd_notify: socket name \(address) is longer than sun_path allows")
-        }
-        withUnsafeMutableBytes(of: &storage.sun_path) { path in
-            for (index, byte) in name.enumerated() { path[start + index] = byte }
-        }
-        let pathOffset = MemoryLayout<sockaddr_un>.offset(of: \.sun_path) ?? 2
-        // Abstract names are exactly as long as given (no terminating NUL); paths include their NUL.
-        let length = socklen_t(pathOffset + start + name.count + (leadingZero ? 0 : 1))
-
-        let sent = message.withUnsafeBytes { bytes in
-            withUnsafePointer(to: &storage) { pointer in
-                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
-                    sendto(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL), socketAddress, length)
-                }
-            }
-        }
-        guard sent == message.count else {
-            throw Failure(description: "sd_notify to \(address): sendto: \(Self.errorText())")
+        do throws(SystemError) {
+            try UnixSocket.unbound(kind: .datagram).send(message, to: address)
+        } catch {
+            throw Failure(code: error.code, description: "sd_notify: \(error)")
         }
     }
 
@@ -146,10 +115,9 @@ public struct SystemdNotifier: Sendable, Hashable {
 
     /// ``pingInterval(environment:processID:)`` for this process.
     public static func processPingInterval() -> Duration? {
-        pingInterval(environment: ProcessEnvironment.values(["WATCHDOG_USEC", "WATCHDOG_PID"]), processID: getpid())
+        pingInterval(
+            environment: CurrentProcess.environment(["WATCHDOG_USEC", "WATCHDOG_PID"]),
+            processID: CurrentProcess.id
+        )
     }
-
-    static let maximumPathBytes = MemoryLayout.size(ofValue: sockaddr_un().sun_path)
-
-    private static func errorText() -> String { String(cString: strerror(errno)) }
 }

@@ -1,0 +1,77 @@
+internal import CPinpostLinux
+internal import Glibc
+internal import SystemPackage
+
+/// Runs a short-lived helper (e.g. `timedatectl`) and captures its standard output.
+///
+/// The helper inherits stdio only: standard input as the agent has it, standard output into a pipe, standard
+/// error to /dev/null, and every other descriptor closed (posix_spawn's close-from action). An inherited broker
+/// socket would keep the connection open after the agent closed it; an inherited pipe end would keep another
+/// helper's read waiting.
+public enum Subprocess {
+    /// The helper's standard output (at most `limit` bytes; the rest is not read). Waits for it to exit.
+    /// Throws when the pipe cannot be made or the helper cannot be started (a missing executable is ENOENT).
+    public static func output(
+        of executable: String,
+        _ arguments: [String],
+        limit: Int = 4096
+    ) throws(SystemError) -> String {
+        var ends: [Int32] = [-1, -1]
+        // Close-on-exec from the start: a helper spawned meanwhile by another thread must not hold the write end
+        // (this read would wait for that helper to exit).
+        try SystemCall.retryingVoid { CPinpostLinux_pipe_cloexec(&ends) }.orThrow("cannot create a pipe")
+        let readEnd = FileDescriptor(rawValue: ends[0])
+        defer { try? readEnd.close() }
+        let child: pid_t
+        do {
+            defer { close(ends[1]) }
+            child = try spawn(executable, arguments, standardOutput: ends[1])
+        }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 512)
+        while bytes.count < limit {
+            let count = (try? chunk.withUnsafeMutableBytes { try readEnd.read(into: $0) }) ?? 0
+            if count <= 0 { break }
+            bytes.append(contentsOf: chunk[0..<min(count, limit - bytes.count)])
+        }
+        // Stop reading before waiting: a helper that writes more than `limit` gets EPIPE instead of blocking.
+        try? readEnd.close()
+        _ = waitForExit(child)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private static func spawn(
+        _ executable: String,
+        _ arguments: [String],
+        standardOutput: Int32
+    ) throws(SystemError) -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        try SystemCall.result(ofErrorNumber: posix_spawn_file_actions_init(&actions))
+            .orThrow("cannot prepare to start", path: executable)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        var prepared = [
+            posix_spawn_file_actions_adddup2(&actions, standardOutput, 1),
+            posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0),
+            // The helper gets stdio only: no broker connection, spool file or GPIO line of the agent's.
+            CPinpostLinux_spawn_close_from(&actions, 3),
+        ]
+        prepared.removeAll { $0 == 0 }
+        if let failure = prepared.first {
+            throw SystemError(Errno(rawValue: failure), "cannot prepare to start", path: executable)
+        }
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { for item in argv { free(item) } }
+        var child: pid_t = 0
+        try SystemCall.result(ofErrorNumber: posix_spawn(&child, executable, &actions, nil, argv, environ))
+            .orThrow("cannot start", path: executable)
+        return child
+    }
+
+    /// Reaps the child; its wait status, or nil if it cannot be waited for.
+    @discardableResult
+    private static func waitForExit(_ child: pid_t) -> Int32? {
+        var status: Int32 = 0
+        guard case .success = SystemCall.retrying({ waitpid(child, &status, 0) }) else { return nil }
+        return status
+    }
+}
