@@ -8,20 +8,19 @@ public enum ConnectFailure: Error, Sendable, CustomStringConvertible {
     case tls(TLSError)
     case other(String)
 
-    /// Certificate and trust problems do not heal by retrying quickly.
+    /// Certificate and trust problems do not heal by retrying quickly; `TLSError.isTrustFailure` decides.
     ///
     /// A connection merely closed during the handshake is not one: a broker restarting, or a load
     /// balancer without a backend, does the same. A TLS alert about a certificate is.
     public var isTrustFailure: Bool {
         guard case .tls(let error) = self else { return false }
-        return Self.isTrustFailure(error)
+        return error.isTrustFailure
     }
 
-    /// Whether an error that ended an established connection is about trust: a TLS alert by which the broker
-    /// refuses this device's certificate, say. Anything else (a reset, an EOF) is not.
+    /// Whether an error that ended an established connection is about trust (the broker refusing this device's
+    /// certificate with a TLS alert, say); anything else (a reset, an EOF) is not.
     static func isTrustFailure(_ error: (any Error)?) -> Bool {
-        guard let error = error as? TLSError else { return false }
-        return [.verification, .ocsp, .rejectedByBroker].contains(error.kind)
+        (error as? TLSError)?.isTrustFailure ?? false
     }
 
     public var description: String {
