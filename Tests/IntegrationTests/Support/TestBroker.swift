@@ -22,16 +22,26 @@ final class TestBroker {
 
     /// - Parameter server: the certificate the broker presents (defaults to one for `localhost` and 127.0.0.1).
     /// - Parameter persistence: whether Mosquitto keeps sessions and queued messages on disk across restarts.
-    init(pki: TestPKI, server: TestPKI.Identity? = nil, name: String = "broker", persistence: Bool = true) throws {
+    init(
+        pki: TestPKI,
+        server: TestPKI.Identity? = nil,
+        name: String = "broker",
+        persistence: Bool = true
+    ) async throws {
         self.pki = pki
         folder = pki.folder.appendingPathComponent(name)
         try FileManager.default.createDirectory(
             at: folder.appendingPathComponent("data"),
             withIntermediateDirectories: true
         )
-        let serverIdentity = try server ?? pki.server("\(name)-server", hosts: ["localhost", "127.0.0.1"])
+        let serverIdentity: TestPKI.Identity
+        if let server {
+            serverIdentity = server
+        } else {
+            serverIdentity = try await pki.server("\(name)-server", hosts: ["localhost", "127.0.0.1"])
+        }
 
-        var acl = try Command.check(Repository.mosquittoConf, ["acl"])
+        var acl = try await Command.check(Repository.mosquittoConf, ["acl"])
         acl += "\n# test observer\nuser \(Self.watcherID)\ntopic read devices/#\n"
         let aclFile = folder.appendingPathComponent("acl").path
         try acl.write(toFile: aclFile, atomically: true, encoding: .utf8)
@@ -39,7 +49,7 @@ final class TestBroker {
         var lastError = ""
         for _ in 0..<5 {
             let port = try Loopback.freePort()
-            let configuration = try Command.check(
+            let configuration = try await Command.check(
                 Repository.mosquittoConf,
                 [
                     "--port", "\(port)",
@@ -62,13 +72,13 @@ final class TestBroker {
                 ["-c", configFile],
                 outputPath: folder.appendingPathComponent("stderr.log").path
             )
-            if Loopback.waitForListeners([port], process: process) {
+            if try await Loopback.waitForListeners([port], process: process) {
                 self.port = port
                 self.process = process
                 self.configFile = configFile
                 return
             }
-            process.stop(signal: SIGKILL)
+            process.kill()
             lastError =
                 (try? String(contentsOfFile: folder.appendingPathComponent("data/mosquitto.log").path, encoding: .utf8))
                 ?? "no log"
@@ -77,17 +87,17 @@ final class TestBroker {
     }
 
     /// SIGTERM: Mosquitto saves its persistence file and exits.
-    func stop() {
-        process.stop()
+    func stop() async {
+        await process.stop()
     }
 
     /// SIGKILL: no chance to save anything.
     func kill() {
-        process.stop(signal: SIGKILL)
+        process.kill()
     }
 
     /// Starts Mosquitto again on the same port with the same configuration.
-    func start() throws {
+    func start() async throws {
         guard !process.isRunning else { return }
         for _ in 0..<50 {
             let process = try ChildProcess(
@@ -95,17 +105,42 @@ final class TestBroker {
                 ["-c", configFile],
                 outputPath: folder.appendingPathComponent("stderr.log").path
             )
-            if Loopback.waitForListeners([port], process: process) {
+            if try await Loopback.waitForListeners([port], process: process) {
                 self.process = process
                 return
             }
-            // The port may linger briefly after a kill; try again.
-            Thread.sleep(forTimeInterval: 0.1)
+            process.kill()
+            // The port may linger briefly after a kill: a pause before the next attempt (bounded in count).
+            try await Task.sleep(for: .milliseconds(100))
         }
         throw HarnessError("mosquitto did not restart on port \(port)")
     }
 
+    /// Waits until Mosquitto has read to the end every connection its clients closed (see
+    /// ``Loopback/waitUntilClosedConnectionsAreRead(port:timeout:)``): after that its log holds all it made of them.
+    func waitUntilClosedConnectionsAreRead() async throws -> Bool {
+        try await Loopback.waitUntilClosedConnectionsAreRead(port: port)
+    }
+
     deinit {
-        stop()
+        process.kill()
+    }
+}
+
+extension TestBroker {
+    /// Publishes a marker at QoS 2 as device `id` (to `devices/<id>/_marker`) and waits until `observer` has it.
+    /// Mosquitto delivers to a subscriber in order, and QoS 2 messages reach it in order too, so by then everything
+    /// queued for the observer before the marker has arrived: a positive end to "nothing more will come".
+    func mark(for observer: Subscriber, as device: TestPKI.Identity, id: String) async throws -> Bool {
+        let token = "marker-\(UUID().uuidString.prefix(8))"
+        try await Command.check(
+            "/usr/bin/mosquitto_pub",
+            [
+                "-h", "localhost", "-p", "\(port)", "--cafile", device.trustAnchor, "--cert", device.certificate,
+                "--key", device.key, "-i", token, "-q", "2", "-t", "devices/\(id)/_marker", "-m", token,
+            ],
+            timeout: .seconds(30)
+        )
+        return try await waitFor { observer.output.contains("devices/\(id)/_marker \(token)") }
     }
 }
