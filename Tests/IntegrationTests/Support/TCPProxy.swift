@@ -8,9 +8,10 @@ import Glibc
 /// A loopback TCP proxy the test controls, standing in for the network between agent and broker.
 ///
 /// `.forward` passes bytes; `.blackHole` accepts and reads but delivers nothing (a cable pulled
-/// somewhere upstream: no RST, no FIN); `.refuse` closes new connections at once; `.hold` leaves the
-/// client's bytes unread in the socket buffers (they reach the upstream only if forwarding resumes) while
-/// the upstream's bytes still reach the client, and new connections are handled as in `.forward`.
+/// somewhere upstream: no RST, no FIN, not even when the upstream closes meanwhile); `.refuse` closes
+/// new connections at once; `.hold` leaves the client's bytes unread in the socket buffers (they reach
+/// the upstream only if forwarding resumes) while the upstream's bytes still reach the client, and new
+/// connections are handled as in `.forward`.
 ///
 /// ``set(_:)`` and ``cutAll()`` return once every open connection has taken the change up, so what a test does
 /// next happens under the new mode.
@@ -162,6 +163,9 @@ final class TCPProxy: Sendable {
                 pollfd(fd: client, events: Int16(POLLIN), revents: 0),
                 pollfd(fd: upstream, events: Int16(POLLIN), revents: 0),
             ]
+            // The upstream may end while the hole swallows everything (the broker's keep-alive gives up on a client
+            // it no longer hears): the client must not learn of it, as no FIN crosses a pulled cable.
+            var upstreamGone = false
             while true {
                 // Taken up here: the rest of this round works under this mode.
                 let (mode, stopped, cut) = state.withLock { state -> (Mode, Bool, Int) in
@@ -178,6 +182,11 @@ final class TCPProxy: Sendable {
                 fds[1].revents = 0
                 // Held: the client's side is not polled, so its bytes stay where they are.
                 fds[0].events = mode == .hold ? 0 : Int16(POLLIN)
+                if upstreamGone {
+                    // Out of the black hole, the end it hid reaches the client after all.
+                    guard mode == .blackHole else { return }
+                    fds[1].fd = -1  // no longer polled (a hang-up shows even with no events asked for)
+                }
                 guard poll(&fds, 2, 100) >= 0 else { return }
                 for (index, entry) in fds.enumerated() where entry.revents != 0 {
                     // Held, only a hang-up or an error shows on the client's side: it went away.
@@ -185,6 +194,10 @@ final class TCPProxy: Sendable {
                     let from = entry.fd
                     let to = index == 0 ? upstream : client
                     let count = buffer.withUnsafeMutableBytes { read(from, $0.baseAddress, $0.count) }
+                    if count <= 0 && index == 1 && mode == .blackHole {
+                        upstreamGone = true
+                        continue
+                    }
                     if count <= 0 { return }
                     if mode == .blackHole { continue }
                     var offset = 0
