@@ -67,12 +67,14 @@ final class TestBroker {
                 persistence
                 ? configuration : configuration.replacingOccurrences(of: "persistence true", with: "persistence false")
             try text.write(toFile: configFile, atomically: true, encoding: .utf8)
+            let logFile = folder.appendingPathComponent("data/mosquitto.log").path
+            let runs = Self.runs(logFile)
             let process = try ChildProcess(
                 "/usr/sbin/mosquitto",
                 ["-c", configFile],
                 outputPath: folder.appendingPathComponent("stderr.log").path
             )
-            if try await Loopback.waitForListeners([port], process: process) {
+            if try await Self.waitUntilRunning(process, logFile: logFile, after: runs) {
                 self.port = port
                 self.process = process
                 self.configFile = configFile
@@ -100,12 +102,13 @@ final class TestBroker {
     func start() async throws {
         guard !process.isRunning else { return }
         for _ in 0..<50 {
+            let runs = Self.runs(logFile)
             let process = try ChildProcess(
                 "/usr/sbin/mosquitto",
                 ["-c", configFile],
                 outputPath: folder.appendingPathComponent("stderr.log").path
             )
-            if try await Loopback.waitForListeners([port], process: process) {
+            if try await Self.waitUntilRunning(process, logFile: logFile, after: runs) {
                 self.process = process
                 return
             }
@@ -114,6 +117,23 @@ final class TestBroker {
             try await Task.sleep(for: .milliseconds(100))
         }
         throw HarnessError("mosquitto did not restart on port \(port)")
+    }
+
+    /// Waits until Mosquitto says it runs (its listener is open by then) for the `after + 1`th time in its log;
+    /// false if it exits first (its port was taken) or 30 s pass. Read from the log rather than by connecting:
+    /// a probe connection of the harness would show in the broker's log as a client ("New connection from"),
+    /// which the clock-gate test looks for (seen once: the probe's connection, accepted before it closed).
+    private static func waitUntilRunning(_ process: ChildProcess, logFile: String, after runs: Int) async throws -> Bool
+    {
+        try await waitFor { !process.isRunning || Self.runs(logFile) > runs }
+        return process.isRunning && Self.runs(logFile) > runs
+    }
+
+    /// How many times Mosquitto has logged "mosquitto version … running" to `logFile`.
+    private static func runs(_ logFile: String) -> Int {
+        let log = (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? ""
+        return log.split(separator: "\n").filter { $0.contains(": mosquitto version ") && $0.hasSuffix(" running") }
+            .count
     }
 
     /// Waits until Mosquitto has read to the end every connection its clients closed (see
