@@ -3,7 +3,12 @@ import Testing
 
 /// Keeps `pinpost bench` working: a small run against a real Mosquitto must report every field and
 /// every reading acknowledged. Speed and memory are measured by board/bench/compare, never asserted here.
-@Suite("pinpost bench against a real Mosquitto", .serialized, .timeLimit(.minutes(3)))
+@Suite(
+    "pinpost bench against a real Mosquitto",
+    .serialized,
+    .timeLimit(.minutes(3)),
+    .childProcessesEndWithTheTest
+)
 struct BenchCommandTests {
     static let fields = [
         "mode", "count", "qos", "size", "protocol", "fsync", "acknowledged", "rejected", "dropped", "seconds",
@@ -12,16 +17,17 @@ struct BenchCommandTests {
     ]
 
     @Test(arguments: [0, 1, 2])
-    func jsonReportsEveryReadingAcknowledged(qos: Int) throws {
+    func jsonReportsEveryReadingAcknowledged(qos: Int) async throws {
         let folder = try Repository.temporaryFolder("bench")
-        let pki = try TestPKI(in: folder)
-        let broker = try TestBroker(pki: pki)
-        defer { broker.stop() }
-        let config = try AgentConfig(deviceID: "dev-bench", identity: pki.device("dev-bench"), port: broker.port).write(
-            to: folder
-        )
+        let pki = try await TestPKI(in: folder)
+        let broker = try await TestBroker(pki: pki)
+        defer { broker.kill() }
+        let config = try await AgentConfig(deviceID: "dev-bench", identity: pki.device("dev-bench"), port: broker.port)
+            .write(
+                to: folder
+            )
 
-        let result = try Command.run(
+        let result = try await Command.run(
             try Repository.agentBinary,
             [
                 "bench", "--config", config, "--count", "200", "--qos", "\(qos)", "--size", "1024", "--json",
@@ -52,15 +58,16 @@ struct BenchCommandTests {
     /// runs; a debug build has the stack to survive it, so the agent runs here with 256 KiB thread
     /// stacks (glibc sizes new threads from RLIMIT_STACK): with the recursion back it dies (seen:
     /// exit 139), without it it passes.
-    @Test func largeQoS0BacklogDoesNotOverflowTheStack() throws {
+    @Test func largeQoS0BacklogDoesNotOverflowTheStack() async throws {
         let folder = try Repository.temporaryFolder("bench-qos0")
-        let pki = try TestPKI(in: folder)
-        let broker = try TestBroker(pki: pki)
-        defer { broker.stop() }
-        let config = try AgentConfig(deviceID: "dev-bench", identity: pki.device("dev-bench"), port: broker.port).write(
-            to: folder
-        )
-        let result = try Command.run(
+        let pki = try await TestPKI(in: folder)
+        let broker = try await TestBroker(pki: pki)
+        defer { broker.kill() }
+        let config = try await AgentConfig(deviceID: "dev-bench", identity: pki.device("dev-bench"), port: broker.port)
+            .write(
+                to: folder
+            )
+        let result = try await Command.run(
             "/bin/sh",
             [
                 "-c", "ulimit -s 256 && exec \"$0\" \"$@\"", try Repository.agentBinary,
@@ -72,17 +79,17 @@ struct BenchCommandTests {
         #expect(result.output.contains("\"acknowledged\":20000,"), "\(result.output)")
     }
 
-    @Test func spoolOnlyAndTextOutput() throws {
+    @Test func spoolOnlyAndTextOutput() async throws {
         let folder = try Repository.temporaryFolder("bench-spool")
-        let pki = try TestPKI(in: folder)
+        let pki = try await TestPKI(in: folder)
         // No broker: --spool-only never connects.
-        let config = try AgentConfig(
+        let config = try await AgentConfig(
             deviceID: "dev-bench",
             identity: pki.device("dev-bench"),
             port: 1,
             extraSpool: "fsync = \"always\""
         ).write(to: folder)
-        let result = try Command.run(
+        let result = try await Command.run(
             try Repository.agentBinary,
             ["bench", "--config", config, "--count", "50", "--spool-only"]
         )
@@ -94,18 +101,18 @@ struct BenchCommandTests {
     @Test(arguments: [
         ["--count", "0"], ["--count", "10", "--qos", "3"], ["--count", "10", "--size", "8"],
     ])
-    func usageErrorsExit78(arguments: [String]) throws {
+    func usageErrorsExit78(arguments: [String]) async throws {
         let folder = try Repository.temporaryFolder("bench-usage")
-        let pki = try TestPKI(in: folder)
-        let config = try AgentConfig(deviceID: "dev-bench", identity: pki.device("dev-bench"), port: 1).write(
+        let pki = try await TestPKI(in: folder)
+        let config = try await AgentConfig(deviceID: "dev-bench", identity: pki.device("dev-bench"), port: 1).write(
             to: folder
         )
-        let result = try Command.run(try Repository.agentBinary, ["bench", "--config", config] + arguments)
+        let result = try await Command.run(try Repository.agentBinary, ["bench", "--config", config] + arguments)
         #expect(result.status == 78, "\(result.output)")
     }
 
-    @Test func missingConfigExits78() throws {
-        let result = try Command.run(
+    @Test func missingConfigExits78() async throws {
+        let result = try await Command.run(
             try Repository.agentBinary,
             ["bench", "--config", "/nonexistent/pinpost.toml", "--count", "1"]
         )

@@ -7,7 +7,7 @@ import Testing
 /// ~/.cache/pinpost-gpio-sim: 4-8 minutes the first time, seconds after), boots the guest and decides
 /// pass/fail from the guest's console markers; this test also reads those markers itself.
 /// Set PINPOST_SKIP_GPIO_SIM=1 to skip (e.g. a machine without apt or root).
-@Suite("gpio-sim in QEMU", .serialized)
+@Suite("gpio-sim in QEMU", .serialized, .childProcessesEndWithTheTest)
 struct GPIOSimKernelTests {
     static var enabled: Bool { ProcessInfo.processInfo.environment["PINPOST_SKIP_GPIO_SIM"] != "1" }
 
@@ -16,9 +16,13 @@ struct GPIOSimKernelTests {
         .enabled(if: enabled),
         .timeLimit(.minutes(30))
     )
-    func realKernelChip() throws {
+    func realKernelChip() async throws {
         let script = Repository.root.appendingPathComponent("board/gpio-sim/run-test").path
-        let result = try Command.run(script, ["--binary", try Repository.agentBinary], timeout: .seconds(25 * 60))
+        let result = try await Command.run(
+            script,
+            ["--binary", try Repository.agentBinary],
+            timeout: .seconds(25 * 60)
+        )
         let lines = result.output.split(separator: "\n").map(String.init)
         #expect(result.status == 0, "run-test failed:\n\(lines.suffix(60).joined(separator: "\n"))")
         #expect(lines.contains("PINPOST-GPIO-SIM PASS"))

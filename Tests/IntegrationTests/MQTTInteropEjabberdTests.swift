@@ -12,6 +12,7 @@ import Glibc
     "MQTT interop: ejabberd",
     .serialized,
     .timeLimit(.minutes(5)),
+    .childProcessesEndWithTheTest,
     .enabled(
         if: EjabberdBroker.isInstalled,
         "ejabberd is not installed; board/dev/install-deps installs it (apt-get install ejabberd)"
@@ -22,13 +23,13 @@ struct MQTTInteropEjabberdTests {
         "connect with a client certificate and QoS 0/1/2 publish: every reading arrives, QoS 2 exactly once",
         arguments: ["3.1.1", "5"]
     )
-    func qosLevels(protocolVersion: String) throws {
+    func qosLevels(protocolVersion: String) async throws {
         let folder = try Repository.temporaryFolder("interop-ejabberd-qos")
-        let pki = try TestPKI(in: folder)
-        let broker = try EjabberdBroker(pki: pki)
-        let run = InteropRun(folder: folder, device: try pki.device("dev-0001"))
+        let pki = try await TestPKI(in: folder)
+        let broker = try await EjabberdBroker(pki: pki)
+        let run = InteropRun(folder: folder, device: try await pki.device("dev-0001"))
         // The certificate is really required: without one ejabberd refuses the same client id.
-        let anonymous = try Command.run(
+        let anonymous = try await Command.run(
             "/usr/bin/mosquitto_pub",
             [
                 "-h", "localhost", "-p", "\(broker.port)", "-V", protocolVersion == "5" ? "5" : "mqttv311",
@@ -37,13 +38,10 @@ struct MQTTInteropEjabberdTests {
             timeout: .seconds(20)
         )
         #expect(anonymous.status != 0, "a client without a certificate was let in: \(anonymous.output)")
-        let subscriber = try Subscriber(ejabberd: broker, clientID: "interop-watcher", qos: 2)
-        defer {
-            subscriber.stop()
-            broker.stop()
-        }
+        let subscriber = try await Subscriber(ejabberd: broker, clientID: "interop-watcher", qos: 2)
+        defer { subscriber.stop() }
         let agent = try AgentProcess(configPath: run.config(port: broker.port, protocolVersion: protocolVersion))
-        try run.checkQoSLevels(agent: agent, subscriber: subscriber)
+        try await run.checkQoSLevels(agent: agent, subscriber: subscriber)
         #expect(
             broker.log.contains(
                 "Accepted MQTT authentication for \(run.deviceID)@localhost/\(run.deviceID) by pkix backend"
@@ -72,20 +70,19 @@ struct MQTTInteropEjabberdTests {
         "graceful broker restarts (sessions lost): Session Present=0, the agent republishes, every reading arrives",
         arguments: ["3.1.1", "5"]
     )
-    func restarts(protocolVersion: String) throws {
+    func restarts(protocolVersion: String) async throws {
         let folder = try Repository.temporaryFolder("interop-ejabberd-restart")
-        let pki = try TestPKI(in: folder)
-        let broker = try EjabberdBroker(pki: pki)
-        let run = InteropRun(folder: folder, device: try pki.device("dev-0001"))
+        let pki = try await TestPKI(in: folder)
+        let broker = try await EjabberdBroker(pki: pki)
+        let run = InteropRun(folder: folder, device: try await pki.device("dev-0001"))
         // QoS 1 shows completeness, QoS 2 shows what was delivered twice.
-        let complete = try Subscriber(ejabberd: broker, clientID: "interop-q1", qos: 1)
-        let once = try Subscriber(ejabberd: broker, clientID: "interop-q2", qos: 2)
+        let complete = try await Subscriber(ejabberd: broker, clientID: "interop-q1", qos: 1)
+        let once = try await Subscriber(ejabberd: broker, clientID: "interop-q2", qos: 2)
         let gate = try TCPProxy(upstreamPort: broker.port)
         defer {
             complete.stop()
             once.stop()
             gate.stop()
-            broker.stop()
         }
         let agent = try AgentProcess(
             configPath: run.config(
@@ -99,42 +96,51 @@ struct MQTTInteropEjabberdTests {
         for restart in 1...restarts {
             // The agent is connected (again) before the next stop.
             #expect(
-                waitFor(timeout: .seconds(30)) { run.connections(agent.log, sessionPresent: false) >= restart },
+                try await waitFor(timeout: .seconds(60)) {
+                    run.connections(agent.log, sessionPresent: false) >= restart
+                },
                 "connection \(restart): \(agent.events.suffix(3000))"
             )
-            Thread.sleep(forTimeInterval: 1.5)
-            gate.mode = .hold
-            Thread.sleep(forTimeInterval: 0.2)
-            #expect(broker.awaitDelivery(to: [complete, once]), "the observers caught up before the stop")
+            // Readings flow on this connection before it is held: one taken from now on reaches the observer.
+            let newest = agent.newestSeq
+            #expect(
+                try await run.freshReading(at: complete, after: newest),
+                "publishing on connection \(restart): \(agent.events.suffix(3000))"
+            )
+            // Returns once the agent's connection is held: none of its bytes reach the broker from here on.
+            try await gate.set(.hold)
+            #expect(try await broker.awaitDelivery(to: [complete, once]), "the observers caught up before the stop")
             // Stop the broker while the agent's bytes are still held: switching the gate first would release
             // them into a broker that acknowledges and then drops them as it shuts down.
-            broker.stop()
-            gate.mode = .refuse
+            await broker.stop()
+            try await gate.set(.refuse)
             // The agent's connection ends with the broker, as it would without the gate in between.
-            gate.cutAll()
-            try broker.start()
+            try await gate.cutAll()
+            try await broker.start()
             #expect(
-                broker.awaitDelivery(to: [complete, once]),
+                try await broker.awaitDelivery(to: [complete, once]),
                 "the observers subscribed again: \(complete.output.suffix(1000)) \(once.output.suffix(1000))"
             )
-            gate.mode = .forward
+            try await gate.set(.forward)
         }
         #expect(
-            waitFor(timeout: .seconds(30)) { run.connections(agent.log, sessionPresent: false) >= 1 + restarts },
+            try await waitFor(timeout: .seconds(60)) {
+                run.connections(agent.log, sessionPresent: false) >= 1 + restarts
+            },
             "the agent connected again after the last restart: \(agent.events.suffix(3000))"
         )
         // The backlog of the outages drains before the agent stops: what a stopped agent still holds in its spool
         // is kept, not lost, but this test is about delivery. ejabberd passes one message at a time to each
         // subscriber, so on a loaded machine that takes a while.
-        let produced = max(run.newestSeq(agent.log), 1)
-        _ = complete.wait(timeout: .seconds(90)) { messages in
+        let produced = max(agent.newestSeq, 1)
+        try await complete.wait(timeout: .seconds(90)) { messages in
             Set(["q1", "q2"].flatMap { run.readings(messages, sensor: $0).map(\.seq) }).isSuperset(
                 of: Set(1...produced)
             )
         }
-        #expect(agent.stop() == 0, "\(agent.events)")
+        #expect(await agent.stop() == 0, "\(agent.events)")
         let last = try run.lastSeq()
-        let messages = complete.wait(timeout: .seconds(30)) { messages in
+        let messages = try await complete.wait(timeout: .seconds(30)) { messages in
             Set(["q1", "q2"].flatMap { run.readings(messages, sensor: $0).map(\.seq) }) == Set(1...last)
         }
         let seen = Set(["q1", "q2"].flatMap { run.readings(messages, sensor: $0).map(\.seq) })
@@ -142,7 +148,7 @@ struct MQTTInteropEjabberdTests {
         #expect(missing.isEmpty, "missing \(missing.prefix(20)) of \(last): \(agent.events.suffix(3000))")
         let q2Sent = Set(run.readings(messages, sensor: "q2").map(\.seq))
         let q2 = run.readings(
-            once.wait(timeout: .seconds(10)) { Set(run.readings($0, sensor: "q2").map(\.seq)).isSuperset(of: q2Sent) },
+            try await once.wait { Set(run.readings($0, sensor: "q2").map(\.seq)).isSuperset(of: q2Sent) },
             sensor: "q2"
         ).map(\.seq)
         let twice = Dictionary(grouping: q2, by: { $0 }).filter { $1.count > 1 }.keys.sorted()
@@ -168,6 +174,7 @@ struct MQTTInteropEjabberdTests {
             "after each restart the agent was told Session Present=0: \(agent.events.suffix(3000))"
         )
         #expect(!agent.log.contains("session_present=true"), "ejabberd never resumes a session across its restart")
+        await broker.stop()
     }
 
     /// ejabberd hands the session to the newest connection with the same user and client id: the older one is
@@ -177,20 +184,22 @@ struct MQTTInteropEjabberdTests {
         "duplicate client id: ejabberd drops the older connection, the agent names it, backs off and loses nothing",
         arguments: ["3.1.1", "5"]
     )
-    func takeover(protocolVersion: String) throws {
+    func takeover(protocolVersion: String) async throws {
         let folder = try Repository.temporaryFolder("interop-ejabberd-takeover")
-        let pki = try TestPKI(in: folder)
-        let broker = try EjabberdBroker(pki: pki)
-        let run = InteropRun(folder: folder, device: try pki.device("dev-0001"))
-        let subscriber = try Subscriber(ejabberd: broker, clientID: "interop-watcher", qos: 2)
-        defer {
-            subscriber.stop()
-            broker.stop()
-        }
+        let pki = try await TestPKI(in: folder)
+        let broker = try await EjabberdBroker(pki: pki)
+        let run = InteropRun(folder: folder, device: try await pki.device("dev-0001"))
+        let subscriber = try await Subscriber(ejabberd: broker, clientID: "interop-watcher", qos: 2)
+        defer { subscriber.stop() }
         let agent = try AgentProcess(
             configPath: run.config(port: broker.port, protocolVersion: protocolVersion, qos: [1])
         )
-        try run.checkTakeover(agent: agent, subscriber: subscriber, port: broker.port, protocolVersion: protocolVersion)
+        try await run.checkTakeover(
+            agent: agent,
+            subscriber: subscriber,
+            port: broker.port,
+            protocolVersion: protocolVersion
+        )
         // "Opened MQTT session for …" or, taking over the previous connection's state, "Reopened MQTT session via <pid> for …".
         let sessions = broker.log.split(separator: "\n").filter {
             $0.contains("pened MQTT session") && $0.contains(" for \(run.deviceID)@localhost/\(run.deviceID) from ")

@@ -63,18 +63,20 @@ struct InteropRun {
         }
     }
 
-    /// True when the agent's latest connection attempt succeeded (it is connected now).
     /// The agent's MQTT connections whose CONNACK said Session Present = `sessionPresent`.
     func connections(_ log: String, sessionPresent: Bool) -> Int {
         log.components(separatedBy: "session_present=\(sessionPresent)").count - 1
     }
 
-    /// The newest seq the agent assigned so far, from its debug log ("reading sensor=… seq=N"); 0 before any.
-    func newestSeq(_ log: String) -> UInt64 {
-        guard let line = log.range(of: " seq=", options: .backwards) else { return 0 }
-        return UInt64(log[line.upperBound...].prefix { $0.isNumber }) ?? 0
+    /// Waits until a reading of `q1` or `q2` with a seq above `seq` (taken after that moment) reaches `observer`.
+    func freshReading(at observer: Subscriber, after seq: UInt64) async throws -> Bool {
+        try await waitFor(timeout: .seconds(60)) {
+            let messages = observer.messages
+            return ["q1", "q2"].contains { readings(messages, sensor: $0).contains { $0.seq > seq } }
+        }
     }
 
+    /// True when the agent's latest connection attempt succeeded (it is connected now).
     func reconnected(_ log: String) -> Bool {
         guard let connected = log.range(of: "MQTT connected", options: .backwards) else { return false }
         guard let failed = log.range(of: "connection failed", options: .backwards) else { return true }
@@ -88,12 +90,12 @@ struct InteropRun {
         agent: AgentProcess,
         subscriber: Subscriber,
         sourceLocation: SourceLocation = #_sourceLocation
-    ) throws {
+    ) async throws {
         let sensors = ["q0", "q1", "q2"]
-        subscriber.wait { messages in sensors.allSatisfy { readings(messages, sensor: $0).count >= 5 } }
-        #expect(agent.stop() == 0, "\(agent.log)", sourceLocation: sourceLocation)
+        try await subscriber.wait { messages in sensors.allSatisfy { readings(messages, sensor: $0).count >= 5 } }
+        #expect(await agent.stop() == 0, "\(agent.log)", sourceLocation: sourceLocation)
         let last = try lastSeq()
-        let messages = subscriber.wait { messages in
+        let messages = try await subscriber.wait { messages in
             Set(sensors.flatMap { readings(messages, sensor: $0).map(\.seq) }) == Set(1...last)
         }
         let seqs = sensors.map { readings(messages, sensor: $0).map(\.seq) }
@@ -113,41 +115,48 @@ struct InteropRun {
         )
     }
 
-    /// The takeover scenario both brokers run, once the agent is connected: three impostors with the device's identity and client id connect
-    /// 1.5 s apart and are killed; the agent must be connected again, still running, have named the takeover,
-    /// stop cleanly, and every QoS 1 reading must reach `subscriber`.
+    /// The takeover scenario both brokers run, once the agent is connected: three impostors with the device's identity
+    /// and client id connect one after the other, each once the agent has won its connection back from the one
+    /// before, and are killed; the agent must be connected again, still running, have named the takeover, stop
+    /// cleanly, and every QoS 1 reading must reach `subscriber`.
     func checkTakeover(
         agent: AgentProcess,
         subscriber: Subscriber,
         port: Int,
         protocolVersion: String,
         sourceLocation: SourceLocation = #_sourceLocation
-    ) throws {
+    ) async throws {
         #expect(
-            waitFor(timeout: .seconds(15)) { agent.log.contains("MQTT connected") },
+            try await waitFor { agent.log.contains("MQTT connected") },
             "\(agent.events.suffix(2000))",
             sourceLocation: sourceLocation
         )
         var impostors: [ChildProcess] = []
-        for _ in 0..<3 {
+        for round in 1...3 {
+            let connections = agent.count("MQTT connected")
             impostors.append(try impostor(port: port, protocolVersion: protocolVersion))
-            Thread.sleep(forTimeInterval: 1.5)
+            // The impostor knocks the agent off; the agent's next CONNACK shows it got its connection back.
+            #expect(
+                try await waitFor { agent.count("MQTT connected") > connections },
+                "round \(round): the agent connects again: \(agent.events.suffix(2000))",
+                sourceLocation: sourceLocation
+            )
         }
-        for impostor in impostors { impostor.stop(signal: SIGKILL) }
+        for impostor in impostors { impostor.kill() }
         #expect(
-            waitFor(timeout: .seconds(10)) { reconnected(agent.log) },
+            try await waitFor { reconnected(agent.log) },
             "\(agent.log.suffix(2000))",
             sourceLocation: sourceLocation
         )
         #expect(agent.child.isRunning, sourceLocation: sourceLocation)
-        #expect(agent.stop() == 0, "\(agent.log)", sourceLocation: sourceLocation)
+        #expect(await agent.stop() == 0, "\(agent.log)", sourceLocation: sourceLocation)
         #expect(
             agent.log.contains("another client may be using client id") || agent.log.contains("session taken over"),
             "the takeover is named: \(agent.log.suffix(3000))",
             sourceLocation: sourceLocation
         )
         let last = try lastSeq()
-        let messages = subscriber.wait { Set(readings($0, sensor: "q1").map(\.seq)) == Set(1...last) }
+        let messages = try await subscriber.wait { Set(readings($0, sensor: "q1").map(\.seq)) == Set(1...last) }
         let seen = Set(readings(messages, sensor: "q1").map(\.seq))
         #expect(
             seen == Set(1...last),

@@ -7,17 +7,70 @@ import Glibc
 
 /// `Type=notify` as systemd sees it: a datagram socket in $NOTIFY_SOCKET receives READY=1 once the
 /// agent is connected, WATCHDOG=1 pings at half of $WATCHDOG_USEC, and STOPPING=1 on SIGTERM.
-@Suite("systemd notifications from the running agent", .timeLimit(.minutes(2)))
+@Suite("systemd notifications from the running agent", .timeLimit(.minutes(2)), .childProcessesEndWithTheTest)
 struct SystemdNotifyIntegrationTests {
-    @Test func readyWatchdogAndStopping() throws {
+    @Test func readyWatchdogAndStopping() async throws {
         let folder = try Repository.temporaryFolder("notify")
         let socketPath = folder.appendingPathComponent("notify.sock").path
-        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
-        defer { close(fd) }
+        let socket = try NotifySocket(path: socketPath)
+
+        let pki = try await TestPKI(in: folder)
+        let broker = try await TestBroker(pki: pki)
+        let config = try await AgentConfig(deviceID: "dev-0001", identity: pki.device("dev-0001"), port: broker.port)
+            .write(to: folder)
+        let agent = try AgentProcess(
+            configPath: config,
+            environment: ["NOTIFY_SOCKET": socketPath, "WATCHDOG_USEC": "1000000"]
+        )
+
+        var received: [NotifySocket.Message] = []
+        func pings() -> [NotifySocket.Message] { received.filter { $0.text.contains("WATCHDOG=1") } }
+        #expect(
+            try await waitFor {
+                received += socket.receive()
+                return received.contains { $0.text.contains("READY=1") } && pings().count >= 3
+            },
+            "READY=1 after CONNACK and watchdog pings: \(received.map(\.text))\n\(agent.log)"
+        )
+        #expect(received.contains { $0.text.contains("STATUS=connected to localhost") }, "\(received.map(\.text))")
+        // WATCHDOG_USEC=1s: a ping every 0.5 s, so three within 3 s at most. Timed by the kernel as the agent sent
+        // them (SO_TIMESTAMPNS), so neither the agent's start-up nor this test's wake-ups count.
+        let firstThree = pings().prefix(3).map(\.sentAt)
+        let span = (firstThree.last ?? 0) - (firstThree.first ?? 0)
+        #expect(firstThree.count == 3 && span < 3, "three pings within \(span) s: \(pings().map(\.sentAt))")
+
+        agent.child.signal(SIGTERM)
+        #expect(
+            try await waitFor {
+                received += socket.receive()
+                return received.contains { $0.text.contains("STOPPING=1") }
+            },
+            "\(received.map(\.text))"
+        )
+        #expect(await agent.child.waitForExit(timeout: .seconds(30)) == 0)
+        await broker.stop()
+    }
+}
+
+/// A bound `AF_UNIX` datagram socket, as systemd's notify socket; each message carries the kernel's time of sending.
+private final class NotifySocket {
+    struct Message {
+        var text: String
+        /// Seconds since the epoch, when the sender sent it (SO_TIMESTAMPNS on an AF_UNIX socket stamps at send).
+        var sentAt: Double
+    }
+
+    /// SO_TIMESTAMPNS (and its control message type) on 64-bit Linux, from asm-generic/socket.h: the C macro picks
+    /// between old and new forms, which Swift cannot import.
+    private static let timestampNanoseconds: Int32 = 35
+    private let fd: Int32
+
+    init(path: String) throws {
+        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            socketPath.utf8CString.withUnsafeBytes {
+            path.utf8CString.withUnsafeBytes {
                 raw.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0.prefix(raw.count)))
             }
         }
@@ -26,40 +79,57 @@ struct SystemdNotifyIntegrationTests {
                 bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
             }
         }
-        try #require(bound == 0)
-
-        let pki = try TestPKI(in: folder)
-        let broker = try TestBroker(pki: pki)
-        defer { broker.stop() }
-        let config = try AgentConfig(deviceID: "dev-0001", identity: pki.device("dev-0001"), port: broker.port).write(
-            to: folder
+        var on: Int32 = 1
+        let stamped = setsockopt(
+            fd,
+            SOL_SOCKET,
+            Self.timestampNanoseconds,
+            &on,
+            socklen_t(MemoryLayout<Int32>.size)
         )
-        let agent = try AgentProcess(
-            configPath: config,
-            environment: ["NOTIFY_SOCKET": socketPath, "WATCHDOG_USEC": "1000000"]
-        )
-
-        var received: [String] = []
-        func collect(for duration: Duration) {
-            let deadline = ContinuousClock.now + duration
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            while ContinuousClock.now < deadline {
-                var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-                guard poll(&poller, 1, 50) > 0 else { continue }
-                let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-                if count > 0 { received.append(String(decoding: buffer[0..<count], as: UTF8.self)) }
-            }
+        guard bound == 0, stamped == 0 else {
+            close(fd)
+            throw HarnessError("cannot bind a notify socket at \(path)")
         }
-        collect(for: .seconds(3))
-        let ready = received.firstIndex { $0.contains("READY=1") }
-        #expect(ready != nil, "READY=1 after CONNACK: \(received)\n\(agent.log)")
-        #expect(received.contains { $0.contains("STATUS=connected to localhost") }, "\(received)")
-        let pings = received.filter { $0.contains("WATCHDOG=1") }.count
-        #expect(pings >= 3, "WATCHDOG_USEC=1s: a ping at least every 0.5 s; saw \(pings) in 3 s")
+    }
 
-        kill(agent.child.pid, SIGTERM)
-        collect(for: .seconds(2))
-        #expect(received.contains { $0.contains("STOPPING=1") }, "\(received)")
-        #expect(agent.child.wait(timeout: .seconds(10)) == 0)
+    /// Every message waiting now (does not block).
+    func receive() -> [Message] {
+        var messages: [Message] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        var control = [UInt8](repeating: 0, count: 128)
+        while true {
+            let (count, sentAt) = buffer.withUnsafeMutableBytes { data in
+                control.withUnsafeMutableBytes { controlBytes -> (Int, Double) in
+                    var vector = iovec(iov_base: data.baseAddress, iov_len: data.count)
+                    return withUnsafeMutablePointer(to: &vector) { vectorPointer -> (Int, Double) in
+                        var header = msghdr()
+                        header.msg_iov = vectorPointer
+                        header.msg_iovlen = 1
+                        header.msg_control = controlBytes.baseAddress
+                        header.msg_controllen = controlBytes.count
+                        let count = recvmsg(fd, &header, Int32(MSG_DONTWAIT))
+                        return (count, Self.timestamp(controlBytes, length: header.msg_controllen))
+                    }
+                }
+            }
+            guard count > 0 else { return messages }
+            messages.append(Message(text: String(decoding: buffer[0..<count], as: UTF8.self), sentAt: sentAt))
+        }
+    }
+
+    /// The SO_TIMESTAMPNS control message's time: a `cmsghdr`, then a `timespec` at the next 8-byte boundary.
+    private static func timestamp(_ control: UnsafeMutableRawBufferPointer, length: Int) -> Double {
+        let headerSize = MemoryLayout<cmsghdr>.size
+        let dataOffset = (headerSize + 7) & ~7
+        guard length >= dataOffset + MemoryLayout<timespec>.size else { return 0 }
+        let header = control.loadUnaligned(as: cmsghdr.self)
+        guard header.cmsg_level == SOL_SOCKET, header.cmsg_type == timestampNanoseconds else { return 0 }
+        let time = control.loadUnaligned(fromByteOffset: dataOffset, as: timespec.self)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+
+    deinit {
+        close(fd)
     }
 }

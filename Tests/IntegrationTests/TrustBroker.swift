@@ -24,13 +24,13 @@ final class TrustBroker {
 
     var logFile: String { folder.appendingPathComponent("data/mosquitto.log").path }
 
-    init(pki: TestPKI, folder: URL, listeners: [Listener]) throws {
+    init(pki: TestPKI, folder: URL, listeners: [Listener]) async throws {
         self.folder = folder
         try FileManager.default.createDirectory(
             at: folder.appendingPathComponent("data"),
             withIntermediateDirectories: true
         )
-        var acl = try Command.check(Repository.mosquittoConf, ["acl"])
+        var acl = try await Command.check(Repository.mosquittoConf, ["acl"])
         acl += "\n# test observer\nuser \(TestBroker.watcherID)\ntopic read devices/#\n"
         let aclFile = folder.appendingPathComponent("acl").path
         try acl.write(toFile: aclFile, atomically: true, encoding: .utf8)
@@ -50,7 +50,7 @@ final class TrustBroker {
                 ]
                 if let crl = listener.crl { arguments += ["--crlfile", crl] }
                 arguments += index == 0 ? ["--user", "root", "--log-type", "all"] : ["--listener-only"]
-                text += try Command.check(Repository.mosquittoConf, arguments)
+                text += try await Command.check(Repository.mosquittoConf, arguments)
                 text += "\n" + listener.extraLines.joined(separator: "\n") + "\n"
             }
             let configFile = folder.appendingPathComponent("mosquitto.conf").path
@@ -61,22 +61,22 @@ final class TrustBroker {
                 ["-c", configFile],
                 outputPath: folder.appendingPathComponent("stderr.log").path
             )
-            if Loopback.waitForListeners(Array(ports.values), process: process) {
+            if try await Loopback.waitForListeners(Array(ports.values), process: process) {
                 self.ports = ports
                 self.process = process
                 return
             }
-            process.stop(signal: SIGKILL)
+            process.kill()
             lastError = (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "no log"
         }
         throw HarnessError("mosquitto with \(listeners.count) listeners did not start: \(lastError)")
     }
 
-    func stop() {
-        process.stop()
+    func stop() async {
+        await process.stop()
     }
 
     deinit {
-        stop()
+        process.kill()
     }
 }

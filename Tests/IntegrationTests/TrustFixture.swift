@@ -10,7 +10,7 @@ import Glibc
 /// script rightly cannot), CRLs, and one Mosquitto with a listener per broker certificate.
 struct TrustFixture: Sendable {
     @TaskLocal static var current: TrustFixture?
-    private static let issuing = NSLock()
+    private static let issuing = AsyncLock()
 
     let folder: URL
     let caCertificate: String
@@ -23,12 +23,15 @@ struct TrustFixture: Sendable {
     let brokerLogFile: String
 
     /// Broker certificates: listener name → (certificate file, key file), all for `localhost` unless noted.
-    static func build(in folder: URL) throws -> (TrustFixture, TrustBroker) {
-        let pki = try TestPKI(in: folder)
+    static func build(in folder: URL) async throws -> (TrustFixture, TrustBroker) {
+        let pki = try await TestPKI(in: folder)
         let pkiTool = Repository.pki
         let intermediate = folder.appendingPathComponent("intermediate").path
-        try Command.check(pkiTool, ["intermediate", pki.caFolder, intermediate, "--cn", "Pinpost Test Intermediate"])
-        let other = try TestPKI(in: folder.appendingPathComponent("other"), caName: "Other Test CA")
+        try await Command.check(
+            pkiTool,
+            ["intermediate", pki.caFolder, intermediate, "--cn", "Pinpost Test Intermediate"]
+        )
+        let other = try await TestPKI(in: folder.appendingPathComponent("other"), caName: "Other Test CA")
         let hosts = ["localhost", "127.0.0.1"]
 
         func server(
@@ -36,9 +39,12 @@ struct TrustFixture: Sendable {
             ca: String? = nil,
             hosts: [String] = hosts,
             _ extra: [String] = []
-        ) throws -> (String, String) {
+        ) async throws -> (String, String) {
             let out = folder.appendingPathComponent("srv-\(name)").path
-            try Command.check(pkiTool, ["server", ca ?? pki.caFolder, out] + hosts.flatMap { ["--host", $0] } + extra)
+            try await Command.check(
+                pkiTool,
+                ["server", ca ?? pki.caFolder, out] + hosts.flatMap { ["--host", $0] } + extra
+            )
             return (out + "/server.crt", out + "/server.key")
         }
         var listeners: [TrustBroker.Listener] = []
@@ -46,36 +52,39 @@ struct TrustFixture: Sendable {
             listeners.append(.init(name: name, certificate: files.0, key: files.1, crl: crl, extraLines: extra))
         }
 
-        let good = try server("good")
+        let good = try await server("good")
         add("good", good)
-        let chained = try server("chain", ca: intermediate)
+        let chained = try await server("chain", ca: intermediate)
         add("goodChain", (folder.appendingPathComponent("srv-chain/server-chain.crt").path, chained.1))
         add("missingIntermediate", chained)
-        add("expired", try server("expired", ["--not-before", "10 days ago", "--not-after", "1 day ago"]))
-        add("notYetValid", try server("future", ["--not-before", "+2 days", "--not-after", "+30 days"]))
-        add("wrongHost", try server("wronghost", hosts: ["broker.example.net"]))
-        add("noSAN", try server("nosan", hosts: ["localhost"], ["--no-san"]))
+        add("expired", try await server("expired", ["--not-before", "10 days ago", "--not-after", "1 day ago"]))
+        add("notYetValid", try await server("future", ["--not-before", "+2 days", "--not-after", "+30 days"]))
+        add("wrongHost", try await server("wronghost", hosts: ["broker.example.net"]))
+        add("noSAN", try await server("nosan", hosts: ["localhost"], ["--no-san"]))
         let otherOut = folder.appendingPathComponent("srv-other").path
-        try Command.check(pkiTool, ["server", other.caFolder, otherOut, "--host", "localhost", "--host", "127.0.0.1"])
+        try await Command.check(
+            pkiTool,
+            ["server", other.caFolder, otherOut, "--host", "localhost", "--host", "127.0.0.1"]
+        )
         add("otherCA", (otherOut + "/server.crt", otherOut + "/server.key"))
-        add("selfSigned", try selfSigned(in: folder))
-        let revoked = try server("revoked")
+        add("selfSigned", try await selfSigned(in: folder))
+        let revoked = try await server("revoked")
         add("revoked", revoked)
-        add("noServerAuth", try server("clientonly", ["--eku", "clientAuth"]))
+        add("noServerAuth", try await server("clientonly", ["--eku", "clientAuth"]))
         // Debian's OpenSSL runs Mosquitto at security level 2 too; level 0 lets it present the weak key at all.
-        add("rsa1024", try server("rsa1024", ["--key-type", "rsa:1024"]), extra: ["ciphers DEFAULT:@SECLEVEL=0"])
-        add("issuerNotCA", try signedByLeaf(in: folder, issuer: try server("issuerleaf")))
+        add("rsa1024", try await server("rsa1024", ["--key-type", "rsa:1024"]), extra: ["ciphers DEFAULT:@SECLEVEL=0"])
+        add("issuerNotCA", try await signedByLeaf(in: folder, issuer: try await server("issuerleaf")))
 
         // Revocations: the "revoked" broker certificate and a device certificate, in one root CRL.
-        let revokedDevice = try pki.device("dev-revoked")
-        try Command.check(pkiTool, ["revoke", pki.caFolder, revoked.0])
-        try Command.check(pkiTool, ["revoke", pki.caFolder, revokedDevice.certificate])
+        let revokedDevice = try await pki.device("dev-revoked")
+        try await Command.check(pkiTool, ["revoke", pki.caFolder, revoked.0])
+        try await Command.check(pkiTool, ["revoke", pki.caFolder, revokedDevice.certificate])
         let rootCRL = folder.appendingPathComponent("root.crl").path
-        try Command.check(pkiTool, ["crl", pki.caFolder, rootCRL])
+        try await Command.check(pkiTool, ["crl", pki.caFolder, rootCRL])
         let intermediateCRL = folder.appendingPathComponent("intermediate.crl").path
-        try Command.check(pkiTool, ["crl", intermediate, intermediateCRL])
+        try await Command.check(pkiTool, ["crl", intermediate, intermediateCRL])
         let expiredCRL = folder.appendingPathComponent("expired.crl").path
-        try Command.check(
+        try await Command.check(
             pkiTool,
             ["crl", pki.caFolder, expiredCRL, "--not-before", "10 days ago", "--not-after", "1 day ago"]
         )
@@ -85,10 +94,10 @@ struct TrustFixture: Sendable {
         let caDirectory = folder.appendingPathComponent("ca-dir").path
         try FileManager.default.createDirectory(atPath: caDirectory, withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: pki.caCertificate, toPath: caDirectory + "/pinpost-test-ca.pem")
-        try Command.check("/usr/bin/openssl", ["rehash", caDirectory])
+        try await Command.check("/usr/bin/openssl", ["rehash", caDirectory])
 
         let brokerFolder = folder.appendingPathComponent("broker")
-        let broker = try TrustBroker(pki: pki, folder: brokerFolder, listeners: listeners)
+        let broker = try await TrustBroker(pki: pki, folder: brokerFolder, listeners: listeners)
         let fixture = TrustFixture(
             folder: folder,
             caCertificate: pki.caCertificate,
@@ -104,11 +113,11 @@ struct TrustFixture: Sendable {
     }
 
     /// A self-signed broker certificate with the right names: only trust makes it wrong.
-    private static func selfSigned(in folder: URL) throws -> (String, String) {
+    private static func selfSigned(in folder: URL) async throws -> (String, String) {
         let out = folder.appendingPathComponent("srv-selfsigned")
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         let (crt, key) = (out.appendingPathComponent("server.crt").path, out.appendingPathComponent("server.key").path)
-        try Command.check(
+        try await Command.check(
             "/usr/bin/openssl",
             [
                 "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key,
@@ -122,11 +131,11 @@ struct TrustFixture: Sendable {
 
     /// A broker certificate "issued" by another broker's leaf (CA:FALSE): the chain file is new leaf + that leaf.
     /// The factory script refuses to sign with a leaf, so this one is made with raw openssl.
-    private static func signedByLeaf(in folder: URL, issuer: (String, String)) throws -> (String, String) {
+    private static func signedByLeaf(in folder: URL, issuer: (String, String)) async throws -> (String, String) {
         let out = folder.appendingPathComponent("srv-notca")
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         let path = { (name: String) in out.appendingPathComponent(name).path }
-        try Command.check(
+        try await Command.check(
             "/usr/bin/openssl",
             [
                 "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
@@ -136,7 +145,7 @@ struct TrustFixture: Sendable {
         try
             "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=critical,CA:FALSE\n"
             .write(toFile: path("ext.cnf"), atomically: true, encoding: .utf8)
-        try Command.check(
+        try await Command.check(
             "/usr/bin/openssl",
             [
                 "x509", "-req", "-in", path("server.csr"), "-CA", issuer.0, "-CAkey", issuer.1, "-CAcreateserial",
@@ -166,16 +175,16 @@ struct TrustFixture: Sendable {
     }
 
     /// A device identity made by the factory script, in its own folder.
-    func device(_ id: String, _ extra: [String] = []) throws -> TestPKI.Identity {
+    func device(_ id: String, _ extra: [String] = []) async throws -> TestPKI.Identity {
         let out = folder.appendingPathComponent("device-\(id)").path
         // pinpost-pki checks CA_DIR/serial before taking its lock, while a parallel `openssl ca` may be
         // replacing that file: issue one certificate at a time.
-        Self.issuing.lock()
-        defer { Self.issuing.unlock() }
-        try Command.check(
-            Repository.pki,
-            ["device", folder.appendingPathComponent("ca").path, out, "--id", id] + extra
-        )
+        _ = try await Self.issuing.withLock {
+            try await Command.check(
+                Repository.pki,
+                ["device", folder.appendingPathComponent("ca").path, out, "--id", id] + extra
+            )
+        }
         return TestPKI.Identity(
             certificate: out + "/device.crt",
             key: out + "/device.key",
@@ -224,12 +233,12 @@ struct TrustFixture: Sendable {
     }
 
     /// `pinpost check`, optionally under `env` (e.g. SOFTHSM2_CONF).
-    static func check(_ config: String, environment: [String] = []) throws -> CommandResult {
+    static func check(_ config: String, environment: [String] = []) async throws -> CommandResult {
         let agent = try Repository.agentBinary
         if environment.isEmpty {
-            return try Command.run(agent, ["check", "--config", config, "--timeout", "5"], timeout: .seconds(30))
+            return try await Command.run(agent, ["check", "--config", config, "--timeout", "5"], timeout: .seconds(30))
         }
-        return try Command.run(
+        return try await Command.run(
             "/usr/bin/env",
             environment + [agent, "check", "--config", config, "--timeout", "5"],
             timeout: .seconds(30)
@@ -237,8 +246,8 @@ struct TrustFixture: Sendable {
     }
 
     /// `pinpost run`, for exit codes of refusals that happen before any connection.
-    static func run(_ config: String) throws -> CommandResult {
-        try Command.run(try Repository.agentBinary, ["run", "--config", config], timeout: .seconds(20))
+    static func run(_ config: String) async throws -> CommandResult {
+        try await Command.run(try Repository.agentBinary, ["run", "--config", config], timeout: .seconds(20))
     }
 }
 
@@ -251,11 +260,19 @@ struct TrustFixtureTrait: SuiteTrait, TestScoping {
         testCase: Test.Case?,
         performing function: @Sendable () async throws -> Void
     ) async throws {
-        let folder = try Repository.temporaryFolder("trust")
-        let (fixture, broker) = try TrustFixture.build(in: folder)
-        defer { broker.stop() }
-        try await TrustFixture.$current.withValue(fixture) {
-            try await function()
+        // Its own ChildScope: the broker lives as long as the suite, and must be gone when the suite ends.
+        try await ChildScope.checking("the trust fixture") {
+            let folder = try Repository.temporaryFolder("trust")
+            let (fixture, broker) = try await TrustFixture.build(in: folder)
+            let outcome: Result<Void, any Error>
+            do {
+                try await TrustFixture.$current.withValue(fixture) { try await function() }
+                outcome = .success(())
+            } catch {
+                outcome = .failure(error)
+            }
+            await broker.stop()
+            try outcome.get()
         }
     }
 }
@@ -267,9 +284,9 @@ extension Trait where Self == TrustFixtureTrait {
 
 extension TestPKI {
     /// A second, unrelated CA (for "signed by another CA").
-    init(in folder: URL, caName: String) throws {
+    init(in folder: URL, caName: String) async throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         self.folder = folder
-        try Command.check(Repository.pki, ["ca", caFolder, "--cn", caName])
+        try await Command.check(Repository.pki, ["ca", caFolder, "--cn", caName])
     }
 }

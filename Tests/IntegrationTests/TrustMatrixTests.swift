@@ -4,7 +4,12 @@ import Testing
 /// The broker-certificate matrix: each listener of one real Mosquitto presents one broker certificate;
 /// `pinpost check` must pass the good ones and refuse every bad one, for the right reason, before any
 /// MQTT byte is sent (the broker never logs "New client connected" for that listener).
-@Suite("Trust: broker certificates, revocation and stapling", .trustFixture, .timeLimit(.minutes(3)))
+@Suite(
+    "Trust: broker certificates, revocation and stapling",
+    .trustFixture,
+    .timeLimit(.minutes(3)),
+    .childProcessesEndWithTheTest
+)
 struct TrustMatrixTests {
     struct Case: Sendable, CustomTestStringConvertible {
         var name: String
@@ -118,16 +123,16 @@ struct TrustMatrixTests {
     ]
 
     @Test("broker certificate", arguments: brokerCertificates)
-    func brokerCertificate(_ testCase: Case) throws {
-        try verify(testCase)
+    func brokerCertificate(_ testCase: Case) async throws {
+        try await verify(testCase)
     }
 
     @Test("revocation and trust-anchor policy", arguments: policies)
-    func policy(_ testCase: Case) throws {
-        try verify(testCase)
+    func policy(_ testCase: Case) async throws {
+        try await verify(testCase)
     }
 
-    private func verify(_ testCase: Case) throws {
+    private func verify(_ testCase: Case) async throws {
         let fixture = try #require(TrustFixture.current)
         let slug = testCase.name.filter { $0.isLetter || $0.isNumber }
         let deviceID = "dev-\(slug.prefix(40))"
@@ -139,12 +144,12 @@ struct TrustMatrixTests {
         let config = try fixture.config(
             case: slug,
             deviceID: deviceID,
-            identity: try fixture.device(deviceID),
+            identity: try await fixture.device(deviceID),
             listener: testCase.listener,
             tls: testCase.replacesCAFile ? tls : nil,
             extraTLS: testCase.replacesCAFile ? "" : tls
         )
-        let result = try TrustFixture.check(config)
+        let result = try await TrustFixture.check(config)
         let output = result.output
         for name in ["config", "key file", "certificates"] {
             #expect(output.contains("PASS \(name):"), "\(name) must pass: \(output)")
@@ -160,8 +165,12 @@ struct TrustMatrixTests {
             }
             #expect(line?.contains("fix: ") == true, "a refusal names the fix: \(output)")
             #expect(output.contains("FAIL mqtt connect: skipped"), "\(output)")
-            // Give the broker a moment to log anything it received, then: no MQTT session on this listener.
-            Thread.sleep(forTimeInterval: 0.2)
+            // No MQTT session on this listener, looked at once the broker has read the check's connection to its end
+            // (so a CONNECT still in its socket cannot be missed).
+            #expect(
+                try await Loopback.waitUntilClosedConnectionsAreRead(port: fixture.port(testCase.listener)),
+                "the broker read the check's connection to its end"
+            )
             #expect(!fixture.mqttSessionSeen(deviceID: deviceID), "no MQTT byte may reach an unverified broker")
         } else {
             #expect(result.status == 0, "\(output)")

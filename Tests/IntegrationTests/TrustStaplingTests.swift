@@ -9,13 +9,13 @@ import Glibc
 /// Only the TLS handshake matters here: s_server does not speak MQTT.
 extension TrustMatrixTests {
     @Test("OCSP staple: good passes, revoked is refused", arguments: [("good", true), ("revoked", false)])
-    func ocspStaple(server: String, good: Bool) throws {
+    func ocspStaple(server: String, good: Bool) async throws {
         let fixture = try #require(TrustFixture.current)
         let ca = fixture.folder.appendingPathComponent("ca").path
         let certificate = fixture.folder.appendingPathComponent("srv-\(server)/server.crt").path
         let key = fixture.folder.appendingPathComponent("srv-\(server)/server.key").path
         let response = fixture.folder.appendingPathComponent("ocsp-\(server).der").path
-        try Command.check(
+        try await Command.check(
             "/usr/bin/openssl",
             [
                 "ocsp", "-index", ca + "/index.txt", "-rsigner", ca + "/ca.crt", "-rkey", ca + "/ca.key",
@@ -35,20 +35,20 @@ extension TrustMatrixTests {
                 ],
                 outputPath: fixture.folder.appendingPathComponent("s_server-\(server).log").path
             )
-            if Self.waitUntilListening(port: port, process: candidate) {
+            if try await Loopback.waitForListeners([port], process: candidate) {
                 process = candidate
             } else {
-                candidate.stop(signal: SIGKILL)
+                candidate.kill()
             }
         }
         let server = try #require(process, "openssl s_server did not start")
-        defer { server.stop(signal: SIGKILL) }
+        defer { server.kill() }
 
         let id = "dev-ocsp-\(good ? "good" : "revoked")"
         let config = try fixture.config(
             case: id,
             deviceID: id,
-            identity: try fixture.device(id),
+            identity: try await fixture.device(id),
             listener: "good",
             extraTLS: "ocsp = \"require\""
         )
@@ -56,7 +56,7 @@ extension TrustMatrixTests {
         let text = try String(contentsOfFile: config, encoding: .utf8)
             .replacingOccurrences(of: "port = \(fixture.port("good"))", with: "port = \(port)")
         try text.write(toFile: config, atomically: true, encoding: .utf8)
-        let check = try TrustFixture.check(config)
+        let check = try await TrustFixture.check(config)
         if good {
             #expect(
                 check.output.contains("PASS tls handshake:") && check.output.contains("OCSP staple good"),
@@ -72,25 +72,4 @@ extension TrustMatrixTests {
         }
     }
 
-    private static func waitUntilListening(port: Int, process: ChildProcess) -> Bool {
-        let deadline = ContinuousClock.now + .seconds(5)
-        while ContinuousClock.now < deadline {
-            guard process.isRunning else { return false }
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = UInt16(port).bigEndian
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let connected =
-                withUnsafePointer(to: &address) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                        connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                    }
-                } == 0
-            close(fd)
-            if connected { return true }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        return false
-    }
 }

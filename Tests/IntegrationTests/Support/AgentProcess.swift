@@ -90,11 +90,31 @@ final class AgentProcess {
         log.split(separator: "\n").filter { !$0.contains(" debug ") }.joined(separator: "\n")
     }
 
-    /// Sends a signal and waits (bounded) for the exit status (128+N for death by signal N); nil if it had to be killed.
-    func stop(signal: Int32 = SIGTERM, timeout: Duration = .seconds(20)) -> Int32? {
-        child.signal(signal)
-        if let status = child.wait(timeout: timeout) { return status }
-        child.stop(signal: SIGKILL)
-        return nil
+    /// Sends a signal and waits for the exit status (128+N for death by signal N), at most `timeout` (a failure bound);
+    /// nil if it had to be killed.
+    func stop(signal: Int32 = SIGTERM, timeout: Duration = .seconds(30)) async -> Int32? {
+        await child.stop(signal: signal, grace: timeout)
+    }
+
+    /// How many lines of the log contain `text` (e.g. "MQTT connected").
+    func count(_ text: String) -> Int {
+        log.components(separatedBy: text).count - 1
+    }
+
+    /// The newest seq the agent assigned so far, from its debug log ("reading sensor=… seq=N"); 0 before any.
+    var newestSeq: UInt64 {
+        let log = log
+        guard let line = log.range(of: " seq=", options: .backwards) else { return 0 }
+        return UInt64(log[line.upperBound...].prefix { $0.isNumber }) ?? 0
+    }
+
+    /// When the agent logged the first line containing `text` (its log lines start with an RFC 3339 UTC time with
+    /// milliseconds): the agent's own timeline, free of the test's polling and scheduling delays.
+    func loggedAt(_ text: String) -> Date? {
+        guard let line = log.split(separator: "\n").first(where: { $0.contains(text) }),
+            let stamp = line.split(separator: " ").first
+        else { return nil }
+        let format = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+        return try? format.parse(String(stamp))
     }
 }

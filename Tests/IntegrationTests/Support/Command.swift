@@ -11,29 +11,70 @@ struct CommandResult {
 }
 
 enum Command {
+    /// Runs `executable` to its end, at most `timeout` (a failure bound; then it is killed with everything it
+    /// started, and this throws).
+    @discardableResult
+    static func run(
+        _ executable: String,
+        _ arguments: [String],
+        timeout: Duration = .seconds(60)
+    ) async throws -> CommandResult {
+        let outputFile = Self.outputFile()
+        defer { try? FileManager.default.removeItem(at: outputFile) }
+        let child = try ChildProcess(executable, arguments, outputPath: outputFile.path)
+        guard let status = await child.waitForExit(timeout: timeout) else {
+            child.kill()
+            try Task.checkCancellation()
+            throw HarnessError("\(executable) \(arguments.joined(separator: " ")) did not finish within \(timeout)")
+        }
+        return CommandResult(status: status, output: Self.read(outputFile))
+    }
+
+    /// Runs and requires exit status 0.
+    @discardableResult
+    static func check(
+        _ executable: String,
+        _ arguments: [String],
+        timeout: Duration = .seconds(60)
+    ) async throws -> String {
+        try require(try await run(executable, arguments, timeout: timeout), executable, arguments)
+    }
+
+    /// For code that cannot wait asynchronously (the provisioning and packaging tests): the blocking form of
+    /// ``run(_:_:timeout:)``.
+    @available(*, noasync, message: "use the async run(_:_:timeout:), which does not block the thread")
     @discardableResult
     static func run(
         _ executable: String,
         _ arguments: [String],
         timeout: Duration = .seconds(60)
     ) throws -> CommandResult {
-        let outputFile = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "pinpost-cmd-\(UUID().uuidString)"
-        )
+        let outputFile = Self.outputFile()
         defer { try? FileManager.default.removeItem(at: outputFile) }
         let child = try ChildProcess(executable, arguments, outputPath: outputFile.path)
         guard let status = child.wait(timeout: timeout) else {
-            child.stop(signal: SIGKILL)
+            child.kill()
             throw HarnessError("\(executable) \(arguments.joined(separator: " ")) did not finish within \(timeout)")
         }
-        let output = (try? String(contentsOf: outputFile, encoding: .utf8)) ?? ""
-        return CommandResult(status: status, output: output)
+        return CommandResult(status: status, output: Self.read(outputFile))
     }
 
-    /// Runs and requires exit status 0.
+    /// The blocking form of ``check(_:_:timeout:)``.
+    @available(*, noasync, message: "use the async check(_:_:timeout:), which does not block the thread")
     @discardableResult
     static func check(_ executable: String, _ arguments: [String], timeout: Duration = .seconds(60)) throws -> String {
-        let result = try run(executable, arguments, timeout: timeout)
+        try require(try run(executable, arguments, timeout: timeout), executable, arguments)
+    }
+
+    private static func outputFile() -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("pinpost-cmd-\(UUID().uuidString)")
+    }
+
+    private static func read(_ file: URL) -> String {
+        (try? String(contentsOf: file, encoding: .utf8)) ?? ""
+    }
+
+    private static func require(_ result: CommandResult, _ executable: String, _ arguments: [String]) throws -> String {
         guard result.status == 0 else {
             throw HarnessError(
                 "\(executable) \(arguments.joined(separator: " ")) exited \(result.status): \(result.output)"

@@ -64,7 +64,7 @@ final class EjabberdBroker {
 
     /// - Parameter logLevel: ejabberd's `loglevel`; `info` logs every MQTT session opened and closed,
     ///   `debug` every packet (useful when a test fails, too verbose to keep on).
-    init(pki: TestPKI, name: String = "ejabberd", logLevel: String = "info") throws {
+    init(pki: TestPKI, name: String = "ejabberd", logLevel: String = "info") async throws {
         guard let libraries = Self.libraries, Self.isInstalled else {
             throw HarnessError("ejabberd is not installed (apt-get install ejabberd, or board/dev/install-deps)")
         }
@@ -75,7 +75,7 @@ final class EjabberdBroker {
         for path in [spool, logs] {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         }
-        let server = try pki.server("\(name)-server", hosts: ["localhost", "127.0.0.1"])
+        let server = try await pki.server("\(name)-server", hosts: ["localhost", "127.0.0.1"])
         let configFile = folder.appendingPathComponent("ejabberd.yml").path
         environment = [
             "ERL_LIBS": libraries,
@@ -102,12 +102,12 @@ final class EjabberdBroker {
                 outputPath: "\(logs)/stdout.log",
                 environment: environment
             )
-            if Self.waitForListener(port: port, process: process) {
+            if try await Loopback.waitForListeners([port], process: process, timeout: Self.startTimeout) {
                 self.port = port
                 self.process = process
                 return
             }
-            process.stop(signal: SIGKILL)
+            process.kill()
             lastError = (try? String(contentsOfFile: "\(logs)/stdout.log", encoding: .utf8)) ?? "no output"
         }
         throw HarnessError("ejabberd did not start: \(lastError.suffix(3000))")
@@ -143,12 +143,12 @@ final class EjabberdBroker {
     }
 
     /// SIGTERM: the Erlang VM runs `init:stop()`; ejabberd stops its listener and every session, then the VM exits.
-    func stop() {
-        process.stop(grace: .seconds(30))
+    func stop() async {
+        await process.stop(grace: .seconds(30))
     }
 
     /// Starts ejabberd again on the same port, with the same spool.
-    func start() throws {
+    func start() async throws {
         guard !process.isRunning else { return }
         for _ in 0..<20 {
             let process = try ChildProcess(
@@ -157,39 +157,32 @@ final class EjabberdBroker {
                 outputPath: folder.appendingPathComponent("logs/stdout.log").path,
                 environment: environment
             )
-            if Self.waitForListener(port: port, process: process) {
+            if try await Loopback.waitForListeners([port], process: process, timeout: Self.startTimeout) {
                 self.process = process
                 return
             }
-            process.stop(signal: SIGKILL)
-            // The port may still be held briefly by the previous VM's sockets; try again.
-            Thread.sleep(forTimeInterval: 0.2)
+            process.kill()
+            // The port may still be held briefly by the previous VM's sockets: a pause before the next attempt.
+            try await Task.sleep(for: .milliseconds(200))
         }
         throw HarnessError("ejabberd did not restart on port \(port): \(log.suffix(3000))")
     }
 
+    /// A test that ends without ``stop()`` (it threw) ends the VM and its helpers at once.
     deinit {
-        stop()
+        process.kill()
     }
 
-    /// Waits (60 s at most: a loaded 2-core machine) until the listener accepts; false if the VM exits first.
-    private static func waitForListener(port: Int, process: ChildProcess) -> Bool {
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline {
-            guard process.isRunning else { return false }
-            if Loopback.canConnect(port: port) { return true }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        return false
-    }
+    /// How long a start may take until the listener accepts (a failure bound: a loaded 2-core machine).
+    private static let startTimeout: Duration = .seconds(60)
 }
 
 extension EjabberdBroker {
     /// Publishes `payload` to `devices/_probe` at QoS 1 with the observer identity (bounded); false if refused.
     @discardableResult
-    func probe(_ payload: String) -> Bool {
-        guard let watcher = try? pki.watcher() else { return false }
-        let result = try? Command.run(
+    func probe(_ payload: String) async -> Bool {
+        guard let watcher = try? await pki.watcher() else { return false }
+        let result = try? await Command.run(
             "/usr/bin/mosquitto_pub",
             [
                 "-h", "localhost", "-p", "\(port)", "--cafile", watcher.trustAnchor, "--cert", watcher.certificate,
@@ -206,13 +199,16 @@ extension EjabberdBroker {
     /// ejabberd delivers to a subscriber in the order it routed, everything routed to them before the probe has
     /// been delivered too. (`mosquitto_sub` writes its `-d` trace, SUBACK included, through a buffer it flushes
     /// only when it prints a message, so a message is the one sign of a subscription that shows at once.)
-    func awaitDelivery(to observers: [Subscriber], timeout: Duration = .seconds(30)) -> Bool {
+    func awaitDelivery(to observers: [Subscriber], timeout: Duration = .seconds(30)) async throws -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let token = "probe-\(UUID().uuidString.prefix(8))"
-            probe(token)
-            if waitFor(timeout: .seconds(1), { observers.allSatisfy { $0.output.contains("devices/_probe \(token)") } })
-            {
+            await probe(token)
+            // A probe may reach a subscriber that was not subscribed yet: probe again after a while.
+            if try await waitFor(
+                timeout: .seconds(1),
+                { observers.allSatisfy { $0.output.contains("devices/_probe \(token)") } }
+            ) {
                 return true
             }
         }
@@ -225,10 +221,10 @@ extension Subscriber {
     /// authenticates it whatever its client id) and prints the protocol trace (`-d`, for the record); it is
     /// ready once a probe message published after it started arrives (see `EjabberdBroker.awaitDelivery(to:)`).
     /// ejabberd forgets sessions on restart; the supervisor's next mosquitto_sub then subscribes afresh.
-    convenience init(ejabberd broker: EjabberdBroker, clientID: String, qos: Int) throws {
+    convenience init(ejabberd broker: EjabberdBroker, clientID: String, qos: Int) async throws {
         var token = ""
         var probedAt = ContinuousClock.now - .seconds(10)
-        try self.init(
+        try await self.init(
             port: broker.port,
             identity: broker.pki.watcher(),
             folder: broker.folder,
@@ -242,7 +238,7 @@ extension Subscriber {
             if ContinuousClock.now - probedAt > .seconds(1) {
                 token = "probe-\(UUID().uuidString.prefix(8))"
                 probedAt = ContinuousClock.now
-                broker.probe(token)
+                await broker.probe(token)
             }
             return false
         }

@@ -15,13 +15,17 @@ final class FaultRig {
     let device: TestPKI.Identity
     let deviceID = "dev-0001"
 
-    init(_ name: String, brokerPersistence: Bool = true) throws {
+    init(_ name: String, brokerPersistence: Bool = true) async throws {
         folder = try Repository.temporaryFolder(name)
-        pki = try TestPKI(in: folder)
-        broker = try TestBroker(pki: pki, persistence: brokerPersistence)
+        pki = try await TestPKI(in: folder)
+        broker = try await TestBroker(pki: pki, persistence: brokerPersistence)
         proxy = try TCPProxy(upstreamPort: broker.port)
-        subscriber = try Subscriber(broker: broker, topic: "devices/\(deviceID)/#", persistentSession: "fault-watcher")
-        device = try pki.device(deviceID)
+        subscriber = try await Subscriber(
+            broker: broker,
+            topic: "devices/\(deviceID)/#",
+            persistentSession: "fault-watcher"
+        )
+        device = try await pki.device(deviceID)
     }
 
     /// An agent config for fault runs: fast readings, short keep-alive and back-off, via the proxy.
@@ -57,31 +61,56 @@ final class FaultRig {
 
     /// The last seq the agent handed out, from its spool's ack file (after it stopped).
     func lastSeq(spoolName: String = "agent") throws -> UInt64 {
+        try ackField("last_seq", spoolName: spoolName)
+    }
+
+    /// Readings the spool discarded by policy so far, from its ack file: the spool's own statistics, checkpointed
+    /// every `spool.fsync` (1 s by default) while the agent runs, connected or not.
+    func droppedInSpool(spoolName: String = "agent") -> UInt64 {
+        (try? ackField("dropped", spoolName: spoolName)) ?? 0
+    }
+
+    private func ackField(_ name: String, spoolName: String) throws -> UInt64 {
         let ack = try String(contentsOf: folder.appendingPathComponent("state-\(spoolName)/spool/ack"), encoding: .utf8)
-        guard let line = ack.split(separator: "\n").first(where: { $0.hasPrefix("last_seq ") }),
-            let value = UInt64(line.dropFirst(9))
+        guard let line = ack.split(separator: "\n").first(where: { $0.hasPrefix("\(name) ") }),
+            let value = UInt64(line.dropFirst(name.count + 1))
         else {
-            throw HarnessError("no last_seq in ack file: \(ack)")
+            throw HarnessError("no \(name) in ack file: \(ack)")
         }
         return value
     }
 
-    var readings: [ReadingJSON] {
-        subscriber.messages.filter { $0.topic.hasSuffix("/sensors/door") }.compactMap { ReadingJSON.parse($0.payload) }
+    var readings: [ReadingJSON] { Self.readings(in: subscriber.messages) }
+
+    static func readings(in messages: [Subscriber.Message]) -> [ReadingJSON] {
+        messages.filter { $0.topic.hasSuffix("/sensors/door") }.compactMap { ReadingJSON.parse($0.payload) }
     }
 
-    var statuses: [StatusJSON] {
-        subscriber.messages.filter { $0.topic.hasSuffix("/status") }.compactMap { StatusJSON.parse($0.payload) }
+    var statuses: [StatusJSON] { Self.statuses(in: subscriber.messages) }
+
+    static func statuses(in messages: [Subscriber.Message]) -> [StatusJSON] {
+        messages.filter { $0.topic.hasSuffix("/status") }.compactMap { StatusJSON.parse($0.payload) }
     }
 
-    /// Waits (bounded) until every seq in 1...last has arrived, and returns the tally.
+    /// The newest seq that reached the observer (0 before any).
+    var newestDelivered: UInt64 { readings.map(\.seq).max() ?? 0 }
+
+    /// Waits until a reading newer than `seq` reaches the observer. Readings leave the spool in seq order, so then
+    /// everything the agent spooled up to `seq` has been sent (a backlog is out, or delivery has resumed).
+    @discardableResult
+    func waitForDelivery(after seq: UInt64, timeout: Duration = .seconds(60)) async throws -> Bool {
+        try await subscriber.wait(timeout: timeout) { Self.readings(in: $0).contains { $0.seq > seq } }
+        return newestDelivered > seq
+    }
+
+    /// Waits until every seq in 1...last has arrived (at most `timeout`, a failure bound), and returns the tally.
     func tally(
         upTo last: UInt64,
         excluding expectedMissing: Set<UInt64> = [],
         timeout: Duration = .seconds(30)
-    ) -> Tally {
-        subscriber.wait(timeout: timeout) { _ in
-            let seen = Set(self.readings.map(\.seq))
+    ) async throws -> Tally {
+        try await subscriber.wait(timeout: timeout) { messages in
+            let seen = Set(Self.readings(in: messages).map(\.seq))
             return (1...max(last, 1)).allSatisfy { seen.contains($0) || expectedMissing.contains($0) }
         }
         let seqs = readings.map(\.seq)
@@ -90,10 +119,11 @@ final class FaultRig {
         return Tally(produced: last, delivered: seen.count, duplicates: seqs.count - seen.count, missing: missing)
     }
 
+    /// Ends the observer, the proxy and the broker (SIGKILL: nothing of theirs is checked after a scenario).
     func stop() {
         subscriber.stop()
         proxy.stop()
-        broker.stop()
+        broker.kill()
     }
 }
 

@@ -44,15 +44,41 @@ enum Loopback {
         } == 0
     }
 
-    /// Waits (10 s at most) until every port accepts connections; false if `process` exits first.
-    static func waitForListeners(_ ports: [Int], process: ChildProcess) -> Bool {
-        let deadline = ContinuousClock.now + .seconds(10)
+    /// Waits until every port accepts connections; false if `process` exits first or `timeout` (a failure bound for
+    /// a loaded machine) passes.
+    static func waitForListeners(
+        _ ports: [Int],
+        process: ChildProcess,
+        timeout: Duration = .seconds(30)
+    ) async throws -> Bool {
         var pending = Set(ports)
-        while ContinuousClock.now < deadline {
-            guard process.isRunning else { return false }
+        try await waitFor(timeout: timeout) {
+            guard process.isRunning else { return true }  // it exited: no use waiting
             pending = pending.filter { !canConnect(port: $0) }
-            if pending.isEmpty { return true }
-            Thread.sleep(forTimeInterval: 0.05)
+            return pending.isEmpty
+        }
+        return process.isRunning && pending.isEmpty
+    }
+
+    /// Waits until the server on `port` has read every connection its clients closed to the end: none of that
+    /// port's sockets is left in CLOSE_WAIT (peer closed, server not done reading), accepted or still queued.
+    ///
+    /// A positive condition for "nothing reached the server": once a client has exited and this holds, the server
+    /// has seen every byte the client sent, and logged whatever it makes of them.
+    static func waitUntilClosedConnectionsAreRead(port: Int, timeout: Duration = .seconds(30)) async throws -> Bool {
+        try await waitFor(timeout: timeout) { !hasUnreadClosedConnection(port: port) }
+    }
+
+    /// From /proc/net/tcp and tcp6: a socket with local port `port` in state 08 (CLOSE_WAIT).
+    private static func hasUnreadClosedConnection(port: Int) -> Bool {
+        let suffix = ":" + String(format: "%04X", port)
+        for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+            let text = (try? String(contentsOfFile: table, encoding: .utf8)) ?? ""
+            for line in text.split(separator: "\n").dropFirst() {
+                let fields = line.split(separator: " ")
+                guard fields.count > 3 else { continue }
+                if fields[1].hasSuffix(suffix) && fields[3] == "08" { return true }
+            }
         }
         return false
     }

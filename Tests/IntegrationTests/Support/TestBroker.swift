@@ -22,16 +22,26 @@ final class TestBroker {
 
     /// - Parameter server: the certificate the broker presents (defaults to one for `localhost` and 127.0.0.1).
     /// - Parameter persistence: whether Mosquitto keeps sessions and queued messages on disk across restarts.
-    init(pki: TestPKI, server: TestPKI.Identity? = nil, name: String = "broker", persistence: Bool = true) throws {
+    init(
+        pki: TestPKI,
+        server: TestPKI.Identity? = nil,
+        name: String = "broker",
+        persistence: Bool = true
+    ) async throws {
         self.pki = pki
         folder = pki.folder.appendingPathComponent(name)
         try FileManager.default.createDirectory(
             at: folder.appendingPathComponent("data"),
             withIntermediateDirectories: true
         )
-        let serverIdentity = try server ?? pki.server("\(name)-server", hosts: ["localhost", "127.0.0.1"])
+        let serverIdentity: TestPKI.Identity
+        if let server {
+            serverIdentity = server
+        } else {
+            serverIdentity = try await pki.server("\(name)-server", hosts: ["localhost", "127.0.0.1"])
+        }
 
-        var acl = try Command.check(Repository.mosquittoConf, ["acl"])
+        var acl = try await Command.check(Repository.mosquittoConf, ["acl"])
         acl += "\n# test observer\nuser \(Self.watcherID)\ntopic read devices/#\n"
         let aclFile = folder.appendingPathComponent("acl").path
         try acl.write(toFile: aclFile, atomically: true, encoding: .utf8)
@@ -39,7 +49,7 @@ final class TestBroker {
         var lastError = ""
         for _ in 0..<5 {
             let port = try Loopback.freePort()
-            let configuration = try Command.check(
+            let configuration = try await Command.check(
                 Repository.mosquittoConf,
                 [
                     "--port", "\(port)",
@@ -57,18 +67,20 @@ final class TestBroker {
                 persistence
                 ? configuration : configuration.replacingOccurrences(of: "persistence true", with: "persistence false")
             try text.write(toFile: configFile, atomically: true, encoding: .utf8)
+            let logFile = folder.appendingPathComponent("data/mosquitto.log").path
+            let runs = Self.runs(logFile)
             let process = try ChildProcess(
                 "/usr/sbin/mosquitto",
                 ["-c", configFile],
                 outputPath: folder.appendingPathComponent("stderr.log").path
             )
-            if Loopback.waitForListeners([port], process: process) {
+            if try await Self.waitUntilRunning(process, logFile: logFile, after: runs) {
                 self.port = port
                 self.process = process
                 self.configFile = configFile
                 return
             }
-            process.stop(signal: SIGKILL)
+            process.kill()
             lastError =
                 (try? String(contentsOfFile: folder.appendingPathComponent("data/mosquitto.log").path, encoding: .utf8))
                 ?? "no log"
@@ -77,35 +89,78 @@ final class TestBroker {
     }
 
     /// SIGTERM: Mosquitto saves its persistence file and exits.
-    func stop() {
-        process.stop()
+    func stop() async {
+        await process.stop()
     }
 
     /// SIGKILL: no chance to save anything.
     func kill() {
-        process.stop(signal: SIGKILL)
+        process.kill()
     }
 
     /// Starts Mosquitto again on the same port with the same configuration.
-    func start() throws {
+    func start() async throws {
         guard !process.isRunning else { return }
         for _ in 0..<50 {
+            let runs = Self.runs(logFile)
             let process = try ChildProcess(
                 "/usr/sbin/mosquitto",
                 ["-c", configFile],
                 outputPath: folder.appendingPathComponent("stderr.log").path
             )
-            if Loopback.waitForListeners([port], process: process) {
+            if try await Self.waitUntilRunning(process, logFile: logFile, after: runs) {
                 self.process = process
                 return
             }
-            // The port may linger briefly after a kill; try again.
-            Thread.sleep(forTimeInterval: 0.1)
+            process.kill()
+            // The port may linger briefly after a kill: a pause before the next attempt (bounded in count).
+            try await Task.sleep(for: .milliseconds(100))
         }
         throw HarnessError("mosquitto did not restart on port \(port)")
     }
 
+    /// Waits until Mosquitto says it runs (its listener is open by then) for the `after + 1`th time in its log;
+    /// false if it exits first (its port was taken) or 30 s pass. Read from the log rather than by connecting:
+    /// a probe connection of the harness would show in the broker's log as a client ("New connection from"),
+    /// which the clock-gate test looks for (seen once: the probe's connection, accepted before it closed).
+    private static func waitUntilRunning(_ process: ChildProcess, logFile: String, after runs: Int) async throws -> Bool
+    {
+        try await waitFor { !process.isRunning || Self.runs(logFile) > runs }
+        return process.isRunning && Self.runs(logFile) > runs
+    }
+
+    /// How many times Mosquitto has logged "mosquitto version … running" to `logFile`.
+    private static func runs(_ logFile: String) -> Int {
+        let log = (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? ""
+        return log.split(separator: "\n").filter { $0.contains(": mosquitto version ") && $0.hasSuffix(" running") }
+            .count
+    }
+
+    /// Waits until Mosquitto has read to the end every connection its clients closed (see
+    /// ``Loopback/waitUntilClosedConnectionsAreRead(port:timeout:)``): after that its log holds all it made of them.
+    func waitUntilClosedConnectionsAreRead() async throws -> Bool {
+        try await Loopback.waitUntilClosedConnectionsAreRead(port: port)
+    }
+
     deinit {
-        stop()
+        process.kill()
+    }
+}
+
+extension TestBroker {
+    /// Publishes a marker at QoS 2 as device `id` (to `devices/<id>/_marker`) and waits until `observer` has it.
+    /// Mosquitto delivers to a subscriber in order, and QoS 2 messages reach it in order too, so by then everything
+    /// queued for the observer before the marker has arrived: a positive end to "nothing more will come".
+    func mark(for observer: Subscriber, as device: TestPKI.Identity, id: String) async throws -> Bool {
+        let token = "marker-\(UUID().uuidString.prefix(8))"
+        try await Command.check(
+            "/usr/bin/mosquitto_pub",
+            [
+                "-h", "localhost", "-p", "\(port)", "--cafile", device.trustAnchor, "--cert", device.certificate,
+                "--key", device.key, "-i", token, "-q", "2", "-t", "devices/\(id)/_marker", "-m", token,
+            ],
+            timeout: .seconds(30)
+        )
+        return try await waitFor { observer.output.contains("devices/\(id)/_marker \(token)") }
     }
 }
