@@ -20,7 +20,7 @@ def main() -> int:
     with open(path) as f:
         for row in csv.DictReader(f, delimiter="\t"):
             groups[(int(row["qos"]), int(row["size"]), row["client"])].append(row)
-    clients = ["pinpost", "mosquitto_pub", "paho-python", "paho-c"]
+    clients = ["pinpost", "pinpost-baseline", "mosquitto_pub", "paho-python", "paho-c"]
     print("| QoS | payload | client | runs | msg/s | CPU s | peak RSS MiB | Pinpost/peer msg/s |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for qos in (1, 0):
@@ -40,7 +40,7 @@ def main() -> int:
                 name = client
                 if pinpost and rows[0]["count"] != pinpost[0]["count"]:
                     name += f" ({rows[0]['count']} msgs)"
-                if client == "pinpost":
+                if client.startswith("pinpost"):
                     steady = [float(r["internal_msgs_per_s"]) for r in rows if r["internal_msgs_per_s"] != "-"]
                     if steady:
                         name += f" (steady {statistics.median(steady):.0f})"
