@@ -81,7 +81,9 @@ public struct PublisherMachine<Random: RandomNumberGenerator & Sendable>: Sendab
     private var offlineStatusQueued = false
 
     // Cadence.
-    private var lastCheckpoint = Duration.zero
+    /// Since when something awaits a checkpoint (appended readings, acknowledgements, session changes): it must be
+    /// durable within `checkpointInterval` of that. nil: nothing to make durable, so an idle agent never wakes for it.
+    private var dirtySince: Duration?
     private var lastStatus = Duration.zero
     private var lastWatchdog = Duration.zero
 
@@ -115,6 +117,26 @@ public struct PublisherMachine<Random: RandomNumberGenerator & Sendable>: Sendab
     public var isConnected: Bool { session.isConnected }
     /// Readings (and status messages) the MQTT session holds: in flight plus queued.
     public var sessionLoad: Int { session.inFlightCount + session.queuedCount }
+
+    /// When `tick` must next be called (keep-alive, CONNACK or PINGRESP due, a checkpoint of what is not yet
+    /// durable, the status refresh, the watchdog ping, the drain deadline), or nil when nothing is due: the
+    /// driver sleeps until then instead of waking periodically.
+    public var nextDeadline: Duration? {
+        guard phase != .finished else { return nil }
+        var deadline: Duration?
+        func consider(_ candidate: Duration?) {
+            guard let candidate else { return }
+            deadline = deadline.map { min($0, candidate) } ?? candidate
+        }
+        if case .connected = phase {
+            consider(session.nextDeadline)
+            if !shuttingDown { consider(lastStatus + configuration.statusInterval) }
+        }
+        consider(dirtySince.map { $0 + configuration.checkpointInterval })
+        consider(configuration.watchdogInterval.map { lastWatchdog + $0 })
+        if shuttingDown { consider(drainDeadline) }
+        return deadline
+    }
 
     // MARK: Inputs
 
@@ -188,6 +210,7 @@ public struct PublisherMachine<Random: RandomNumberGenerator & Sendable>: Sendab
     public mutating func readingsAvailable(now: Duration) -> [PublisherAction] {
         beginInput(now)
         readingsMayBeWaiting = true
+        markDirty()
         return endStep(now: now)
     }
 
@@ -209,7 +232,7 @@ public struct PublisherMachine<Random: RandomNumberGenerator & Sendable>: Sendab
             lastWatchdog = now
             output.append(.notify([.watchdog]))
         }
-        if now - lastCheckpoint >= configuration.checkpointInterval, phase != .finished {
+        if let dirtySince, now >= dirtySince + configuration.checkpointInterval, phase != .finished {
             checkpoint(now: now)
         }
         if case .connected = phase, !shuttingDown, now - lastStatus >= configuration.statusInterval {
@@ -258,6 +281,7 @@ public struct PublisherMachine<Random: RandomNumberGenerator & Sendable>: Sendab
         let asked = requestedReadings ?? 0
         requestedReadings = nil
         if records.count < asked { readingsMayBeWaiting = false }
+        if !records.isEmpty { markDirty() }
         for record in records {
             do {
                 let actions = try session.publish(
@@ -403,8 +427,12 @@ public struct PublisherMachine<Random: RandomNumberGenerator & Sendable>: Sendab
         output.append(.makeStatus(StatusRequest(state: state, reconnects: reconnects, lastDisconnect: lastDisconnect)))
     }
 
+    private mutating func markDirty() {
+        if dirtySince == nil { dirtySince = stepTime }
+    }
+
     private mutating func checkpoint(now: Duration) {
-        lastCheckpoint = now
+        dirtySince = nil
         output.append(.checkpointSpool)
         if holdsSession {
             output.append(.saveSession(sessionFile))
@@ -509,6 +537,7 @@ public struct PublisherMachine<Random: RandomNumberGenerator & Sendable>: Sendab
             lastDisconnect = "CONNACK refused: \(reason)" + (notice.isEmpty ? "" : " (\(notice))")
         case .delivered(let tag):
             if tag < Self.firstOwnTag {
+                markDirty()
                 output.append(.acknowledge(seq: tag))
             } else if tag < Self.statusTag {
                 output.append(.messageSettled(id: tag - Self.firstOwnTag, delivered: true))
@@ -520,6 +549,7 @@ public struct PublisherMachine<Random: RandomNumberGenerator & Sendable>: Sendab
                     "broker refused a reading; it will not be retried",
                     ["seq": "\(tag)", "reason": "\(reason)"]
                 )
+                markDirty()
                 output.append(.reject(seq: tag))
             } else if tag < Self.statusTag {
                 log(.warning, "message not delivered", ["reason": "\(reason)"])

@@ -287,24 +287,52 @@ struct PublisherMachineTests {
         #expect(pings == 10)
     }
 
-    @Test("checkpoints at the configured interval; the session file only once the session is held")
+    @Test("a checkpoint follows what needs one within the interval; the session file only once the session is held")
     func checkpointCadence() {
         var rig = PublisherRig(configuration: PublisherRig.configuration(checkpointInterval: .milliseconds(500)))
         rig.input { $0.start(now: $1) }
-        rig.advance(to: .milliseconds(500))
+        rig.advance(to: .seconds(2))
         rig.input { $0.tick(now: $1) }
-        #expect(rig.actions.contains(.checkpointSpool))
+        #expect(!rig.actions.contains(.checkpointSpool), "nothing to make durable: no checkpoint")
+        rig.advance(to: .milliseconds(2100))
+        rig.append(1)
+        rig.input { $0.readingsAvailable(now: $1) }
+        #expect(rig.machine.nextDeadline == .milliseconds(2600))
+        rig.advance(to: .milliseconds(2500))
+        rig.input { $0.tick(now: $1) }
+        #expect(!rig.actions.contains(.checkpointSpool))
+        rig.advance(to: .milliseconds(2600))
+        rig.input { $0.tick(now: $1) }
+        #expect(rig.actions.filter { $0 == .checkpointSpool }.count == 1)
         #expect(!rig.actions.contains { if case .saveSession = $0 { true } else { false } })
         rig.input { $0.connectionEstablished(now: $1) }
         rig.acceptConnection()
         #expect(rig.actions.contains { if case .saveSession = $0 { true } else { false } })
-        let checkpoints = rig.actions.filter { $0 == .checkpointSpool }.count
-        rig.advance(to: .milliseconds(800))
-        rig.input { $0.tick(now: $1) }
-        #expect(rig.actions.filter { $0 == .checkpointSpool }.count == checkpoints)
-        rig.advance(to: .milliseconds(1000))
-        rig.input { $0.tick(now: $1) }
-        #expect(rig.actions.filter { $0 == .checkpointSpool }.count == checkpoints + 1)
+    }
+
+    @Test("an idle connection wakes only for keep-alive, the status refresh and the watchdog")
+    func idleDeadlines() {
+        var rig = PublisherRig(
+            configuration: PublisherRig.configuration(statusInterval: .seconds(60), watchdogInterval: .seconds(45))
+        )
+        rig.startAndConnect()
+        rig.acceptConnection()
+        rig.acknowledgeAll()
+        rig.advance(to: .seconds(1))
+        rig.input { $0.tick(now: $1) }  // the checkpoint of the status message's acknowledgement
+        var wakes: [Duration] = []
+        while let deadline = rig.machine.nextDeadline, deadline <= .seconds(600) {
+            wakes.append(deadline)
+            rig.advance(to: deadline)
+            rig.input { $0.tick(now: $1) }
+            rig.acknowledgeAll()
+        }
+        // Keep-alive 30 s (PINGREQ), status every 60 s, watchdog every 45 s: well under 0.1 wake-ups a second,
+        // never a periodic tick.
+        // 10 PINGREQs (30 s after each status PUBLISH), 10 status refreshes, 13 watchdog pings, some together.
+        #expect(wakes.count <= 33, "\(wakes.count) wake-ups in 600 s: \(wakes)")
+        #expect(rig.statusStates.count == 1 + 10)
+        #expect(rig.actions.filter { $0 == .notify([.watchdog]) }.count == 13)
     }
 
     @Test("READY once, after the first attempt, whatever its outcome")

@@ -10,7 +10,8 @@ enum ClientInput: Sendable {
     case readingsAvailable
     /// The sensors stopped; nothing more will be appended.
     case readingsFinished
-    case tick
+    /// The deadline timer with this token fired.
+    case timer(token: Int)
     case retry(token: Int)
     /// The publisher asked to go on after the inputs queued before (`resumeLater`).
     case resume

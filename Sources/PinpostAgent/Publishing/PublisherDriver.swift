@@ -16,6 +16,8 @@ struct PublisherDriver {
         case retryTimer(after: Duration, token: Int)
         /// Feed `.resume` back after the inputs already queued.
         case resume
+        /// Feed `.timer(token:)` at this instant.
+        case timer(at: ContinuousClock.Instant, token: Int)
     }
 
     private let service: PublisherService
@@ -33,6 +35,9 @@ struct PublisherDriver {
     private var earlyClose: (attempt: Int, error: (any Error)?)?
     private(set) var launches: [Launch] = []
     private(set) var isFinished = false
+    /// The machine's next deadline that a timer is running for, and the token that timer reports with.
+    private var timerDeadline: Duration?
+    private var timerToken = 0
 
     private var logger: Logger { service.logger }
     private var store: any ReadingStore { service.spool }
@@ -138,7 +143,9 @@ struct PublisherDriver {
             perform(machine.readingsAvailable(now: now))
         case .readingsFinished:
             perform(machine.readingsFinished(now: now))
-        case .tick:
+        case .timer(let token):
+            guard token == timerToken else { return }
+            timerDeadline = nil
             perform(machine.tick(now: now))
         case .retry(let token):
             perform(machine.retryTimerFired(token: token, now: now))
@@ -151,10 +158,23 @@ struct PublisherDriver {
         }
     }
 
-    /// Hands over what to run beside the loop (connection attempts, retry timers) and forgets it.
+    /// Hands over what to run beside the loop (connection attempts, retry timers, the deadline timer) and
+    /// forgets it.
     mutating func takeLaunches() -> [Launch] {
+        scheduleTimer()
         defer { launches.removeAll() }
         return launches
+    }
+
+    /// Sleeps until the machine's next deadline, not periodically: an idle agent wakes only when something is
+    /// due (keep-alive, status, watchdog, a checkpoint of what is not yet durable). A deadline that moved later
+    /// keeps the timer already running; its early wake-up finds nothing due and schedules again.
+    private mutating func scheduleTimer() {
+        guard !isFinished, let deadline = machine.nextDeadline else { return }
+        if let scheduled = timerDeadline, scheduled <= deadline { return }
+        timerDeadline = deadline
+        timerToken += 1
+        launches.append(.timer(at: origin + deadline, token: timerToken))
     }
 
     /// Waits until the last closed connection is gone: a process that exits right after a fire-and-forget

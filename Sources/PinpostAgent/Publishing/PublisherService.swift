@@ -49,25 +49,9 @@ public struct PublisherService: Service {
         self.drainTimeout = drainTimeout
     }
 
-    /// How often the loop looks at its timers (keep-alive, checkpoint, status, watchdog): once a
-    /// second, or at the group-commit interval when that is shorter, so `spool.fsync` holds, or at half
-    /// the systemd watchdog ping interval when that is shorter, so a ping is never later than
-    /// 3/4 of `WatchdogSec`. An idle agent wakes no more often than that.
-    var tickInterval: Duration {
-        Self.tickInterval(fsync: configuration.spool.fsync, watchdogPing: SystemdNotifier.processPingInterval())
-    }
-
-    static func tickInterval(fsync: SpoolConfiguration.Fsync, watchdogPing: Duration?) -> Duration {
-        var interval = Duration.seconds(1)
-        if case .interval(let commit) = fsync { interval = min(interval, commit) }
-        if let watchdogPing { interval = min(interval, watchdogPing / 2) }
-        return max(interval, .milliseconds(50))
-    }
-
     public func run() async throws {
         let (inputs, continuation) = AsyncStream<ClientInput>.makeStream()
         let wakeUps = self.wakeUps
-        let tick = tickInterval
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
@@ -75,11 +59,6 @@ public struct PublisherService: Service {
                         continuation.yield(.readingsAvailable)
                     }
                     continuation.yield(.readingsFinished)
-                }
-                group.addTask {
-                    while (try? await Task.sleep(for: tick)) != nil {
-                        continuation.yield(.tick)
-                    }
                 }
                 if let exchange = self.exchange {
                     group.addTask {
@@ -162,6 +141,11 @@ public struct PublisherService: Service {
                 }
             case .resume:
                 continuation.yield(.resume)
+            case .timer(let instant, let token):
+                group.addTask {
+                    guard (try? await Task.sleep(until: instant, clock: .continuous)) != nil else { return }
+                    continuation.yield(.timer(token: token))
+                }
             }
         }
     }
