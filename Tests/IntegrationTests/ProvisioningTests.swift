@@ -8,7 +8,12 @@ import Glibc
 
 /// Factory provisioning end to end with the shipped tools (provisioning/pinpost-factory,
 /// `pinpost install-bundle`, mosquitto-conf), a real Mosquitto and the real pinpost binary.
-@Suite("Factory provisioning, bundles, ACL and revocation", .serialized, .timeLimit(.minutes(5)))
+@Suite(
+    "Factory provisioning, bundles, ACL and revocation",
+    .serialized,
+    .timeLimit(.minutes(5)),
+    .childProcessesEndWithTheTest
+)
 struct ProvisioningTests {
     @Test func fiftyDevicesEachConnectAndPublishWithTheirOwnIdentity() async throws {
         let folder = try Repository.temporaryFolder("factory50")

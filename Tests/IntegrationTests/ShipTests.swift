@@ -7,7 +7,7 @@ import Glibc
 
 /// What an operator installs: the hardened unit and the Debian package, checked with Debian's own
 /// tools (systemd-analyze, dpkg) rather than by reading our files back.
-@Suite("Service unit and Debian package", .serialized, .timeLimit(.minutes(15)))
+@Suite("Service unit and Debian package", .serialized, .timeLimit(.minutes(15)), .childProcessesEndWithTheTest)
 struct ShipTests {
     static var unit: String { Repository.root.appendingPathComponent("board/systemd/pinpost.service").path }
 
