@@ -21,17 +21,17 @@ struct ProvisioningFactory {
     }
 
     /// `pinpost install-bundle` of this checkout's binary: the installer a board runs.
-    static func install(_ arguments: [String]) throws -> CommandResult {
-        try Command.run(try Repository.agentBinary, ["install-bundle"] + arguments)
+    static func install(_ arguments: [String]) async throws -> CommandResult {
+        try await Command.run(try Repository.agentBinary, ["install-bundle"] + arguments)
     }
 
-    init(in folder: URL) throws {
+    init(in folder: URL) async throws {
         self.folder = folder
-        try Command.check(
+        try await Command.check(
             Repository.pki,
             ["ca", folder.appendingPathComponent("root").path, "--cn", "Pinpost Offline Root"]
         )
-        try Command.check(
+        try await Command.check(
             Self.factoryTool,
             [
                 "init", folder.appendingPathComponent("factory").path, "--root",
@@ -48,8 +48,8 @@ struct ProvisioningFactory {
     ]
 
     /// Runs `pinpost-factory device` with this checkout's pinpost binary (it writes each bundle's config).
-    static func device(_ arguments: [String]) throws -> CommandResult {
-        try Command.run(
+    static func device(_ arguments: [String]) async throws -> CommandResult {
+        try await Command.run(
             "/usr/bin/env",
             ["PINPOST_BIN=\(try Repository.agentBinary)", factoryTool, "device"] + arguments
         )
@@ -62,8 +62,8 @@ struct ProvisioningFactory {
         port: Int,
         extra: [String] = [],
         sensors: [String] = simulatedSensors
-    ) throws -> String {
-        let result = try Self.device(
+    ) async throws -> String {
+        let result = try await Self.device(
             [factory, "--id", id, "--broker-host", "localhost", "--broker-port", "\(port)", "--no-require-sync"]
                 + sensors + extra
         )
@@ -73,15 +73,18 @@ struct ProvisioningFactory {
         return bundle(id)
     }
 
-    func revoke(_ id: String) throws {
-        try Command.check(Self.factoryTool, ["revoke", factory, "--id", id])
+    func revoke(_ id: String) async throws {
+        try await Command.check(Self.factoryTool, ["revoke", factory, "--id", id])
     }
 
     /// The broker's certificate, issued by the offline root for localhost.
-    func serverIdentity() throws -> (certificate: String, key: String) {
+    func serverIdentity() async throws -> (certificate: String, key: String) {
         let out = folder.appendingPathComponent("broker-server").path
         if !FileManager.default.fileExists(atPath: out + "/server.crt") {
-            try Command.check(Repository.pki, ["server", root, out, "--host", "localhost", "--host", "127.0.0.1"])
+            try await Command.check(
+                Repository.pki,
+                ["server", root, out, "--host", "localhost", "--host", "127.0.0.1"]
+            )
         }
         return (out + "/server.crt", out + "/server.key")
     }
@@ -100,16 +103,16 @@ final class ProvisioningBroker {
     var logFile: String { folder.appendingPathComponent("data/mosquitto.log").path }
     var log: String { (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "" }
 
-    init(factory: ProvisioningFactory) throws {
+    init(factory: ProvisioningFactory) async throws {
         self.factory = factory
         folder = factory.folder.appendingPathComponent("broker")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let acl = folder.appendingPathComponent("acl").path
-        try Command.check(Repository.mosquittoConf, ["acl", "--observer", Self.observer, "--out", acl])
-        let server = try factory.serverIdentity()
+        try await Command.check(Repository.mosquittoConf, ["acl", "--observer", Self.observer, "--out", acl])
+        let server = try await factory.serverIdentity()
         port = try Loopback.freePort()
         configFile = folder.appendingPathComponent("mosquitto.conf").path
-        try Command.check(
+        try await Command.check(
             Repository.mosquittoConf,
             [
                 "--port", "\(port)", "--cafile", factory.rootCertificate, "--certfile", server.certificate,
@@ -118,41 +121,44 @@ final class ProvisioningBroker {
                 "--out", configFile,
             ]
         )
-        process = try Self.start(configFile: configFile, port: port, folder: folder)
+        process = try await Self.start(configFile: configFile, port: port, folder: folder)
     }
 
-    private static func start(configFile: String, port: Int, folder: URL) throws -> ChildProcess {
+    /// Starts Mosquitto and waits until its port accepts a connection; throws (with it killed) if it exits first or
+    /// 30 s pass.
+    private static func start(configFile: String, port: Int, folder: URL) async throws -> ChildProcess {
         let process = try ChildProcess(
             "/usr/sbin/mosquitto",
             ["-c", configFile],
             outputPath: folder.appendingPathComponent("stderr.log").path
         )
-        let deadline = ContinuousClock.now + .seconds(10)
-        while ContinuousClock.now < deadline {
-            guard process.isRunning else { break }
-            if (try? Command.run(
-                "/usr/bin/env",
-                ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/\(port)"],
-                timeout: .seconds(5)
-            ))?.status == 0 {
-                return process
-            }
-            Thread.sleep(forTimeInterval: 0.05)
+        var listening = false
+        try await waitFor {
+            guard process.isRunning else { return true }
+            listening =
+                (try? await Command.run(
+                    "/usr/bin/env",
+                    ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/\(port)"],
+                    timeout: .seconds(5)
+                ))?.status == 0
+            return listening
         }
+        if listening { return process }
+        process.kill()
         throw HarnessError(
             "mosquitto did not start on port \(port): \((try? String(contentsOf: folder.appendingPathComponent("data/mosquitto.log"), encoding: .utf8)) ?? "")"
         )
     }
 
     /// Stops and starts again on the same port, so a new CRL is read for certain.
-    func restart() throws {
-        process.stop()
-        process = try Self.start(configFile: configFile, port: port, folder: folder)
+    func restart() async throws {
+        await process.stop()
+        process = try await Self.start(configFile: configFile, port: port, folder: folder)
     }
 
     /// `mosquitto_pub` with the bundle's own certificate and key; returns its result.
-    func publish(bundle: String, topic: String, message: String) throws -> CommandResult {
-        try Command.run(
+    func publish(bundle: String, topic: String, message: String) async throws -> CommandResult {
+        try await Command.run(
             "/usr/bin/mosquitto_pub",
             [
                 "-h", "localhost", "-p", "\(port)", "--cafile", bundle + "/ca.crt", "--cert", bundle + "/device.crt",
@@ -162,8 +168,9 @@ final class ProvisioningBroker {
         )
     }
 
+    /// SIGKILL: a broker a test drops is gone before the test ends.
     deinit {
-        process.stop()
+        process.kill()
     }
 }
 
@@ -172,7 +179,7 @@ final class ProvisioningObserver {
     private let process: ChildProcess
     private let output: String
 
-    init(broker: ProvisioningBroker, bundle: String, topics: [String] = ["devices/#"]) throws {
+    init(broker: ProvisioningBroker, bundle: String, topics: [String] = ["devices/#"]) async throws {
         output = broker.folder.appendingPathComponent("observer-\(UUID().uuidString.prefix(6)).out").path
         let clientID = "observer-\(UUID().uuidString.prefix(6))"
         process = try ChildProcess(
@@ -184,28 +191,28 @@ final class ProvisioningObserver {
             ] + topics.flatMap { ["-t", $0] },
             outputPath: output
         )
-        let deadline = ContinuousClock.now + .seconds(10)
-        while ContinuousClock.now < deadline {
-            if broker.log.contains("Received SUBSCRIBE from \(clientID)") { return }
-            Thread.sleep(forTimeInterval: 0.05)
+        guard try await waitFor({ broker.log.contains("Received SUBSCRIBE from \(clientID)") }) else {
+            process.kill()
+            throw HarnessError("observer did not subscribe: \(broker.log.suffix(2000))")
         }
-        throw HarnessError("observer did not subscribe: \(broker.log.suffix(2000))")
     }
 
     var lines: [String] {
         ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
     }
 
-    func wait(timeout: Duration = .seconds(20), until condition: ([String]) -> Bool) -> [String] {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if condition(lines) { return lines }
-            Thread.sleep(forTimeInterval: 0.05)
+    /// Waits until `condition` holds for the lines so far, at most `timeout` (a failure bound); returns them either way.
+    func wait(timeout: Duration = .seconds(20), until condition: ([String]) -> Bool) async throws -> [String] {
+        var current: [String] = []
+        try await waitFor(timeout: timeout) {
+            current = lines
+            return condition(current)
         }
-        return lines
+        return current
     }
 
+    /// SIGKILL: it keeps nothing worth a graceful exit, and an observer a test drops is gone before the test ends.
     deinit {
-        process.stop()
+        process.kill()
     }
 }

@@ -7,17 +7,17 @@ import Glibc
 
 /// What an operator installs: the hardened unit and the Debian package, checked with Debian's own
 /// tools (systemd-analyze, dpkg) rather than by reading our files back.
-@Suite("Service unit and Debian package", .serialized, .timeLimit(.minutes(15)))
+@Suite("Service unit and Debian package", .serialized, .timeLimit(.minutes(15)), .childProcessesEndWithTheTest)
 struct ShipTests {
     static var unit: String { Repository.root.appendingPathComponent("board/systemd/pinpost.service").path }
 
-    @Test func unitExposureIsAtMostTwo() throws {
+    @Test func unitExposureIsAtMostTwo() async throws {
         let analyze = "/usr/bin/systemd-analyze"
         try #require(
             FileManager.default.isExecutableFile(atPath: analyze),
             "systemd-analyze missing: board/dev/install-deps installs the systemd package"
         )
-        let result = try Command.run(analyze, ["security", "--offline=yes", Self.unit])
+        let result = try await Command.run(analyze, ["security", "--offline=yes", Self.unit])
         let line = try #require(
             result.output.split(separator: "\n").first { $0.contains("Overall exposure level") },
             "\(result.output)"
@@ -55,8 +55,8 @@ struct ShipTests {
     /// Builds the package (one release build per run), installs it into an empty root with dpkg
     /// (`--root`, maintainer scripts run chrootless with DPKG_ROOT) and checks modes, owners, the
     /// user, the enablement, the conffile, then a bundle install and an upgrade keeping the conffile.
-    @Test func packageInstallsWithTheRightModesAndOwners() throws {
-        let build = try Command.run(
+    @Test func packageInstallsWithTheRightModesAndOwners() async throws {
+        let build = try await Command.run(
             Repository.root.appendingPathComponent("board/debian/build-deb").path,
             [],
             timeout: .seconds(720)
@@ -76,8 +76,8 @@ struct ShipTests {
         for file in ["var/lib/dpkg/status", "var/lib/dpkg/available"] {
             _ = FileManager.default.createFile(atPath: root.appendingPathComponent(file).path, contents: nil)
         }
-        func dpkg(_ arguments: [String]) throws -> CommandResult {
-            try Command.run(
+        func dpkg(_ arguments: [String]) async throws -> CommandResult {
+            try await Command.run(
                 "/usr/bin/env",
                 [
                     "DPKG_ROOT=\(root.path)", "/usr/bin/dpkg", "--root=\(root.path)", "--force-script-chrootless",
@@ -86,7 +86,7 @@ struct ShipTests {
                 timeout: .seconds(120)
             )
         }
-        let install = try dpkg(["-i", deb])
+        let install = try await dpkg(["-i", deb])
         #expect(install.status == 0, "\(install.output)")
         #expect(install.output.contains("not provisioned yet"), "postinst says what to do next: \(install.output)")
 
@@ -130,23 +130,20 @@ struct ShipTests {
             (try? FileManager.default.destinationOfSymbolicLink(atPath: wants))?.hasSuffix("/pinpost.service") == true
         )
         #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("etc/pinpost/pinpost.toml").path))
-        let status = try dpkg(["-s", "pinpost"])
+        let status = try await dpkg(["-s", "pinpost"])
         #expect(
             status.output.contains("Status: install ok installed")
                 && status.output.contains("/etc/pinpost/pinpost.toml.example"),
             "\(status.output)"
         )
         // The packaged binary runs without any Swift runtime package.
-        #expect(
-            try Command.run(root.appendingPathComponent("usr/bin/pinpost").path, ["version"]).output.hasPrefix(
-                "pinpost "
-            )
-        )
+        let version = try await Command.run(root.appendingPathComponent("usr/bin/pinpost").path, ["version"])
+        #expect(version.output.hasPrefix("pinpost "), "\(version.output)")
 
         // A bundle installs into the package's /etc/pinpost, owned by the package's user.
-        let factory = try ProvisioningFactory(in: try Repository.temporaryFolder("ship-factory"))
-        let bundle = try factory.provision("dev-0100", port: 8883)
-        let installed = try Command.run(
+        let factory = try await ProvisioningFactory(in: try Repository.temporaryFolder("ship-factory"))
+        let bundle = try await factory.provision("dev-0100", port: 8883)
+        let installed = try await Command.run(
             root.appendingPathComponent("usr/sbin/pinpost-install-bundle").path,
             [bundle, "--root", root.path, "--ca", factory.rootCertificate]
         )
@@ -160,13 +157,13 @@ struct ShipTests {
         // Upgrade (reinstall): the edited conffile and the installed identity stay.
         let example = root.appendingPathComponent("etc/pinpost/pinpost.toml.example").path
         try "# edited by the operator\n".write(toFile: example, atomically: true, encoding: .utf8)
-        let upgrade = try dpkg(["--force-confold", "-i", deb])
+        let upgrade = try await dpkg(["--force-confold", "-i", deb])
         #expect(upgrade.status == 0, "\(upgrade.output)")
         #expect(try String(contentsOfFile: example, encoding: .utf8) == "# edited by the operator\n")
         #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("etc/pinpost/pinpost.toml").path))
 
         // Purge removes the state and the enablement, and keeps (and names) the identity.
-        let purge = try dpkg(["--purge", "pinpost"])
+        let purge = try await dpkg(["--purge", "pinpost"])
         #expect(purge.status == 0 && purge.output.contains("pinpost decommission"), "\(purge.output)")
         #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("var/lib/pinpost").path))
         #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("usr/bin/pinpost").path))

@@ -110,30 +110,6 @@ final class ChildProcess: Sendable {
         collect(blocking: true)
     }
 
-    /// For code that cannot wait asynchronously (the provisioning tests' fixtures): the blocking form of
-    /// ``waitForExit(timeout:)``.
-    @available(*, noasync, message: "use waitForExit(timeout:), which does not block the thread")
-    @discardableResult
-    func wait(timeout: Duration) -> Int32? {
-        let deadline = ContinuousClock.now + timeout
-        while isRunning {
-            if ContinuousClock.now > deadline { return nil }
-            Thread.sleep(forTimeInterval: 0.01)
-        }
-        return exitStatus
-    }
-
-    /// For code that cannot wait asynchronously (the provisioning tests' fixtures): the blocking form of
-    /// ``stop(signal:grace:)``.
-    @available(*, noasync, message: "use the async stop(signal:grace:), which does not block the thread")
-    @discardableResult
-    func stop(signal first: Int32 = SIGTERM, grace: Duration = .seconds(10)) -> Int32? {
-        signal(first)
-        if let status = wait(timeout: grace) { return status }
-        kill()
-        return nil
-    }
-
     /// Collects the exit status once the process has ended, killing what is left of its group first.
     /// - Parameter blocking: wait for the end (only after SIGKILL, so briefly).
     private func collect(blocking: Bool) {

@@ -40,32 +40,6 @@ enum Command {
         try require(try await run(executable, arguments, timeout: timeout), executable, arguments)
     }
 
-    /// For code that cannot wait asynchronously (the provisioning and packaging tests): the blocking form of
-    /// ``run(_:_:timeout:)``.
-    @available(*, noasync, message: "use the async run(_:_:timeout:), which does not block the thread")
-    @discardableResult
-    static func run(
-        _ executable: String,
-        _ arguments: [String],
-        timeout: Duration = .seconds(60)
-    ) throws -> CommandResult {
-        let outputFile = Self.outputFile()
-        defer { try? FileManager.default.removeItem(at: outputFile) }
-        let child = try ChildProcess(executable, arguments, outputPath: outputFile.path)
-        guard let status = child.wait(timeout: timeout) else {
-            child.kill()
-            throw HarnessError("\(executable) \(arguments.joined(separator: " ")) did not finish within \(timeout)")
-        }
-        return CommandResult(status: status, output: Self.read(outputFile))
-    }
-
-    /// The blocking form of ``check(_:_:timeout:)``.
-    @available(*, noasync, message: "use the async check(_:_:timeout:), which does not block the thread")
-    @discardableResult
-    static func check(_ executable: String, _ arguments: [String], timeout: Duration = .seconds(60)) throws -> String {
-        try require(try run(executable, arguments, timeout: timeout), executable, arguments)
-    }
-
     private static func outputFile() -> URL {
         FileManager.default.temporaryDirectory.appendingPathComponent("pinpost-cmd-\(UUID().uuidString)")
     }
