@@ -48,7 +48,6 @@ public struct BundleVerifier: Sendable {
         let manifestBytes = try read("manifest")
         let manifest = try BundleManifest(parsing: String(decoding: manifestBytes, as: UTF8.self))
         let files = try listedFiles(manifest)
-        let key = try privateKeyBytes(manifest, files: files)
         let anchors: (name: String, certificates: [X509Certificate])
         if let pinnedAnchors { anchors = pinnedAnchors } else { anchors = try bundledTrustAnchors(files) }
 
@@ -99,16 +98,10 @@ public struct BundleVerifier: Sendable {
             )
         }
 
-        try checkConfig(files["pinpost.toml"] ?? [], manifest: manifest, certificate: summary)
-        let keyFile = manifest.flow == .station ? path("device.key") : destinationPath("device.key")
-        guard let privateKey = DevicePrivateKey(pem: key) else {
-            throw BundleInstallError(
-                .keyUnreadable,
-                "cannot read the private key \(keyFile): not an unencrypted PEM private key"
-            )
-        }
+        let configuration = try checkConfig(files["pinpost.toml"] ?? [], manifest: manifest, certificate: summary)
+        let (privateKey, keyName) = try devicePrivateKey(manifest, files: files, configuration: configuration)
         guard privateKey.matches(leaf) else {
-            throw BundleInstallError(.keyMismatch, "the private key \(keyFile) does not belong to device.crt")
+            throw BundleInstallError(.keyMismatch, "the private key \(keyName) does not belong to device.crt")
         }
         try checkNotReplacingAnotherDevice(manifest.deviceID)
 
@@ -184,38 +177,85 @@ public struct BundleVerifier: Sendable {
         return files
     }
 
-    /// The station flow carries the key; the device flow's key was made on this board and stays there.
-    private func privateKeyBytes(
+    /// The station flow carries the key; the device flow's key was made on this board and stays there: in
+    /// `device.key` beside the config, or in hardware (a TPM `handle:` or a `pkcs11:` token named by the
+    /// bundled config's `tls.key_file`), where it is loaded as a handle and never leaves.
+    private func devicePrivateKey(
         _ manifest: BundleManifest,
-        files: [String: [UInt8]]
-    ) throws(BundleInstallError) -> [UInt8] {
+        files: [String: [UInt8]],
+        configuration: AgentConfiguration
+    ) throws(BundleInstallError) -> (key: DevicePrivateKey, name: String) {
         switch manifest.flow {
         case .station:
-            guard let key = files["device.key"] else {
+            guard let bytes = files["device.key"] else {
                 throw BundleInstallError(.manifestInvalid, "a station-flow bundle must carry device.key")
             }
-            return key
+            return (try pemKey(bytes, name: path("device.key")), path("device.key"))
         case .device:
             guard files["device.key"] == nil else {
                 throw BundleInstallError(.manifestInvalid, "an on-device-flow bundle must not carry a private key")
             }
+            let configured = configuration.tls.keyFile
+            if configured.hasPrefix("handle:") || configured.hasPrefix("pkcs11:") {
+                let source = PrivateKeySource.parse(
+                    configured,
+                    module: configuration.tls.pkcs11Module,
+                    pin: try hardwareKeyPIN(configuration)
+                )
+                do {
+                    return (try DevicePrivateKey.hardware(source), "\(source)")
+                } catch {
+                    throw BundleInstallError(
+                        .keyUnreadable,
+                        "on-device flow: \(error); fix: make the key in the TPM or token first, and check tls.key_file in pinpost.toml (for a TPM, TPM2OPENSSL_TCTI)"
+                    )
+                }
+            }
             let keyFile = destinationPath("device.key")
-            guard FileSystem.entryKind(keyFile) == .regularFile, let key = try? FileSystem.readFile(keyFile) else {
+            guard FileSystem.entryKind(keyFile) == .regularFile, let bytes = try? FileSystem.readFile(keyFile) else {
                 throw BundleInstallError(
                     .keyUnreadable,
                     "on-device flow: no key at \(keyFile); make it first with: pinpost install-bundle --make-csr \(manifest.deviceID) --out \(manifest.deviceID).csr"
                 )
             }
-            return key
+            return (try pemKey(bytes, name: keyFile), keyFile)
         }
     }
 
+    private func pemKey(_ bytes: [UInt8], name: String) throws(BundleInstallError) -> DevicePrivateKey {
+        guard let key = DevicePrivateKey(pem: bytes) else {
+            throw BundleInstallError(
+                .keyUnreadable,
+                "cannot read the private key \(name): not an unencrypted PEM private key"
+            )
+        }
+        return key
+    }
+
+    /// A token's PIN from `tls.pin_file`, which lives on the board (a secret is never in a bundle): the bundled
+    /// config names it relative to its own folder, so it is looked for in the destination.
+    private func hardwareKeyPIN(_ configuration: AgentConfiguration) throws(BundleInstallError) -> String? {
+        guard let pinFile = configuration.tls.pinFile else { return nil }
+        let relative = pinFile.hasPrefix(bundle + "/") ? String(pinFile.dropFirst(bundle.count + 1)) : pinFile
+        let onBoard =
+            relative.hasPrefix("/")
+            ? FileSystem.absolute(String(relative.dropFirst()), relativeTo: root) : destinationPath(relative)
+        guard let bytes = try? FileSystem.readFile(onBoard, limit: 4096) else {
+            throw BundleInstallError(
+                .keyUnreadable,
+                "on-device flow: the token PIN file \(onBoard) (tls.pin_file) cannot be read; fix: put the PIN there first (0600, the agent's)"
+            )
+        }
+        return String(decoding: bytes, as: UTF8.self).split(separator: "\n").first.map(String.init)
+    }
+
     /// The agent's own loader and identity rule, so a bundle the agent would refuse is never installed.
+    @discardableResult
     private func checkConfig(
         _ bytes: [UInt8],
         manifest: BundleManifest,
         certificate: CertificateSummary
-    ) throws(BundleInstallError) {
+    ) throws(BundleInstallError) -> AgentConfiguration {
         let configuration: AgentConfiguration
         do {
             configuration = try ConfigLoader.parse(String(decoding: bytes, as: UTF8.self), file: path("pinpost.toml"))
@@ -236,6 +276,7 @@ public struct BundleVerifier: Sendable {
         } catch {
             throw BundleInstallError(.configRejected, error.message)
         }
+        return configuration
     }
 
     private func checkNotReplacingAnotherDevice(_ id: String) throws(BundleInstallError) {

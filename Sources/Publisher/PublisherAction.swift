@@ -59,10 +59,9 @@ public struct StatusRequest: Sendable, Equatable {
     }
 }
 
-/// A message for systemd (`sd_notify`).
+/// A message for systemd (`sd_notify`). READY is not the publisher's: the service sends it at start-up,
+/// before waiting for the clock, so a board without time still finishes booting.
 public enum ServiceNotification: Sendable, Equatable {
-    /// Start-up is done.
-    case ready
     /// One line for `systemctl status`.
     case status(String)
     /// The publisher is alive.

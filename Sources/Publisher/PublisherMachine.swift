@@ -56,7 +56,8 @@ public struct PublisherMachine<Random: RandomNumberGenerator & Sendable>: Sendab
     private var earlyCloses = 0
     /// True once a CONNACK was accepted or a session was restored: from then on the session file exists.
     private var holdsSession: Bool
-    private var toldReady = false
+    /// The service status already says the first connection attempt is over.
+    private var reportedFirstAttempt = false
     /// The configured subscriptions were requested (once per process: the session keeps them standing).
     private var subscribed = false
 
@@ -159,7 +160,7 @@ public struct PublisherMachine<Random: RandomNumberGenerator & Sendable>: Sendab
         phase = .connected(since: now)
         writable = true
         perform(session.connectionEstablished(now: now))
-        tellReadyOnce()
+        reportFirstAttemptOnce()
         return endStep(now: now)
     }
 
@@ -172,7 +173,7 @@ public struct PublisherMachine<Random: RandomNumberGenerator & Sendable>: Sendab
         // with our id (that one would accept us again at once): the takeover pattern starts over.
         earlyCloses = 0
         scheduleRetry(after: reason, slow: isTrustFailure, now: now)
-        tellReadyOnce()
+        reportFirstAttemptOnce()
         return endStep(now: now)
     }
 
@@ -444,11 +445,10 @@ public struct PublisherMachine<Random: RandomNumberGenerator & Sendable>: Sendab
         SessionStateFile(snapshot: session.persistentState) { $0 < Self.firstOwnTag }
     }
 
-    private mutating func tellReadyOnce() {
-        guard !toldReady else { return }
-        // The clock gate passed and the first attempt is over: start-up is done, the rest is waiting for the broker.
-        toldReady = true
-        output.append(.notify([.ready, .status("waiting for the broker")]))
+    private mutating func reportFirstAttemptOnce() {
+        guard !reportedFirstAttempt else { return }
+        reportedFirstAttempt = true
+        output.append(.notify([.status("waiting for the broker")]))
     }
 
     private mutating func log(_ level: PublisherLogEntry.Level, _ message: String, _ metadata: [String: String] = [:]) {
@@ -531,8 +531,8 @@ public struct PublisherMachine<Random: RandomNumberGenerator & Sendable>: Sendab
             requestStatus("online", now: stepTime)
             subscribeOnce()
             let connected = ServiceNotification.status("connected to \(configuration.brokerAddress)")
-            output.append(.notify(toldReady ? [connected] : [.ready, connected]))
-            toldReady = true
+            output.append(.notify([connected]))
+            reportedFirstAttempt = true
         case .connectionRefused(let reason, let notice):
             lastDisconnect = "CONNACK refused: \(reason)" + (notice.isEmpty ? "" : " (\(notice))")
         case .delivered(let tag):

@@ -28,6 +28,29 @@ public final class DevicePrivateKey {
         self.init(taking: key)
     }
 
+    /// A key held in hardware (`handle:` in a TPM, `pkcs11:` on a token): a handle whose signing runs inside the
+    /// device, so the key can be checked against a certificate without ever leaving it.
+    public static func hardware(_ source: PrivateKeySource) throws(KeyMaterialError) -> DevicePrivateKey {
+        OpenSSLErrors.clear()
+        var error = [CChar](repeating: 0, count: 512)
+        let key: OpaquePointer?
+        switch source {
+        case .file:
+            throw KeyMaterialError(code: .hardwareKeyUnavailable, detail: "\(source) is a file, not a hardware key")
+        case .tpm(let uri):
+            key = CPinpostOpenSSLShims_store_load_private_key("tpm2", uri, &error, error.count)
+        case .pkcs11(let uri, let module, let pin):
+            key = CPinpostOpenSSLShims_engine_load_private_key("pkcs11", uri, module, pin, &error, error.count)
+        }
+        guard let key else {
+            throw KeyMaterialError(
+                code: .hardwareKeyUnavailable,
+                detail: "\(source): \(X509Inspection.string(from: error))"
+            )
+        }
+        return DevicePrivateKey(taking: key)
+    }
+
     /// A new EC P-256 key, the type `provisioning/pinpost-pki` makes.
     public static func generateP256() throws(KeyMaterialError) -> DevicePrivateKey {
         OpenSSLErrors.clear()
@@ -107,6 +130,8 @@ public struct KeyMaterialError: Error, Sendable, Equatable, CustomStringConverti
         case keyGeneration
         case keyEncoding
         case requestSigning
+        /// A TPM or PKCS#11 key could not be loaded (provider, token, handle or PIN).
+        case hardwareKeyUnavailable
     }
 
     public var code: Code
@@ -118,6 +143,7 @@ public struct KeyMaterialError: Error, Sendable, Equatable, CustomStringConverti
         case .keyGeneration: "cannot generate an EC P-256 key (\(detail))"
         case .keyEncoding: "cannot encode the private key as PEM (\(detail))"
         case .requestSigning: "cannot make the certificate request (\(detail))"
+        case .hardwareKeyUnavailable: "cannot load the hardware key (\(detail))"
         }
     }
 }

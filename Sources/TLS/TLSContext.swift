@@ -18,7 +18,16 @@ public final class TLSContext: @unchecked Sendable {
     public init(configuration: TLSConfiguration) throws(TLSError) {
         self.configuration = configuration
         OpenSSLErrors.clear()
-        guard let context = SSL_CTX_new(TLS_client_method()) else {
+        let made: OpaquePointer?
+        if case .tpm = configuration.privateKey {
+            // A TPM key's signature must be computed by the provider that holds it: with the default query
+            // libssl fetches ECDSA from the default provider, exports the key to it (the public half only)
+            // and the handshake fails with "missing private key". Prefer tpm2 for this context's fetches.
+            made = SSL_CTX_new_ex(nil, "?provider=tpm2", TLS_client_method())
+        } else {
+            made = SSL_CTX_new(TLS_client_method())
+        }
+        guard let context = made else {
             throw TLSError(kind: .policy, message: "OpenSSL could not create a TLS context: \(OpenSSLErrors.drain())")
         }
         self.context = context

@@ -80,6 +80,34 @@ struct BundleInstallerTests {
         )
     }
 
+    /// A key made inside a TPM never exists as a file: the bundle's config names it (`--key-ref`), and the
+    /// installer checks the certificate against that key, not against a device.key that is not there. Here no
+    /// TPM answers, so the bundle is refused naming the handle (the virtual board proves the positive path).
+    @Test func onDeviceFlowWithAHardwareKeyChecksThatKey() throws {
+        let bundles = try Bundles.shared.get()
+        let fixture = bundles.fixture
+        let keyFile = fixture.folder + "/dev-0008.tpm-stand-in.key"
+        let request = fixture.folder + "/dev-0008.csr"
+        _ = try BundleFixture.run(
+            "/usr/bin/openssl",
+            ["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", keyFile]
+        )
+        _ = try BundleFixture.run(
+            "/usr/bin/openssl",
+            ["req", "-new", "-key", keyFile, "-subj", "/CN=dev-0008", "-out", request]
+        )
+        let bundle = try fixture.bundle("dev-0008", extra: ["--csr", request, "--key-ref", "handle:0x81000001"])
+        let config = try String(contentsOfFile: bundle + "/pinpost.toml", encoding: .utf8)
+        #expect(config.contains(#"key_file = "handle:0x81000001""#), "\(config)")
+        let board = try fixture.board("tpm")
+        let refused = try #require(throws: BundleInstallError.self) {
+            try install(bundle, board: board, anchor: fixture.rootCertificate)
+        }
+        #expect(refused.code == .keyUnreadable && refused.reason.contains("handle:0x81000001"), "\(refused)")
+        #expect(!refused.reason.contains("--make-csr"), "a hardware key is not looked for in device.key")
+        #expect(!FileManager.default.fileExists(atPath: board + "/etc/pinpost/pinpost.toml"), "nothing installed")
+    }
+
     @Test func onDeviceFlowKeepsTheKeyOnTheBoard() throws {
         let bundles = try Bundles.shared.get()
         let fixture = bundles.fixture

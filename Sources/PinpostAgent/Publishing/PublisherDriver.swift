@@ -274,7 +274,6 @@ struct PublisherDriver {
         guard let systemd = service.systemd else { return }
         let states: [SystemdNotifier.State] = notifications.map {
             switch $0 {
-            case .ready: .ready
             case .status(let text): .status(text)
             case .watchdog: .watchdog
             }

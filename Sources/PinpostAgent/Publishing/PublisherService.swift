@@ -69,6 +69,10 @@ public struct PublisherService: Service {
                 }
                 let systemd = self.systemd
                 let watchdog = SystemdNotifier.processPingInterval()
+                // Start-up is done once the config, the key, the spool and the sensors are up: READY now, not
+                // after the clock gate, or a board without time would hold its boot (multi-user.target waits
+                // for a Type=notify unit) for as long as it has no time. The gate still holds back every TLS byte.
+                notifyReady()
                 do {
                     // SIGTERM must end a wait for the clock too, not only a running session.
                     _ = try await cancelWhenGracefulShutdown {
@@ -101,6 +105,15 @@ public struct PublisherService: Service {
             try spool.checkpoint()
         } catch {
             logger.error("spool checkpoint at shutdown failed: \(error)")
+        }
+    }
+
+    private func notifyReady() {
+        guard let systemd else { return }
+        do {
+            try systemd.send(.ready, .status(clockGate.requireSync ? "checking the clock" : "starting"))
+        } catch {
+            logger.debug("systemd notification failed: \(error)")
         }
     }
 
