@@ -60,6 +60,8 @@ public struct PublisherMachine<Random: RandomNumberGenerator & Sendable>: Sendab
     private var reportedFirstAttempt = false
     /// The configured subscriptions were requested (once per process: the session keeps them standing).
     private var subscribed = false
+    /// A reconnect was asked for while an attempt with the old settings was under way: redo it once it ends.
+    private var reconnectAfterAttempt = false
 
     // Feeding the session from the spool.
     /// False once the spool answered a request with fewer readings than asked; true again when it reports new ones.
@@ -157,10 +159,44 @@ public struct PublisherMachine<Random: RandomNumberGenerator & Sendable>: Sendab
             // An attempt that finished after shutdown: not wanted any more.
             return [.closeConnection]
         }
+        if reconnectAfterAttempt {
+            // Made with the settings a reconnect replaced: close it unused and connect with the new ones.
+            reconnectAfterAttempt = false
+            output.append(.closeConnection)
+            output.append(.connect)
+            return endStep(now: now)
+        }
         phase = .connected(since: now)
         writable = true
         perform(session.connectionEstablished(now: now))
         reportFirstAttemptOnce()
+        return endStep(now: now)
+    }
+
+    /// Ends the connection cleanly (DISCONNECT, the session kept, no Will) and connects again at once, without
+    /// back-off: the broker, the TLS context or the device's identity changed (a new configuration, a renewed
+    /// certificate). Readings wait in the session and the spool meanwhile; none is lost.
+    public mutating func reconnect(reason: String, now: Duration) -> [PublisherAction] {
+        beginInput(now)
+        guard !shuttingDown else { return endStep(now: now) }
+        switch phase {
+        case .connected:
+            log(.info, "reconnecting: \(reason)")
+            perform(session.disconnect(now: now))
+            if case .connected = phase { handleClose(.clientDisconnect) }
+            phase = .connecting
+            output.append(.connect)
+        case .waitingToRetry, .idle:
+            log(.info, "reconnecting: \(reason)")
+            backoff.reset()
+            slowBackoff.reset()
+            phase = .connecting
+            output.append(.connect)
+        case .connecting:
+            reconnectAfterAttempt = true
+        case .finished:
+            break
+        }
         return endStep(now: now)
     }
 
@@ -169,6 +205,11 @@ public struct PublisherMachine<Random: RandomNumberGenerator & Sendable>: Sendab
     public mutating func connectionFailed(reason: String, isTrustFailure: Bool, now: Duration) -> [PublisherAction] {
         beginInput(now)
         guard phase == .connecting else { return [] }
+        if reconnectAfterAttempt {
+            reconnectAfterAttempt = false
+            output.append(.connect)
+            return endStep(now: now)
+        }
         // A broker that cannot be reached after closing on us is restarting, not serving another client
         // with our id (that one would accept us again at once): the takeover pattern starts over.
         earlyCloses = 0

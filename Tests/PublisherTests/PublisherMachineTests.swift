@@ -568,3 +568,58 @@ struct PublisherMessagesTests {
         #expect(files.last?.inFlight.isEmpty == true)
     }
 }
+
+@Suite("Publisher state machine: reconnecting on purpose")
+struct PublisherReconnectTests {
+    @Test("a reconnect ends the connection with DISCONNECT (session kept) and connects again at once")
+    func reconnectWhileConnected() {
+        var rig = PublisherRig()
+        rig.append(3)
+        rig.startAndConnect()
+        rig.acceptConnection()
+        let connects = rig.actions.filter { $0 == .connect }.count
+        let step = rig.input { $0.reconnect(reason: "certificate renewed", now: $1) }
+        let previous = rig.connections.dropLast().last
+        guard case .disconnect(let packet) = previous?.last else {
+            Issue.record("no DISCONNECT before the reconnect: \(String(describing: previous?.last))")
+            return
+        }
+        #expect(packet.reasonCode == .normalDisconnection, "a normal DISCONNECT: the broker keeps the session, no Will")
+        #expect(step.contains(.closeConnection) && step.last(where: { $0 == .connect }) != nil)
+        #expect(rig.actions.filter { $0 == .connect }.count == connects + 1)
+        #expect(rig.retryDelays.isEmpty, "no back-off for a reconnect asked for")
+        // The readings in flight are sent again on the new connection.
+        rig.input { $0.connectionEstablished(now: $1) }
+        rig.acceptConnection(sessionPresent: true)
+        rig.acknowledgeAll()
+        #expect(rig.acknowledged == [1, 2, 3])
+    }
+
+    @Test("a reconnect during an attempt redoes the attempt once it ends, with the new settings")
+    func reconnectWhileConnecting() {
+        var rig = PublisherRig()
+        rig.input { $0.start(now: $1) }
+        rig.input { $0.reconnect(reason: "new broker", now: $1) }
+        let step = rig.input { $0.connectionEstablished(now: $1) }
+        #expect(step == [.closeConnection, .connect])
+        rig.input { $0.connectionEstablished(now: $1) }
+        rig.acceptConnection()
+        #expect(rig.machine.isConnected)
+    }
+
+    @Test("a reconnect while waiting to retry connects at once and starts the back-off over")
+    func reconnectWhileWaiting() {
+        var rig = PublisherRig()
+        rig.input { $0.start(now: $1) }
+        for _ in 0..<5 {
+            rig.input { $0.connectionFailed(reason: "refused", isTrustFailure: false, now: $1) }
+            let token = rig.lastRetryToken!
+            rig.input { $0.retryTimerFired(token: token, now: $1) }
+        }
+        rig.input { $0.connectionFailed(reason: "refused", isTrustFailure: false, now: $1) }
+        let step = rig.input { $0.reconnect(reason: "new config", now: $1) }
+        #expect(step.contains(.connect))
+        rig.input { $0.connectionFailed(reason: "refused", isTrustFailure: false, now: $1) }
+        #expect(rig.retryDelays.last! < .seconds(1), "the back-off started over")
+    }
+}

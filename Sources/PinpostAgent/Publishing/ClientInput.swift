@@ -13,6 +13,8 @@ enum ClientInput: Sendable {
     /// The deadline timer with this token fired.
     case timer(token: Int)
     case retry(token: Int)
+    /// Reconnect now with the current endpoint (see `PublisherControl`).
+    case reconnect(reason: String)
     /// The publisher asked to go on after the inputs queued before (`resumeLater`).
     case resume
     /// A message other than a reading to publish (see `MessageExchange`).

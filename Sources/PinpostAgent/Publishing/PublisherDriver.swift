@@ -104,7 +104,7 @@ struct PublisherDriver {
             logger.info(
                 "TLS established",
                 metadata: [
-                    "broker": "\(service.configuration.broker.host):\(service.configuration.broker.port)",
+                    "broker": "\(service.control.endpoint.host):\(service.control.endpoint.port)",
                     "protocol": "\(connection.handshake.protocolVersion)",
                     "cipher": "\(connection.handshake.cipher)",
                 ]
@@ -153,6 +153,8 @@ struct PublisherDriver {
             perform(machine.publish(message, now: now))
         case .resume:
             perform(machine.resume(now: now))
+        case .reconnect(let reason):
+            perform(machine.reconnect(reason: reason, now: now))
         case .shutdown:
             perform(machine.shutdownRequested(now: now))
         }

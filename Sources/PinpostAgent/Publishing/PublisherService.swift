@@ -26,6 +26,8 @@ public struct PublisherService: Service {
     let systemd: SystemdNotifier?
     /// Messages other than readings, both ways (commands in, replies out), when a service listens.
     let exchange: MessageExchange?
+    /// The door other services use to make the publisher reconnect (new endpoint or identity).
+    public let control: PublisherControl
 
     public init(
         configuration: AgentConfiguration,
@@ -39,6 +41,14 @@ public struct PublisherService: Service {
         exchange: MessageExchange? = nil
     ) {
         self.exchange = exchange
+        self.control = PublisherControl(
+            endpoint: BrokerEndpoint(
+                host: configuration.broker.host,
+                port: configuration.broker.port,
+                connectTimeout: configuration.broker.connectTimeout,
+                tls: tls
+            )
+        )
         self.systemd = systemd
         self.configuration = configuration
         self.tls = tls
@@ -50,20 +60,21 @@ public struct PublisherService: Service {
     }
 
     public func run() async throws {
-        let (inputs, continuation) = AsyncStream<ClientInput>.makeStream()
+        let inputs = control.inputs
+        let control = self.control
         let wakeUps = self.wakeUps
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
                     for await _ in wakeUps {
-                        continuation.yield(.readingsAvailable)
+                        control.yield(.readingsAvailable)
                     }
-                    continuation.yield(.readingsFinished)
+                    control.yield(.readingsFinished)
                 }
                 if let exchange = self.exchange {
                     group.addTask {
                         for await message in exchange.outgoing {
-                            continuation.yield(.publish(message))
+                            control.yield(.publish(message))
                         }
                     }
                 }
@@ -86,10 +97,10 @@ public struct PublisherService: Service {
                 }
                 var driver = PublisherDriver(service: self)
                 driver.start()
-                launch(driver.takeLaunches(), in: &group, continuation: continuation)
+                launch(driver.takeLaunches(), in: &group)
                 for await input in inputs {
                     driver.handle(input)
-                    launch(driver.takeLaunches(), in: &group, continuation: continuation)
+                    launch(driver.takeLaunches(), in: &group)
                     if driver.isFinished { break }
                 }
                 // The DISCONNECT (and TLS close_notify) must leave before the process does.
@@ -99,7 +110,7 @@ public struct PublisherService: Service {
             }
         } onGracefulShutdown: {
             try? systemd?.send(.stopping, .status("shutting down: flushing readings"))
-            continuation.yield(.shutdown)
+            control.yield(.shutdown)
         }
         do {
             try spool.checkpoint()
@@ -117,47 +128,45 @@ public struct PublisherService: Service {
         }
     }
 
-    /// Starts what the driver asked for beside the loop: connection attempts and retry timers report back
-    /// through `continuation`, tagged so the driver can tell a current report from a stale one.
-    private func launch(
-        _ launches: [PublisherDriver.Launch],
-        in group: inout TaskGroup<Void>,
-        continuation: AsyncStream<ClientInput>.Continuation
-    ) {
+    /// Starts what the driver asked for beside the loop: connection attempts and timers report back through
+    /// `control`, tagged so the driver can tell a current report from a stale one.
+    private func launch(_ launches: [PublisherDriver.Launch], in group: inout TaskGroup<Void>) {
+        let control = self.control
         for launch in launches {
             switch launch {
             case .connect(let attempt):
+                let endpoint = control.endpoint
                 let connector = BrokerConnector(
-                    host: configuration.broker.host,
-                    port: configuration.broker.port,
-                    connectTimeout: configuration.broker.connectTimeout,
-                    tls: tls
+                    host: endpoint.host,
+                    port: endpoint.port,
+                    connectTimeout: endpoint.connectTimeout,
+                    tls: endpoint.tls
                 )
                 group.addTask {
                     do throws(ConnectFailure) {
                         let connection = try await connector.connect { event in
-                            continuation.yield(.transport(attempt: attempt, event))
+                            control.yield(.transport(attempt: attempt, event))
                         }
                         guard !Task.isCancelled else {
                             connection.close()
                             return
                         }
-                        continuation.yield(.connected(attempt: attempt, connection))
+                        control.yield(.connected(attempt: attempt, connection))
                     } catch {
-                        continuation.yield(.connectFailed(attempt: attempt, error))
+                        control.yield(.connectFailed(attempt: attempt, error))
                     }
                 }
             case .retryTimer(let delay, let token):
                 group.addTask {
                     guard (try? await Task.sleep(for: delay)) != nil else { return }
-                    continuation.yield(.retry(token: token))
+                    control.yield(.retry(token: token))
                 }
             case .resume:
-                continuation.yield(.resume)
+                control.yield(.resume)
             case .timer(let instant, let token):
                 group.addTask {
                     guard (try? await Task.sleep(until: instant, clock: .continuous)) != nil else { return }
-                    continuation.yield(.timer(token: token))
+                    control.yield(.timer(token: token))
                 }
             }
         }

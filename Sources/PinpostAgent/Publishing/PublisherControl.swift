@@ -1,0 +1,48 @@
+internal import Synchronization
+public import TLS
+
+/// Where the publisher connects and with which identity: read at every connection attempt, so a new
+/// configuration or a renewed certificate takes effect at the next one.
+public struct BrokerEndpoint: Sendable {
+    public var host: String
+    public var port: Int
+    public var connectTimeout: Duration
+    /// Trust anchors, policy and the device's certificate and key.
+    public var tls: TLSContext
+
+    public init(host: String, port: Int, connectTimeout: Duration, tls: TLSContext) {
+        self.host = host
+        self.port = port
+        self.connectTimeout = connectTimeout
+        self.tls = tls
+    }
+}
+
+/// What other services may ask of a running publisher: reconnect now (with a new endpoint or identity), or
+/// publish a message that is not a reading. Sendable; everything it does arrives as an input of the publisher's
+/// one loop, in order with the rest.
+public final class PublisherControl: Sendable {
+    private let endpointStore: Mutex<BrokerEndpoint>
+    let inputs: AsyncStream<ClientInput>
+    private let continuation: AsyncStream<ClientInput>.Continuation
+
+    init(endpoint: BrokerEndpoint) {
+        endpointStore = Mutex(endpoint)
+        (inputs, continuation) = AsyncStream.makeStream()
+    }
+
+    /// The endpoint the next connection attempt uses.
+    public var endpoint: BrokerEndpoint { endpointStore.withLock { $0 } }
+
+    /// Ends the current connection cleanly (the MQTT session is kept, no Will) and connects again at once with
+    /// `endpoint`, e.g. after a certificate renewal or a configuration change. No reading is lost: they wait in
+    /// the session and the spool meanwhile.
+    public func reconnect(to endpoint: BrokerEndpoint? = nil, reason: String) {
+        if let endpoint { endpointStore.withLock { $0 = endpoint } }
+        continuation.yield(.reconnect(reason: reason))
+    }
+
+    func yield(_ input: ClientInput) {
+        continuation.yield(input)
+    }
+}
