@@ -9,6 +9,7 @@
 
 # --------------------------------------------------------------------------- 1. install
 s_install() {
+    local state
     boot install
     kv "boot_s=$boot_seconds"
     install_deb "$deb1" > "$work/install.apt.log" 2>&1 || fail "apt-get install ./$(basename "$deb1") failed: $(tail -n 3 "$work/install.apt.log")"
@@ -22,8 +23,8 @@ s_install() {
     check "/dev/$(g board-gpio chip) is not 0660 root:gpio (udev rule)" g 'test "$(stat -c "%a %U:%G" /dev/$(board-gpio chip))" = "660 root:gpio"'
     # skipped, not failed: by hand, and at the next boot
     g 'systemctl start pinpost' || fail "systemctl start pinpost failed on an unprovisioned board"
-    check "start on an unprovisioned board: ConditionResult is not 'no' or the unit is not inactive" \
-        g 'test "$(systemctl show -p ConditionResult,ActiveState,Result --value pinpost | paste -sd" ")" = "no inactive success"'
+    state=$(props ConditionResult ActiveState Result)
+    [[ "$state" == "no inactive success" ]] || fail "start on an unprovisioned board: ConditionResult ActiveState Result = '$state', expected 'no inactive success'"
     g 'systemctl reboot' || true
     wait_for 60 "the board to power off for the reboot" bash -c "! kill -0 $(cat "$work/pids/qemu-install.pid") 2>/dev/null"
     rm -f "$work/pids/qemu-install.pid"
@@ -129,8 +130,8 @@ s_watchdog() {
     g 'cp /etc/pinpost/pinpost.toml /root/pinpost.toml.good && sed -i "s/^require_sync = /require_synk = /" /etc/pinpost/pinpost.toml'
     g 'systemctl reset-failed pinpost; journalctl --rotate >/dev/null 2>&1; date +%s > /root/mark78; systemctl start pinpost' || true
     wait_for 60 "the agent to exit on the broken config" g 'systemctl show -p ActiveState --value pinpost | grep -qx failed' \
-        || fail "broken config: the unit is not 'failed': $(g 'systemctl show -p ActiveState,SubState,ExecMainStatus pinpost | paste -sd" "')"
-    state=$(g 'systemctl show -p SubState,ExecMainStatus,NRestarts,Result pinpost | paste -sd" "')
+        || fail "broken config: the unit is not 'failed': $(props ActiveState SubState ExecMainStatus)"
+    state=$(g 'systemctl show -p SubState -p ExecMainStatus -p NRestarts -p Result pinpost | paste -sd" "')
     kv "config_state=\"$state\""
     grep -q 'ExecMainStatus=78' <<< "$state" || fail "broken config: exit status is not 78: $state"
     grep -q 'SubState=failed' <<< "$state" || fail "broken config: systemd schedules a restart: $state"
@@ -141,8 +142,8 @@ s_watchdog() {
     g 'cp /root/pinpost.toml.good /etc/pinpost/pinpost.toml && chmod 0644 /etc/pinpost/device.key'
     g 'systemctl reset-failed pinpost; date +%s > /root/mark77; systemctl start pinpost' || true
     wait_for 60 "the agent to exit on the open key" g 'systemctl show -p ActiveState --value pinpost | grep -qx failed' \
-        || fail "key 0644: the unit is not 'failed': $(g 'systemctl show -p ActiveState,SubState,ExecMainStatus pinpost | paste -sd" "')"
-    state=$(g 'systemctl show -p SubState,ExecMainStatus,NRestarts,Result pinpost | paste -sd" "')
+        || fail "key 0644: the unit is not 'failed': $(props ActiveState SubState ExecMainStatus)"
+    state=$(g 'systemctl show -p SubState -p ExecMainStatus -p NRestarts -p Result pinpost | paste -sd" "')
     kv "key_state=\"$state\""
     grep -q 'ExecMainStatus=77' <<< "$state" || fail "key 0644: exit status is not 77: $state"
     grep -q 'SubState=failed' <<< "$state" || fail "key 0644: systemd schedules a restart: $state"
