@@ -46,14 +46,14 @@ s_first_reading() {
     install_bundle "$bundle" > "$work/first.bundle.log" 2>&1 || fail "pinpost-install-bundle refused the factory bundle: $(tail -n 2 "$work/first.bundle.log")"
     edited=$(gpio_backend_edit)
     g 'systemctl start pinpost'
-    wait_for 90 "pinpost.service to be active (READY=1)" test -n "$(active_pid)" \
+    wait_for 90 "pinpost.service to be active (READY=1)" is_active \
         || fail "pinpost.service did not become active: $(journal -n 5 | tr '\n' ' ')"
-    wait_for 60 "the first readings at the broker" test "$(count_readings "$id")" -ge 2 \
+    wait_for 60 "the first readings at the broker" ge 2 count_readings "$id" \
         || fail "no readings reached the broker: $(journal -n 5 | tr '\n' ' ')"
     chip=$(g board-gpio chip)
     before=$(count_readings "$id" door)
     g "for i in \$(seq 1 $flips); do board-gpio set 0 \$((i % 2)); sleep 0.3; done"
-    wait_for 60 "$flips door readings" test "$(( $(count_readings "$id" door) - before ))" -ge "$flips" \
+    wait_for 60 "$flips door readings" ge $((before + flips)) count_readings "$id" door \
         || fail "only $(( $(count_readings "$id" door) - before )) of $flips flips of $chip line 0 reached the broker"
     after=$(grep " devices/$id/sensors/door " "$observer_log" | tail -n "$flips" | grep -o '"value":[01],"edge":"[a-z]*"' | paste -sd' ')
     [[ "$after" == *'"value":1,"edge":"rising" "value":0,"edge":"falling"'* ]] || fail "door readings do not follow the flips: $after"
@@ -80,8 +80,8 @@ s_sandbox() {
     boot sandbox
     provision "$id"
     g 'systemctl start pinpost'
-    wait_for 90 "pinpost.service to be active" test -n "$(active_pid)" || fail "pinpost.service did not become active: $(journal -n 5 | tr '\n' ' ')"
-    wait_for 60 "readings from the agent (it holds its GPIO lines)" test "$(count_readings "$id" door)" -ge 1 \
+    wait_for 90 "pinpost.service to be active" is_active || fail "pinpost.service did not become active: $(journal -n 5 | tr '\n' ' ')"
+    wait_for 60 "readings from the agent (it holds its GPIO lines)" ge 1 count_readings "$id" door \
         || fail "no door reading: the agent could not use its gpiochip: $(journal -p warning -n 5 | tr '\n' ' ')"
     pid=$(active_pid)
     status=$(g "cat /proc/$pid/status")
@@ -93,7 +93,7 @@ s_sandbox() {
     put "$here/board-probe" /usr/local/sbin/board-probe
     g 'chmod 0755 /usr/local/sbin/board-probe && mknod -m 0666 /dev/board-probe-kmsg c 1 11'
     g 'mkdir -p /etc/systemd/system/pinpost.service.d && printf "[Service]\nExecStartPre=/usr/local/sbin/board-probe\n" > /etc/systemd/system/pinpost.service.d/probe.conf && systemctl daemon-reload && systemctl restart pinpost'
-    wait_for 90 "pinpost.service to be active after the probe" test -n "$(active_pid)" || fail "pinpost.service did not start after the probe: $(journal -n 8 | tr '\n' ' ')"
+    wait_for 90 "pinpost.service to be active after the probe" is_active || fail "pinpost.service did not start after the probe: $(journal -n 8 | tr '\n' ' ')"
     probe=$(g 'journalctl -u pinpost -b --no-pager -o cat | grep "^PROBE "')
     echo "$probe"
     [[ -n "$probe" ]] || fail "the probe printed nothing"
@@ -113,14 +113,14 @@ s_watchdog() {
     provision "$id"
     g 'mkdir -p /etc/systemd/system/pinpost.service.d && printf "[Service]\nWatchdogSec=5s\n" > /etc/systemd/system/pinpost.service.d/watchdog.conf && systemctl daemon-reload'
     g 'systemctl start board-flip pinpost'
-    wait_for 90 "pinpost.service to be active" test -n "$(active_pid)" || fail "pinpost.service did not become active"
-    wait_for 60 "readings" test "$(count_readings "$id" door)" -ge 5 || fail "no readings before the watchdog test"
+    wait_for 90 "pinpost.service to be active" is_active || fail "pinpost.service did not become active"
+    wait_for 60 "readings" ge 5 count_readings "$id" door || fail "no readings before the watchdog test"
     pid1=$(active_pid)
     g "kill -STOP $pid1"
     kv "sigstop_pid=$pid1"
     wait_for 60 "systemd's watchdog to kill the stopped agent" g 'journalctl -u pinpost -b --no-pager | grep -q "Watchdog timeout"' \
         || fail "systemd did not kill the stopped agent (no 'Watchdog timeout' in the journal)"
-    wait_for 90 "the restarted agent" bash -c "p=\$(active_pid 2>/dev/null); [[ -n \$p && \$p != $pid1 ]]" || fail "the agent was not restarted after the watchdog kill"
+    wait_for 90 "the restarted agent" restarted_from "$pid1" || fail "the agent was not restarted after the watchdog kill"
     pid2=$(active_pid)
     g 'journalctl -u pinpost -b --no-pager -o short-precise | grep -E "Watchdog timeout|Main process exited|Scheduled restart|Started" | tail -n 6'
     last=$(readings_of last-seq "$observer_log" --device "$id")
@@ -186,17 +186,17 @@ s_clock() {
     sysstate=$(g 'systemctl is-system-running' || true)
     kv "system_state_while_waiting=$sysstate" "pinpost_state_while_waiting=$(props ActiveState SubState | tr ' ' /)"
     # timesyncd asks at least twice (ConnectionRetrySec=5) while the responder drops: the window
-    wait_for 120 "two NTP requests dropped" test "$(tail -n +"$((ntp_mark + 1))" "$work/ntp.log" | grep -c '^dropped')" -ge 2 \
+    wait_for 120 "two NTP requests dropped" ge 2 count_after "$work/ntp.log" "$ntp_mark" '^dropped' \
         || fail "timesyncd did not reach the NTP responder through the relay"
     conn_before=$(tail -n +"$((mark + 1))" "$broker_log" | grep -c "New connection from" || true)
     kv "tls_connections_while_unsynced=$conn_before"
     [[ $conn_before -eq 0 ]] || fail "$conn_before connections reached the broker before the clock was synchronized"
     touch "$work/ntp.gate"
-    wait_for 120 "the NTP responder to answer" grep -q '^answered' <(tail -n +"$((ntp_mark + 1))" "$work/ntp.log") || fail "timesyncd never asked again"
+    wait_for 120 "the NTP responder to answer" ge 1 count_after "$work/ntp.log" "$ntp_mark" '^answered' || fail "timesyncd never asked again"
     first_answer=$(tail -n +"$((ntp_mark + 1))" "$work/ntp.log" | awk '$1 == "answered" {print $2; exit}')
     wait_for 120 "timesyncd to synchronize" g 'test "$(timedatectl show -p NTPSynchronized --value)" = yes' || fail "timesyncd did not synchronize"
     synced_at=$(date +%s.%N)
-    wait_for 120 "the agent to connect" grep -q "as $id " <(tail -n +"$((mark + 1))" "$broker_log") \
+    wait_for 120 "the agent to connect" ge 1 count_after "$broker_log" "$mark" "as $id " \
         || fail "the agent did not connect after the clock was synchronized: $(journal -b -n 5 | tr '\n' ' ')"
     first_conn=$(tail -n +"$((mark + 1))" "$broker_log" | awk -F: '/New connection from/ {print $1; exit}')
     delay=$(python3 -c "print(f'{$first_conn - $first_answer:.1f}')")
@@ -215,7 +215,7 @@ power_run() { # power_run POLICY ID
     g "sed -i '/^\\[spool\\]/a fsync = \"$policy\"' /etc/pinpost/pinpost.toml && grep -A2 '^\\[spool\\]' /etc/pinpost/pinpost.toml"
     # the flipper starts at every boot after a cut, like the agent (board-flip has no [Install])
     g 'ln -sf /etc/systemd/system/board-flip.service /etc/systemd/system/multi-user.target.wants/board-flip.service && systemctl daemon-reload && systemctl start board-flip.service pinpost'
-    wait_for 90 "readings" test "$(count_readings "$id" door)" -ge 5 || fail "$policy: no readings before the cuts"
+    wait_for 90 "readings" ge 5 count_readings "$id" door || fail "$policy: no readings before the cuts"
     for i in 1 2 3 4 5; do
         last=$(readings_of last-seq "$observer_log" --device "$id")
         wait_for 120 "readings before cut $i" seq_above "$id" "$((last + 3))" || fail "$policy: readings stopped before cut $i"
@@ -256,7 +256,7 @@ s_power_cuts() {
     stream_before=$(grep " devices/$id/sensors/" "$observer_log" | tail -n1 | grep -o '"stream":"[0-9a-f]*"' || echo none)
     g 'truncate -s 0 /var/lib/pinpost/spool/ack && rm -f /var/lib/pinpost/spool/*.seg && systemctl start board-flip.service pinpost'
     local mark; mark=$(wc -l < "$observer_log")
-    wait_for 90 "readings after the spool reset" test "$(tail -n +"$((mark + 1))" "$observer_log" | grep -c " devices/$id/sensors/")" -ge 3 \
+    wait_for 90 "readings after the spool reset" ge 3 count_after "$observer_log" "$mark" " devices/$id/sensors/" \
         || fail "no readings after emptying spool/ack and removing the segments"
     first_after=$(tail -n +"$((mark + 1))" "$observer_log" | grep -m1 " devices/$id/sensors/" | cut -d' ' -f4-)
     echo "before the reset: last seq $last_seq, $stream_before; first reading after: $first_after"
@@ -284,13 +284,13 @@ s_upgrade() {
     provision "$id"
     g 'printf "\n# administrator: keep this line\n" >> /etc/pinpost/pinpost.toml && printf "\n# administrator: example edited\n" >> /etc/pinpost/pinpost.toml.example'
     g 'systemctl start board-flip pinpost'
-    wait_for 90 "pinpost.service to be active" test -n "$(active_pid)" || fail "pinpost.service did not become active"
-    wait_for 60 "readings" test "$(count_readings "$id" door)" -ge 5 || fail "no readings before the upgrade"
+    wait_for 90 "pinpost.service to be active" is_active || fail "pinpost.service did not become active"
+    wait_for 60 "readings" ge 5 count_readings "$id" door || fail "no readings before the upgrade"
     pid1=$(active_pid)
     g 'ls -l /var/lib/pinpost/spool' > "$work/upgrade.spool.before"
     install_deb "$deb2" > "$work/upgrade.apt.log" 2>&1 || fail "upgrade to $version2 failed: $(tail -n 3 "$work/upgrade.apt.log")"
     check "dpkg does not report $version2" g "test \"\$(dpkg-query -W -f='\${Version}' pinpost)\" = '$version2'"
-    wait_for 60 "the restarted agent" bash -c "p=\$(active_pid 2>/dev/null); [[ -n \$p && \$p != $pid1 ]]" || fail "the upgrade did not restart the running agent (pid still $pid1 or inactive)"
+    wait_for 60 "the restarted agent" restarted_from "$pid1" || fail "the upgrade did not restart the running agent (pid still $pid1 or inactive)"
     pid2=$(active_pid)
     check "the administrator's edit of pinpost.toml is gone" g 'grep -q "administrator: keep this line" /etc/pinpost/pinpost.toml'
     check "the administrator's edit of pinpost.toml.example (conffile) is gone" g 'grep -q "administrator: example edited" /etc/pinpost/pinpost.toml.example'
@@ -371,8 +371,8 @@ s_tpm() {
         printf '%s\n' "$diag" > "$work/tpm.diagnosis"
         fail "the agent did not connect with the TPM key under the sandbox: $(journal -p warning -n 2 | tail -n1 | cut -c1-300) (diagnosis: $(grep -A2 -e '---' <<< "$diag" | paste -sd' ' | cut -c1-600))"
     fi
-    wait_for 60 "readings signed through the TPM session" test "$(count_readings "$id")" -ge 2 || fail "no readings with the TPM key"
-    check "pinpost.service is not active with the TPM key" test -n "$(active_pid)"
+    wait_for 60 "readings signed through the TPM session" ge 2 count_readings "$id" || fail "no readings with the TPM key"
+    check "pinpost.service is not active with the TPM key" is_active
     files=$(g 'grep -rlE "BEGIN (EC |ENCRYPTED |)PRIVATE KEY" /etc /root /var/lib/pinpost /home 2>/dev/null' || true)
     kv "private_key_files=$(grep -c . <<< "$files" || true)"
     [[ -z "$files" ]] || fail "a private key file exists on the board: $files"
