@@ -137,10 +137,19 @@ s_watchdog() {
     kv "config_state=\"$state\""
     grep -q 'ExecMainStatus=78' <<< "$state" || fail "broken config: exit status is not 78: $state"
     grep -q 'SubState=failed' <<< "$state" || fail "broken config: systemd schedules a restart: $state"
+    # The message must name the file, the key and the fix, at priority err or higher. Its content is
+    # checked at any priority first, so that a wrong priority (FINDINGS.md F3) does not hide the rest.
+    local all priority_finding=""
+    all=$(g 'journalctl -u pinpost --since "@$(cat /root/mark78)" --no-pager -o cat _PID="$(systemctl show -p ExecMainPID --value pinpost)"' || true)
     err=$(g 'journalctl -u pinpost --since "@$(cat /root/mark78)" -p err --no-pager -o cat')
-    echo "config error in the journal (priority err or higher): $err"
-    grep -q '/etc/pinpost/pinpost.toml' <<< "$err" || fail "exit 78: journalctl -p err does not name /etc/pinpost/pinpost.toml: ${err:-<nothing at err>}"
-    grep -q 'require_synk' <<< "$err" || fail "exit 78: journalctl -p err does not name the key require_synk: $err"
+    echo "exit 78, the agent's own lines (any priority): $all"
+    echo "exit 78, priority err or higher: $err"
+    grep -q '/etc/pinpost/pinpost.toml' <<< "$all" || fail "exit 78: the journal does not name /etc/pinpost/pinpost.toml: ${all:-<nothing>}"
+    grep -q 'require_synk' <<< "$all" || fail "exit 78: the journal does not name the key require_synk: $all"
+    if ! grep -q 'require_synk' <<< "$err"; then
+        priority_finding="exit 78"
+        kv "exit78_message_priority=$(g 'journalctl -u pinpost --since "@$(cat /root/mark78)" --no-pager -o json | grep require_synk | grep -o "\"PRIORITY\":\"[0-9]\"" | head -n1' | tr -dc 0-9)"
+    fi
     g 'cp /root/pinpost.toml.good /etc/pinpost/pinpost.toml && chmod 0644 /etc/pinpost/device.key'
     g 'systemctl reset-failed pinpost; date +%s > /root/mark77; systemctl start pinpost' || true
     wait_for 60 "the agent to exit on the open key" g 'systemctl show -p ActiveState --value pinpost | grep -qx failed' \
@@ -149,13 +158,20 @@ s_watchdog() {
     kv "key_state=\"$state\""
     grep -q 'ExecMainStatus=77' <<< "$state" || fail "key 0644: exit status is not 77: $state"
     grep -q 'SubState=failed' <<< "$state" || fail "key 0644: systemd schedules a restart: $state"
+    all=$(g 'journalctl -u pinpost --since "@$(cat /root/mark77)" --no-pager -o cat _PID="$(systemctl show -p ExecMainPID --value pinpost)"' || true)
     err=$(g 'journalctl -u pinpost --since "@$(cat /root/mark77)" -p err --no-pager -o cat')
-    echo "key error in the journal (priority err or higher): $err"
-    grep -q '/etc/pinpost/device.key' <<< "$err" || fail "exit 77: journalctl -p err does not name /etc/pinpost/device.key: ${err:-<nothing at err>}"
-    grep -q 'chmod' <<< "$err" || fail "exit 77: journalctl -p err does not give the fix (chmod): $err"
+    echo "exit 77, the agent's own lines (any priority): $all"
+    echo "exit 77, priority err or higher: $err"
+    grep -q '/etc/pinpost/device.key' <<< "$all" || fail "exit 77: the journal does not name /etc/pinpost/device.key: ${all:-<nothing>}"
+    grep -q 'chmod' <<< "$all" || fail "exit 77: the journal does not give the fix (chmod): $all"
+    if ! grep -q '/etc/pinpost/device.key' <<< "$err"; then
+        priority_finding+="${priority_finding:+, }exit 77"
+        kv "exit77_message_priority=$(g 'journalctl -u pinpost --since "@$(cat /root/mark77)" --no-pager -o json | grep device.key | grep -o "\"PRIORITY\":\"[0-9]\"" | head -n1' | tr -dc 0-9)"
+    fi
     # the seq stayed contiguous through the watchdog restart
     summary=$(readings_of summary "$observer_log" --device "$id") || fail "seq after the watchdog restart: $summary"
     kv "$(head -n1 <<< "$summary")"
+    [[ -z "$priority_finding" ]] || fail "$priority_finding: the message names the file, the key and the fix but reaches the journal below priority err (FINDINGS.md F3); watchdog restart, no restart on 77/78 and contiguous seq passed"
 }
 
 # --------------------------------------------------------------------------- 5. clock
