@@ -194,8 +194,11 @@ s_clock() {
     kv "guest_clock_at_boot=$(date -u -d "@$year" +%FT%TZ)"
     [[ $year -lt $(( $(date +%s) - 86400 )) ]] || fail "the guest clock is not in the past: $(g date -u)"
     check "the clock is synchronized at boot" g 'test "$(timedatectl show -p NTPSynchronized --value)" = no'
-    wait_for 120 "the agent to wait for the clock" g 'journalctl -u pinpost -b --no-pager | grep -q "waiting for a synchronized clock"' \
-        || fail "the agent did not say it waits for a synchronized clock: $(journal -b -n 5 | tr '\n' ' ')"
+    # Below the floor (binary build time, certificates' notBefore) the agent refuses whatever the
+    # sync state; above it, it waits for synchronization. Either way it must say so.
+    wait_for 120 "the agent to wait for the clock" g 'journalctl -u pinpost -b --no-pager | grep -qE "waiting for a synchronized clock|not connecting: the wall clock"' \
+        || fail "the agent did not say it waits for the clock: $(journal -b -n 5 | tr '\n' ' ')"
+    kv "agent_said=\"$(g 'journalctl -u pinpost -b --no-pager -o cat | grep -m1 -oE "waiting for a synchronized clock|not connecting: the wall clock reads [^,]*"')\""
     # While the agent waits for the clock it has not sent READY=1; multi-user.target (After= every
     # unit it wants) waits with it: the boot is not finished (FINDINGS.md F5).
     local sysstate
