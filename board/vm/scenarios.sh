@@ -212,12 +212,12 @@ s_clock() {
     [[ $conn_before -eq 0 ]] || fail "$conn_before connections reached the broker before the clock was synchronized"
     touch "$work/ntp.gate"
     wait_for 120 "the NTP responder to answer" ge 1 count_after "$work/ntp.log" "$ntp_mark" '^answered' || fail "timesyncd never asked again"
-    first_answer=$(tail -n +"$((ntp_mark + 1))" "$work/ntp.log" | awk '$1 == "answered" {print $2; exit}')
+    first_answer=$(awk -v m="$ntp_mark" 'NR > m && $1 == "answered" {print $2; exit}' "$work/ntp.log")
     wait_for 120 "timesyncd to synchronize" g 'test "$(timedatectl show -p NTPSynchronized --value)" = yes' || fail "timesyncd did not synchronize"
     synced_at=$(date +%s.%N)
     wait_for 120 "the agent to connect" ge 1 count_after "$broker_log" "$mark" "as $id " \
         || fail "the agent did not connect after the clock was synchronized: $(journal -b -n 5 | tr '\n' ' ')"
-    first_conn=$(tail -n +"$((mark + 1))" "$broker_log" | awk -F: '/New connection from/ {print $1; exit}')
+    first_conn=$(awk -F: -v m="$mark" 'NR > m && /New connection from/ {print $1; exit}' "$broker_log")
     delay=$(python3 -c "print(f'{$first_conn - $first_answer:.1f}')")
     kv "first_ntp_answer=$first_answer" "first_broker_connection=$first_conn" "connect_after_sync_s=$delay"
     python3 -c "import sys; sys.exit(0 if $first_conn + 1 >= $first_answer else 1)" \
