@@ -3,7 +3,8 @@
 # libgpiod-dev, openssl, pkg-config).
 #
 #   make demo                        run the end-to-end demo (DEMO_SECONDS=20)
-#   make test SWIFT_TEST_FLAGS=...   install deps, lint, build, run swift test, fuzz MQTT (FUZZ_SECONDS=60)
+#   make test SWIFT_TEST_FLAGS=...   install deps, lint, build, run swift test, fuzz MQTT (FUZZ_SECONDS=60),
+#                                    then the virtual board (board/vm/run-test; PINPOST_SKIP_VM=1 skips it)
 #   make lint                        swift format lint --strict, shellcheck over board/ and provisioning/
 #   make build                       swift build
 #   make clean                       remove build output and the demo folder
@@ -35,9 +36,11 @@ lint: deps
 test: deps lint
 	$(SWIFT) build $(SWIFT_BUILD_FLAGS)
 	@if [ "$${PINPOST_SKIP_GPIO_SIM:-0}" != 1 ]; then board/gpio-sim/run-test --prepare; fi
+	@if [ "$${PINPOST_SKIP_VM:-0}" != 1 ]; then board/vm/run-test --prepare; fi
 	$(SWIFT) test $(SWIFT_BUILD_FLAGS) $(SWIFT_TEST_FLAGS)
 	if [ "$(FUZZ_SECONDS)" != 0 ]; then Tests/Fuzz/run $(FUZZ_SECONDS); fi
 	@if [ "$${PINPOST_SKIP_GPIO_SIM:-0}" != 1 ]; then board/gpio-sim/check-libgpiod2; fi
+	@if [ "$${PINPOST_SKIP_VM:-0}" != 1 ]; then board/vm/run-test; fi
 
 build:
 	$(SWIFT) build $(SWIFT_BUILD_FLAGS)
