@@ -62,6 +62,8 @@ public struct PublisherMachine<Random: RandomNumberGenerator & Sendable>: Sendab
     private var subscribed = false
     /// A reconnect was asked for while an attempt with the old settings was under way: redo it once it ends.
     private var reconnectAfterAttempt = false
+    /// The session file must be written (a CONNACK was accepted) once the step's bytes are flushed.
+    private var sessionFileDue = false
 
     // Feeding the session from the spool.
     /// False once the spool answered a request with fewer readings than asked; true again when it reports new ones.
@@ -405,9 +407,15 @@ public struct PublisherMachine<Random: RandomNumberGenerator & Sendable>: Sendab
     private mutating func endStep(now: Duration) -> [PublisherAction] {
         finishIfDone(now: now)
         requestReadingsIfRoom()
-        if unflushed && requestedReadings == nil && statusRequests == 0 {
-            output.append(.flush)
-            unflushed = false
+        if requestedReadings == nil && statusRequests == 0 {
+            if unflushed {
+                output.append(.flush)
+                unflushed = false
+            }
+            if sessionFileDue {
+                sessionFileDue = false
+                output.append(.saveSession(sessionFile))
+            }
         }
         defer { output.removeAll(keepingCapacity: true) }
         return output
@@ -565,7 +573,8 @@ public struct PublisherMachine<Random: RandomNumberGenerator & Sendable>: Sendab
             if everConnected { reconnects += 1 }
             everConnected = true
             holdsSession = true
-            output.append(.saveSession(sessionFile))
+            // Written once the first burst after CONNACK is flushed: its fsync need not delay the first PUBLISH.
+            sessionFileDue = true
             log(.info, "MQTT connected", ["client_id": configuration.clientID, "session_present": "\(sessionPresent)"])
             warnAboutMaximumQoS(connack.properties.maximumQoS)
             lastFailure = nil
