@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "MQTT", targets: ["MQTT"]),
         // For board/bench/micro (the microbenchmarks live outside this package to keep CI's build lean).
         .library(name: "DurableSpool", targets: ["DurableSpool"]),
+        .library(name: "Publisher", targets: ["Publisher"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

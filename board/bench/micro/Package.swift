@@ -20,6 +20,7 @@ let package = Package(
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "MQTT", package: "pinpost"),
                 .product(name: "DurableSpool", package: "pinpost"),
+                .product(name: "Publisher", package: "pinpost"),
             ],
             path: "Benchmarks/PinpostMicro",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

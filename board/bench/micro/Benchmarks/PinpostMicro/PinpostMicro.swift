@@ -2,6 +2,7 @@ import Benchmark
 import DurableSpool
 import Glibc
 import MQTT
+import Publisher
 
 /// Per-message work of the hot paths, with allocation counts: the codec (PUBLISH encode into a
 /// reused buffer, PUBLISH and PUBACK decode), the session state machine (publish -> PUBACK at QoS 1)
@@ -76,6 +77,44 @@ let benchmarks: @Sendable () -> Void = {
             guard case .send(let sent) = actions.first else { fatalError("no PUBLISH sent") }
             let ack: [UInt8] = [0x40, 0x02, sent[idOffset], sent[idOffset + 1]]
             blackHole(session.received(ack, now: .zero))
+        }
+    }
+
+    Benchmark("publisher: reading taken -> PUBLISH written -> PUBACK -> acknowledged, QoS 1, 64 B") { benchmark in
+        // The agent's write path above the socket: the publisher state machine takes a record from the spool,
+        // the session encodes its PUBLISH, the PUBACK comes back and the seq is acknowledged. One reading per
+        // iteration, the way a steady stream flows (one reading per input).
+        var machine = PublisherMachine(
+            configuration: PublisherConfiguration(
+                clientID: "dev-0001",
+                brokerAddress: "broker:8883",
+                statusTopic: "devices/dev-0001/status"
+            ),
+            session: ClientSession(configuration: .init(clientID: "dev-0001", version: .v5)),
+            holdsSession: false,
+            random: SystemRandomNumberGenerator()
+        )
+        _ = machine.start(now: .zero)
+        _ = machine.connectionEstablished(now: .zero)
+        _ = machine.received(
+            try PacketEncoder.encode(.connack(ConnAckPacket(sessionPresent: false)), version: .v5),
+            now: .zero
+        )
+        // Answer the status message so the session is empty.
+        _ = machine.statusMade(Array("{}".utf8), now: .zero)
+        _ = machine.received([0x40, 0x02, 0x00, 0x01], now: .zero)
+        let idOffset = 2 + 2 + topic.utf8.count
+        var seq: UInt64 = 0
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            seq += 1
+            let record = SpoolRecord(seq: seq, takenAtMilliseconds: 0, qos: 1, topic: topic, payload: payload)
+            _ = machine.readingsAvailable(now: .zero)
+            var written: [UInt8] = []
+            for action in machine.readingsTaken([record], now: .zero) {
+                if case .write(let bytes) = action { written = bytes }
+            }
+            blackHole(machine.received([0x40, 0x02, written[idOffset], written[idOffset + 1]], now: .zero))
         }
     }
 
