@@ -21,8 +21,8 @@ def main() -> int:
         for row in csv.DictReader(f, delimiter="\t"):
             groups[(int(row["qos"]), int(row["size"]), row["client"])].append(row)
     clients = ["pinpost", "pinpost-baseline", "mosquitto_pub", "paho-python", "paho-c"]
-    print("| QoS | payload | client | runs | msg/s | CPU s | peak RSS MiB | Pinpost/peer msg/s |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| QoS | payload | client | runs | msg/s | CPU s | peak RSS MiB | broker busy | Pinpost/peer msg/s |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for qos in (1, 0):
         for size in (64, 1024):
             pinpost = groups.get((qos, size, "pinpost"), [])
@@ -34,6 +34,8 @@ def main() -> int:
                 rates = [int(r["count"]) / float(r["seconds"]) for r in rows]
                 cpu = [float(r["cpu_seconds"]) for r in rows]
                 rss = [int(r["peak_rss_kib"]) / 1024 for r in rows]
+                # The broker's CPU as a share of the run's wall time: near 100 % means the broker was the limit.
+                busy = [float(r.get("broker_cpu_seconds") or 0) / float(r["seconds"]) * 100 for r in rows]
                 ratio = "-"
                 if client != "pinpost" and pinpost_rate:
                     ratio = f"{pinpost_rate / statistics.median(rates):.2f}x"
@@ -45,7 +47,8 @@ def main() -> int:
                     if steady:
                         name += f" (steady {statistics.median(steady):.0f})"
                 print(f"| {qos} | {size} B | {name} | {len(rows)} | {spread(rates, lambda v: f'{v:.0f}')} | "
-                      f"{spread(cpu, lambda v: f'{v:.2f}')} | {spread(rss, lambda v: f'{v:.1f}')} | {ratio} |")
+                      f"{spread(cpu, lambda v: f'{v:.2f}')} | {spread(rss, lambda v: f'{v:.1f}')} | "
+                      f"{statistics.median(busy):.0f} % | {ratio} |")
     print()
     print("Pinpost's own view (pinpost bench --json): steady msg/s after the handshake, ack latency = hand-out")
     print("to the session until PUBACK (QoS 1) or until the PUBLISH was written to TLS (QoS 0), medians over runs.")

@@ -64,7 +64,10 @@ public struct PublisherService: Service {
         let control = self.control
         let wakeUps = self.wakeUps
         await withGracefulShutdownHandler {
-            await withTaskGroup(of: Void.self) { group in
+            // Discarding: every connection attempt and timer is a child task, and a plain task group keeps each
+            // finished child until it is awaited, which this loop never does (seen as RSS growing ~5 KB/s in
+            // the soak at 200 readings/s).
+            await withDiscardingTaskGroup { group in
                 group.addTask {
                     for await _ in wakeUps {
                         control.yield(.readingsAvailable)
@@ -130,7 +133,7 @@ public struct PublisherService: Service {
 
     /// Starts what the driver asked for beside the loop: connection attempts and timers report back through
     /// `control`, tagged so the driver can tell a current report from a stale one.
-    private func launch(_ launches: [PublisherDriver.Launch], in group: inout TaskGroup<Void>) {
+    private func launch(_ launches: [PublisherDriver.Launch], in group: inout DiscardingTaskGroup) {
         let control = self.control
         for launch in launches {
             switch launch {
