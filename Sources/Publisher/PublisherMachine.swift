@@ -331,6 +331,7 @@ public struct PublisherMachine<Random: RandomNumberGenerator & Sendable>: Sendab
                     payload: record.payload,
                     qos: QoS(rawValue: record.qos) ?? .atLeastOnce,
                     retain: false,
+                    properties: record.publishProperties,
                     tag: record.seq,
                     now: now
                 )
