@@ -316,6 +316,7 @@ public final class ReadingVerifier {
         // Copies and order, in arrival order. The chain uses, per seq, the first copy that did not fail on its own.
         var chosen: [UInt64: Arrival] = [:]
         var seen: [UInt64: [[UInt8]]] = [:]
+        var claimedByFailures: Set<UInt64> = []
         var newest: UInt64 = 0
         for arrival in arrivals {
             if let earlier = seen[arrival.seq] {
@@ -351,11 +352,16 @@ public final class ReadingVerifier {
                 continue
             }
             seen[arrival.seq] = [arrival.identity]
+            // A reading that failed on its own has its finding; its seq is not to be trusted for order.
+            if arrival.failed {
+                claimedByFailures.insert(arrival.seq)
+                continue
+            }
             if arrival.seq < newest {
                 finding(.reordered, arrival.seq, arrival.topic, "arrived after seq \(newest)")
             }
             newest = max(newest, arrival.seq)
-            if !arrival.failed { chosen[arrival.seq] = arrival }
+            chosen[arrival.seq] = arrival
         }
 
         // The chain, in seq order. `links` holds the link of every reading proven so far; `predecessor` the
@@ -434,14 +440,20 @@ public final class ReadingVerifier {
 
         // Gaps between consecutive seqs received: explained when the chain says the device went from one to the
         // other (it skipped seqs after a power cut, or the readings between were lost on the device itself).
+        // Seqs whose only copies failed on their own are named by those findings already.
         let seqs = chosen.keys.sorted()
         for (a, b) in zip(seqs, seqs.dropFirst()) where b > a + 1 {
-            if let previous = predecessor[b] {
-                if previous <= a { continue }
-                finding(.missing, a + 1, "", "seq \(a + 1)...\(previous) did not arrive (seq \(b) follows \(previous))")
-            } else {
-                finding(.missing, a + 1, "", "seq \(a + 1)...\(b - 1) did not arrive")
-            }
+            let last = predecessor[b].map { min($0, b - 1) } ?? (b - 1)
+            if last <= a { continue }
+            let absent = (a + 1...last).filter { !claimedByFailures.contains($0) }
+            guard let first = absent.first, let final = absent.last else { continue }
+            let range = first == final ? "seq \(first)" : "seq \(first)...\(final)"
+            finding(
+                .missing,
+                first,
+                "",
+                "\(range) did not arrive" + (predecessor[b] == last ? " (seq \(b) follows \(last))" : "")
+            )
         }
         for reading in unsigned.values.sorted(by: { $0.seq < $1.seq }) where !settled.contains(reading.seq) {
             let tail = lastSigned.map { reading.seq > $0 } ?? true
