@@ -162,6 +162,7 @@ let package = Package(
             name: "PinpostBench",
             dependencies: [
                 "PinpostAgent", "DurableSpool", "GPIO", "MQTT", "SystemExtras", "Timestamps", "TLS", "ClockTrust",
+                "ReadingProof",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
