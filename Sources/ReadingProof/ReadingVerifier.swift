@@ -368,6 +368,7 @@ public final class ReadingVerifier {
         // device's previous seq where the chain says what it was.
         let ordered = chosen.values.sorted { $0.seq < $1.seq }
         var links: [UInt64: [UInt8]] = [:]
+        var proven = SortedSeqs()
         var predecessor: [UInt64: UInt64] = [:]
         var unsigned: [UInt64: Arrival] = [:]
         var settled: Set<UInt64> = []
@@ -381,7 +382,7 @@ public final class ReadingVerifier {
             lastSigned = entry.seq
             if previousSeq > 0 {
                 predecessor[entry.seq] = previousSeq
-                if let base = links.keys.filter({ $0 <= previousSeq }).max() {
+                if let base = proven.last(atOrBelow: previousSeq) {
                     let between = unsigned.values.filter { $0.seq > base && $0.seq <= previousSeq }.sorted {
                         $0.seq < $1.seq
                     }
@@ -395,6 +396,7 @@ public final class ReadingVerifier {
                         var before = base
                         for (seq, walkedLink) in walked {
                             links[seq] = walkedLink
+                            proven.insert(seq)
                             predecessor[seq] = before
                             unsigned[seq] = nil
                             before = seq
@@ -436,6 +438,7 @@ public final class ReadingVerifier {
                 finding(.malformed, entry.seq, entry.topic, "prev_seq 0 with a prev link that is not the chain start")
             }
             links[entry.seq] = ReadingChain.link(previous: previous, topic: entry.topic, payload: entry.json)
+            proven.insert(entry.seq)
         }
 
         // Gaps between consecutive seqs received: explained when the chain says the device went from one to the
@@ -475,5 +478,37 @@ public final class ReadingVerifier {
         let levels = topic.split(separator: "/", omittingEmptySubsequences: false)
         guard levels.count >= 3, levels[0] == "devices", !levels[1].isEmpty else { return nil }
         return (String(levels[1]), String(levels[2]))
+    }
+}
+
+/// Seqs in ascending order with binary search: "the newest proven reading at or below this seq" stays
+/// O(log n) per signed reading, so a long capture verifies in n log n.
+struct SortedSeqs {
+    private var seqs: [UInt64] = []
+
+    mutating func insert(_ seq: UInt64) {
+        guard let last = seqs.last, seq <= last else {
+            seqs.append(seq)
+            return
+        }
+        let index = seq == 0 ? 0 : firstIndex(above: seq - 1)
+        if index < seqs.count, seqs[index] == seq { return }
+        seqs.insert(seq, at: index)
+    }
+
+    func last(atOrBelow seq: UInt64) -> UInt64? {
+        let index = firstIndex(above: seq)
+        return index > 0 ? seqs[index - 1] : nil
+    }
+
+    /// The index of the first element greater than `seq`.
+    private func firstIndex(above seq: UInt64) -> Int {
+        var low = 0
+        var high = seqs.count
+        while low < high {
+            let middle = (low + high) / 2
+            if seqs[middle] <= seq { low = middle + 1 } else { high = middle }
+        }
+        return low
     }
 }
