@@ -125,10 +125,18 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
+        /// Signed, chained and optionally encrypted readings (JWS ES256, JWE ECDH-ES + A256GCM): the agent's
+        /// sealer and `pinpost verify`'s verifier share the format. Crypto through TLS (the system OpenSSL).
+        .target(
+            name: "ReadingProof",
+            dependencies: ["TLS", "DurableSpool"],
+            swiftSettings: strictSwift
+        ),
         .target(
             name: "PinpostAgent",
             dependencies: [
                 "MQTT", "TLS", "GPIO", "Timestamps", "SystemExtras", "DurableSpool", "ClockTrust", "Publisher",
+                "ReadingProof",
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -155,6 +163,7 @@ let package = Package(
             name: "PinpostBench",
             dependencies: [
                 "PinpostAgent", "DurableSpool", "GPIO", "MQTT", "SystemExtras", "Timestamps", "TLS", "ClockTrust",
+                "ReadingProof",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -164,7 +173,7 @@ let package = Package(
         .executableTarget(
             name: "pinpost",
             dependencies: [
-                "PinpostAgent", "PinpostBench", "SystemExtras", "BundleInstall",
+                "PinpostAgent", "PinpostBench", "SystemExtras", "BundleInstall", "ReadingProof", "TLS",
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -204,6 +213,11 @@ let package = Package(
                 "PinpostAgent", "MQTT", "GPIO", "Timestamps", "DurableSpool", "ClockTrust", "Publisher", "SystemExtras",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "ReadingProofTests",
+            dependencies: ["ReadingProof", "TLS", "DurableSpool"],
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -21,6 +21,7 @@ public final class Spool: Sendable {
         let storage = try SpoolStorage(configuration: configuration, report: &report)
         self.recovery = report
         self.stream = storage.stream
+        self.newestRecordAtOpen = storage.newestRecordAtOpen
         self.storage = Mutex(storage)
     }
 
@@ -38,8 +39,26 @@ public final class Spool: Sendable {
         topic: String,
         payload makePayload: @Sendable (UInt64) -> [UInt8]
     ) -> SpoolAppendOutcome {
-        storage.withLock { $0.append(qos: qos, takenAt: takenAtMilliseconds, topic: topic, makePayload: makePayload) }
+        storage.withLock {
+            $0.append(qos: qos, takenAt: takenAtMilliseconds, topic: topic) { SpoolContent(payload: makePayload($0)) }
+        }
     }
+
+    /// Assigns the next seq and appends what `makeContent` builds with it: a payload with attributes and a note.
+    /// `makeContent` runs under the spool's lock, once per seq, in seq order (a chain over the readings can be
+    /// built there); the record may still be dropped after it ran (a full spool, a failed write).
+    public func append(
+        qos: UInt8,
+        takenAtMilliseconds: Int64,
+        topic: String,
+        content makeContent: @Sendable (UInt64) -> SpoolContent
+    ) -> SpoolAppendOutcome {
+        storage.withLock { $0.append(qos: qos, takenAt: takenAtMilliseconds, topic: topic, makeContent: makeContent) }
+    }
+
+    /// The record with the highest seq found when the spool was opened (nil for an empty spool): where an
+    /// appender that chains its records picks up after a restart.
+    public let newestRecordAtOpen: SpoolRecord?
 
     /// Up to `limit` records not yet handed out for delivery, oldest first; they become outstanding.
     public func takeUnsent(limit: Int) -> [SpoolRecord] {
@@ -124,6 +143,8 @@ struct SpoolStorage {
     private(set) var stream = ""
     /// No seq above this has been handed out; raised durably before one is.
     private var reserved: UInt64 = 0
+    /// The record with the highest seq recovery found.
+    private(set) var newestRecordAtOpen: SpoolRecord?
 
     init(configuration: SpoolConfiguration, report: inout SpoolRecoveryReport) throws(SpoolError) {
         self.configuration = configuration
@@ -255,6 +276,7 @@ struct SpoolStorage {
                         pendingCount += 1
                     }
                     lastSeq = max(lastSeq, record.seq)
+                    if record.seq >= (newestRecordAtOpen?.seq ?? 0) { newestRecordAtOpen = record }
                     records += 1
                     offset += size
                     validEnd = offset
@@ -321,7 +343,7 @@ struct SpoolStorage {
         qos: UInt8,
         takenAt: Int64,
         topic: String,
-        makePayload: (UInt64) -> [UInt8]
+        makeContent: (UInt64) -> SpoolContent
     ) -> SpoolAppendOutcome {
         let seq = ack.lastSeq + 1
         if seq > reserved {
@@ -335,13 +357,19 @@ struct SpoolStorage {
         }
         ack.lastSeq = seq
         ackDirty = true
+        let content = makeContent(seq)
         let record = SpoolRecord(
             seq: seq,
             takenAtMilliseconds: takenAt,
             qos: qos,
             topic: topic,
-            payload: makePayload(seq)
+            payload: content.payload,
+            attributes: content.attributes,
+            note: content.note
         )
+        guard record.extrasFit else {
+            return drop(seq, reason: "the reading's attributes or note exceed the spool record's limits")
+        }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(record.encodedSize)
         record.encode(into: &bytes)

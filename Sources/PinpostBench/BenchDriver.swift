@@ -1,6 +1,7 @@
 internal import DurableSpool
 internal import GPIO
 internal import PinpostAgent
+internal import ReadingProof
 internal import ServiceLifecycle
 internal import Synchronization
 internal import SystemExtras
@@ -35,6 +36,8 @@ final class BenchDriver: Service {
     private let timeline: AckTimeline
     private let wakeUp: AsyncStream<Void>.Continuation
     private let startedAt: UInt64
+    /// With `[signing]`: each reading is signed (and encrypted) as the agent's recorder does it.
+    private let sealer: ReadingSealer?
     private let result = Mutex(Outcome())
 
     init(
@@ -43,8 +46,10 @@ final class BenchDriver: Service {
         topic: String,
         timeline: AckTimeline,
         wakeUp: AsyncStream<Void>.Continuation,
-        startedAt: UInt64
+        startedAt: UInt64,
+        sealer: ReadingSealer? = nil
     ) {
+        self.sealer = sealer
         self.request = request
         self.spool = spool
         self.topic = topic
@@ -97,9 +102,14 @@ final class BenchDriver: Service {
         let size = request.size
         for _ in 0..<count {
             let takenAt = UTCTime.now().epochMilliseconds
-            let outcome = spool.append(qos: qos, takenAtMilliseconds: takenAt, topic: topic) { seq in
-                BenchPayload.make(seq: seq, takenAtMilliseconds: takenAt, size: size)
-            }
+            let outcome = BenchPayload.append(
+                to: spool,
+                qos: qos,
+                takenAt: takenAt,
+                topic: topic,
+                size: size,
+                sealer: sealer
+            )
             if case .dropped = outcome { dropped += 1 }
         }
         wakeUp.yield()

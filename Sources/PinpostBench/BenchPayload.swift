@@ -1,4 +1,6 @@
+internal import DurableSpool
 internal import PinpostAgent
+internal import ReadingProof
 
 /// The synthetic reading `pinpost bench` publishes: exactly `size` bytes of JSON carrying the seq and
 /// the time it was taken, padded, so Pinpost sends the same payload size as the peers it is compared
@@ -26,5 +28,29 @@ public enum BenchPayload {
         }
         bytes.append(contentsOf: #""}"#.utf8)
         return bytes
+    }
+
+    /// Appends one synthetic reading as the agent's recorder would: signed (and encrypted) by `sealer` when given.
+    static func append(
+        to spool: Spool,
+        qos: UInt8,
+        takenAt: Int64,
+        topic: String,
+        size: Int,
+        sealer: ReadingSealer?
+    ) -> SpoolAppendOutcome {
+        guard let sealer else {
+            return spool.append(qos: qos, takenAtMilliseconds: takenAt, topic: topic) { seq in
+                make(seq: seq, takenAtMilliseconds: takenAt, size: size)
+            }
+        }
+        return spool.append(qos: qos, takenAtMilliseconds: takenAt, topic: topic) { seq in
+            sealer.seal(
+                topic: topic,
+                payload: make(seq: seq, takenAtMilliseconds: takenAt, size: size),
+                seq: seq,
+                takenAtMilliseconds: takenAt
+            )
+        }
     }
 }

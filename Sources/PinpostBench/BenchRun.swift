@@ -49,6 +49,7 @@ public enum BenchRun {
         } catch {
             throw AgentStartupError(exitCode: .config, message: "\(configuration.file): \(error)")
         }
+        let sealing = try ReadingSealing.make(configuration, spool: spool)
         let (wakeUps, wakeUpContinuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         // The same clock gate as `pinpost run` (Agent.run), so a cold start measures what the agent does.
         let clockGate = ClockGate(
@@ -73,7 +74,8 @@ public enum BenchRun {
             topic: Topics(deviceID: configuration.device.id).sensor("bench"),
             timeline: timeline,
             wakeUp: wakeUpContinuation,
-            startedAt: startedAt
+            startedAt: startedAt,
+            sealer: sealing?.sealer
         )
         let group = ServiceGroup(
             configuration: .init(
@@ -137,14 +139,21 @@ public enum BenchRun {
         let topic = Topics(deviceID: configuration.device.id).sensor("bench")
         let qos = UInt8(request.qos)
         let size = request.size
+        // With [signing], each append includes signing (and encryption): the per-reading cost of a proof.
+        let sealer = try ReadingSealing.make(configuration, spool: spool)?.sealer
         let usageAtStart = ResourceUsage.current()
         let start = MonotonicInstant.now().nanoseconds
         var dropped = 0
         for _ in 0..<request.count {
             let takenAt = UTCTime.now().epochMilliseconds
-            let outcome = spool.append(qos: qos, takenAtMilliseconds: takenAt, topic: topic) { seq in
-                BenchPayload.make(seq: seq, takenAtMilliseconds: takenAt, size: size)
-            }
+            let outcome = BenchPayload.append(
+                to: spool,
+                qos: qos,
+                takenAt: takenAt,
+                topic: topic,
+                size: size,
+                sealer: sealer
+            )
             if case .dropped = outcome { dropped += 1 }
         }
         do {

@@ -333,6 +333,7 @@ public struct PublisherMachine<Random: RandomNumberGenerator & Sendable>: Sendab
                     payload: record.payload,
                     qos: QoS(rawValue: record.qos) ?? .atLeastOnce,
                     retain: false,
+                    properties: record.publishProperties,
                     tag: record.seq,
                     now: now
                 )

@@ -110,6 +110,7 @@ public struct SessionStateFile: Sendable, Equatable {
                     payload: record.payload,
                     qos: entry.qos,
                     retain: false,
+                    properties: record.publishProperties,
                     tag: entry.seq
                 )
                 return SessionSnapshot.InFlight(packetID: entry.packetID, phase: entry.phase, message: message)

@@ -17,11 +17,13 @@ public enum ClientChainVerification {
         }
     }
 
-    /// The verified chain, leaf first and trust anchor last.
+    /// The verified chain, leaf first and trust anchor last. With `crlFile` (PEM CRLs) the leaf must also be covered
+    /// by a current CRL from its issuer and not be listed in it (`pinpost verify --crl`).
     public static func verify(
         leaf: X509Certificate,
         intermediates: [X509Certificate],
-        anchors: [X509Certificate]
+        anchors: [X509Certificate],
+        crlFile: String? = nil
     ) -> Result<[X509Certificate], Failure> {
         OpenSSLErrors.clear()
         defer { OpenSSLErrors.clear() }
@@ -37,6 +39,16 @@ public enum ClientChainVerification {
         }
         for anchor in anchors where X509_STORE_add_cert(store, anchor.pointer) != 1 {
             return .failure(Failure(code: -1, reason: "cannot use a trust anchor (\(OpenSSLErrors.drain()))"))
+        }
+        if let crlFile {
+            guard let lookup = X509_STORE_add_lookup(store, X509_LOOKUP_file()),
+                X509_load_crl_file(lookup, crlFile, X509_FILETYPE_PEM) > 0,
+                X509_STORE_set_flags(store, UInt(X509_V_FLAG_CRL_CHECK)) == 1
+            else {
+                return .failure(
+                    Failure(code: -1, reason: "cannot load CRLs from \(crlFile) (\(OpenSSLErrors.drain()))")
+                )
+            }
         }
         for intermediate in intermediates
         where CPinpostOpenSSLShims_sk_X509_push_up_ref(untrusted, intermediate.pointer) != 1 {

@@ -79,6 +79,21 @@ struct SessionStateFileTests {
         #expect(file.snapshot(records: [:]).inFlight.map(\.packetID) == [8])
     }
 
+    @Test func aResentReadingKeepsItsDetachedSignature() {
+        let file = SessionStateFile(snapshot: snapshot()) { $0 < UInt64.max - 1 }
+        let record = SpoolRecord(
+            seq: 41,
+            takenAtMilliseconds: 0,
+            qos: 1,
+            topic: "devices/dev-0001/sensors/door",
+            payload: [9, 9],
+            attributes: [SpoolAttribute(name: "sig", value: "header..signature")]
+        )
+        let restored = file.snapshot(records: [41: record])
+        #expect(restored.inFlight[0].message.properties.userProperties == [UserProperty("sig", "header..signature")])
+        #expect(record.publishProperties == restored.inFlight[0].message.properties)
+    }
+
     @Test(arguments: [
         "", "pinpost-session 1\nend\n", "pinpost-session 1\nclient_id d\ninflight 0 1 A 4\nend\n",
         "pinpost-session 1\nclient_id d\ninflight 3 0 A 4\nend\n", "garbage",

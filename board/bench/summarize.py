@@ -20,7 +20,8 @@ def main() -> int:
     with open(path) as f:
         for row in csv.DictReader(f, delimiter="\t"):
             groups[(int(row["qos"]), int(row["size"]), row["client"])].append(row)
-    clients = ["pinpost", "pinpost-baseline", "mosquitto_pub", "paho-python", "paho-c"]
+    variants = ["pinpost-signed", "pinpost-chain", "pinpost-sealed"]
+    clients = ["pinpost", "pinpost-baseline", *variants, "mosquitto_pub", "paho-python", "paho-c"]
     print("| QoS | payload | client | runs | msg/s | CPU s | peak RSS MiB | broker busy | Pinpost/peer msg/s |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for qos in (1, 0):
@@ -49,6 +50,25 @@ def main() -> int:
                 print(f"| {qos} | {size} B | {name} | {len(rows)} | {spread(rates, lambda v: f'{v:.0f}')} | "
                       f"{spread(cpu, lambda v: f'{v:.2f}')} | {spread(rss, lambda v: f'{v:.1f}')} | "
                       f"{statistics.median(busy):.0f} % | {ratio} |")
+    if any(key[2] in variants for key in groups):
+        print()
+        print("Signed readings against unsigned Pinpost in the same run (variant msg/s / pinpost msg/s, medians;")
+        print("steady = pinpost bench's own figure, first append to last ack):")
+        print()
+        print("| QoS | payload | variant | whole process | steady |")
+        print("| --- | --- | --- | --- | --- |")
+        for qos in (1, 0):
+            for size in (64, 1024):
+                base = groups.get((qos, size, "pinpost"), [])
+                if not base:
+                    continue
+                rate = lambda rows: statistics.median(int(r["count"]) / float(r["seconds"]) for r in rows)
+                steady = lambda rows: statistics.median(float(r["internal_msgs_per_s"]) for r in rows)
+                for variant in variants:
+                    rows = groups.get((qos, size, variant))
+                    if rows:
+                        print(f"| {qos} | {size} B | {variant} | {rate(rows) / rate(base):.2f}x | "
+                              f"{steady(rows) / steady(base):.2f}x |")
     print()
     print("Pinpost's own view (pinpost bench --json): steady msg/s after the handshake, ack latency = hand-out")
     print("to the session until PUBACK (QoS 1) or until the PUBLISH was written to TLS (QoS 0), medians over runs.")

@@ -80,4 +80,5 @@ EVP_PKEY *CPinpostOpenSSLShims_store_load_private_key(const char *provider, cons
 int CPinpostOpenSSLShims_crl_file_summary(const char *path, long long *earliest_next_update);
 
 #include "CPinpostOpenSSLShimsBundle.h"
+#include "CPinpostOpenSSLShimsJOSE.h"
 #endif

@@ -186,4 +186,5 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var backend: Backend
     public var gpio: GPIOSettings = GPIOSettings()
     public var sensors: [Sensor]
+    public var signing: Signing = Signing()
 }

@@ -459,8 +459,9 @@ public enum ConfigLoader {
                 sensors.append(sensor)
             }
         }
+        let signing = try parseSigning(&top, folder: folder)
         try top.rejectUnknownKeys(
-            known: "[device], [broker], [tls], [time], [spool], [backoff], [status], [gpio], [[sensor]]"
+            known: "[device], [broker], [tls], [time], [spool], [backoff], [status], [gpio], [[sensor]], [signing]"
         )
 
         return AgentConfiguration(
@@ -506,7 +507,8 @@ public enum ConfigLoader {
             statusInterval: statusInterval,
             backend: backend,
             gpio: gpioSettings,
-            sensors: sensors
+            sensors: sensors,
+            signing: signing
         )
     }
 

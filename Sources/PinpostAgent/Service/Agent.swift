@@ -2,6 +2,7 @@ internal import ClockTrust
 internal import DurableSpool
 internal import GPIO
 public import Logging
+internal import ReadingProof
 internal import ServiceLifecycle
 internal import SystemExtras
 public import TLS
@@ -45,11 +46,17 @@ public enum Agent {
         )
         let nextSeq = spool.lastSeq + 1
         let (wakeUps, wakeUpContinuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let sealing = try ReadingSealing.make(configuration, spool: spool)
         let recorder = ReadingRecorder(
             spool: spool,
             topics: Topics(deviceID: configuration.device.id),
-            wakeUp: wakeUpContinuation
+            wakeUp: wakeUpContinuation,
+            sealer: sealing?.sealer,
+            logger: logger
         )
+        // Signed readings: the device certificate goes out retained, so verifiers find the key in the subscription.
+        let exchange = sealing.map { _ in MessageExchange() }
+        if let sealing { exchange?.send(sealing.announcement) }
 
         let publisher = PublisherService(
             configuration: configuration,
@@ -58,7 +65,8 @@ public enum Agent {
             wakeUps: wakeUps,
             clockGate: clockGate,
             logger: logger,
-            systemd: SystemdNotifier.fromProcessEnvironment()
+            systemd: SystemdNotifier.fromProcessEnvironment(),
+            exchange: exchange
         )
         let sensors = SensorService(
             sensors: configuration.sensors,
@@ -82,6 +90,7 @@ public enum Agent {
                 "sensors": "\(configuration.sensors.count)",
                 "next_seq": "\(nextSeq)",
                 "stream": "\(spool.stream)",
+                "signing": "\(sealing.map { "on, chain from seq \($0.sealer.head.seq)" } ?? "off")",
             ]
         )
         // Order matters: shutdown runs in reverse, so sensors stop before the publisher drains.
