@@ -68,13 +68,14 @@ def verify(args):
         cn = leaf.subject.get_attributes_for_oid(x509.oid.NameOID.COMMON_NAME)[0].value
         keys[thumbprint] = (cn, jwk.JWK.from_pem(leaf.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)))
-    links = {}
-    pending = []
+    # Each device's chain is its own: links (seq -> link value) and the unsigned links since its last signature.
+    chains = {}
     count = 0
     for line in lines:
         topic, sig, payload = parse_line(line)
         if topic.split("/")[2:3] != ["sensors"]:
             continue
+        links, pending = chains.setdefault(topic.split("/")[1], ({}, []))
         if payload.count(b".") == 4:
             token = jwe.JWE()
             token.deserialize(payload.decode(), key=operator)
@@ -111,7 +112,7 @@ def verify(args):
                 for t, p in pending:
                     value = link(value, t, p)
                 assert value == prev, f"seq {fields['seq']}: the chain does not reach prev_seq {header['prev_seq']}"
-        pending = []
+        pending.clear()
         links[fields["seq"]] = link(prev, topic, reading)
         count += 1
     if count == 0:
