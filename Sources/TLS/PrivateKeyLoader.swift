@@ -43,7 +43,7 @@ enum PrivateKeyLoader {
                 throw TLSError(
                     kind: .privateKeyFile,
                     message:
-                        "tls.key_file '\(source)': the TPM key could not be loaded (\(X509Inspection.string(from: error))); fix: install tpm2-openssl, set TPM2OPENSSL_TCTI (e.g. device:/dev/tpmrm0) and check the persistent handle with `tpm2_getcap handles-persistent`"
+                        "tls.key_file '\(source)': the TPM key could not be loaded (\(X509Inspection.string(from: error))); fix: install tpm2-openssl (and tpm2-abrmd with libtss2-tcti-tabrmd0), set TPM2OPENSSL_TCTI as the shipped drop-in pinpost-tpm.conf does (tabrmd:bus_name=com.intel.tss2.Tabrmd) and check the persistent handle with `tpm2_getcap handles-persistent`"
                 )
             }
             try useKey(key, source: source, context: context, configuration: configuration)
