@@ -186,4 +186,6 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var backend: Backend
     public var gpio: GPIOSettings = GPIOSettings()
     public var sensors: [Sensor]
+    /// `[renewal]`: certificate renewal and provisioning by claim (nil: neither).
+    public var renewal: Renewal? = nil
 }

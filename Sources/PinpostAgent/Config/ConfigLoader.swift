@@ -459,8 +459,14 @@ public enum ConfigLoader {
                 sensors.append(sensor)
             }
         }
+        let renewal = try parseRenewal(
+            &top,
+            folder: folder,
+            spoolDirectory: FileSystem.absolute(spoolDir, relativeTo: folder),
+            tlsCAFile: caFile.map { FileSystem.absolute($0, relativeTo: folder) }
+        )
         try top.rejectUnknownKeys(
-            known: "[device], [broker], [tls], [time], [spool], [backoff], [status], [gpio], [[sensor]]"
+            known: "[device], [broker], [tls], [time], [spool], [backoff], [status], [gpio], [renewal], [[sensor]]"
         )
 
         return AgentConfiguration(
@@ -506,7 +512,8 @@ public enum ConfigLoader {
             statusInterval: statusInterval,
             backend: backend,
             gpio: gpioSettings,
-            sensors: sensors
+            sensors: sensors,
+            renewal: renewal
         )
     }
 
