@@ -20,13 +20,18 @@ public actor MQTTConnection {
     private var now: Duration { ContinuousClock.now - origin }
 
     /// Connects and waits for CONNACK.
-    /// - Parameter settings: client id, protocol version, keep-alive, clean start, Will (usually none).
+    /// - Parameters:
+    ///   - settings: client id, protocol version, keep-alive, clean start, Will (usually none).
+    ///   - resumesBrokerSession: with Clean Start 0, accept the broker's stored session (Session Present 1) although
+    ///     this process holds no state of it: a long-running client (the CA) keeps its subscriptions and the
+    ///     messages queued while it was away.
     public static func connect(
         host: String,
         port: Int,
         connectTimeout: Duration,
         tls: TLSContext,
-        settings: ClientSession.Configuration
+        settings: ClientSession.Configuration,
+        resumesBrokerSession: Bool = false
     ) async throws(MQTTConnectionError) -> MQTTConnection {
         let (events, eventInput) = AsyncStream<TransportEvent>.makeStream()
         let connector = BrokerConnector(host: host, port: port, connectTimeout: connectTimeout, tls: tls)
@@ -39,7 +44,11 @@ public actor MQTTConnection {
         } catch {
             throw MQTTConnectionError(.connect, error.description)
         }
-        let connection = MQTTConnection(session: ClientSession(configuration: settings), link: link)
+        let session =
+            resumesBrokerSession
+            ? ClientSession(configuration: settings, restoring: SessionSnapshot(clientID: settings.clientID))
+            : ClientSession(configuration: settings)
+        let connection = MQTTConnection(session: session, link: link)
         Task {
             for await event in events { await connection.handle(event) }
             await connection.transportEnded()
