@@ -52,7 +52,8 @@ struct CertificateSigner: Sendable {
 
     /// The certificate with this serial, from the CA database (`ca/newcerts/<serial>.pem`).
     func certificate(serial: String) -> X509Certificate? {
-        guard let bytes = try? FileSystem.readFile(configuration.caDirectory + "/newcerts/\(serial).pem", limit: 1 << 20)
+        guard
+            let bytes = try? FileSystem.readFile(configuration.caDirectory + "/newcerts/\(serial).pem", limit: 1 << 20)
         else { return nil }
         return X509Certificate.certificates(pem: bytes).first
     }

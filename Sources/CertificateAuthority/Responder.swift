@@ -37,14 +37,20 @@ public final class Responder: Sendable {
 
     public func handle(topic: String, payload: [UInt8], now: Int64) -> [Reply] {
         if let values = configuration.topic.match(topic), let id = values["id"] {
-            return [answer(topic: topic, device: id, requester: id, flow: "renewal", now: now) { () throws(ResponderFailure) in
-                try self.renewal(id: id, payload: payload, now: now)
-            }]
+            return [
+                answer(topic: topic, device: id, requester: id, flow: "renewal", now: now) {
+                    () throws(ResponderFailure) in
+                    try self.renewal(id: id, payload: payload, now: now)
+                }
+            ]
         }
         if let values = configuration.claimTopic.match(topic), let id = values["id"], let claim = values["claim"] {
-            return [answer(topic: topic, device: id, requester: claim, flow: "claim:\(claim)", now: now) { () throws(ResponderFailure) in
-                try self.claim(claim, id: id, payload: payload, now: now)
-            }]
+            return [
+                answer(topic: topic, device: id, requester: claim, flow: "claim:\(claim)", now: now) {
+                    () throws(ResponderFailure) in
+                    try self.claim(claim, id: id, payload: payload, now: now)
+                }
+            ]
         }
         if let values = configuration.activatedTopic.match(topic), let id = values["id"] {
             activation(id: id, payload: payload)
@@ -89,7 +95,10 @@ public final class Responder: Sendable {
                 .init(
                     event: "refused",
                     device: device,
-                    [("requester", requester), ("flow", flow), ("code", error.code.rawValue), ("reason", error.message)]
+                    [
+                        ("requester", requester), ("flow", flow), ("code", error.code.rawValue),
+                        ("reason", error.message),
+                    ]
                 )
             )
             logger.warning(
@@ -106,7 +115,8 @@ public final class Responder: Sendable {
     }
 
     /// A device renews: it has an active certificate in the registry, asks within the rate limit, with a new key.
-    private func renewal(id: String, payload: [UInt8], now: Int64) throws(ResponderFailure) -> CertificateSigner.Issued {
+    private func renewal(id: String, payload: [UInt8], now: Int64) throws(ResponderFailure) -> CertificateSigner.Issued
+    {
         try checkRate(id: id, now: now)
         let (request, csr) = try parseRequest(payload, id: id)
         return try updateRegistry { rows throws(ResponderFailure) in
@@ -167,7 +177,8 @@ public final class Responder: Sendable {
         }
     }
 
-    private func parseRequest(_ payload: [UInt8], id: String) throws(ResponderFailure) -> (CertificateRequest, [UInt8]) {
+    private func parseRequest(_ payload: [UInt8], id: String) throws(ResponderFailure) -> (CertificateRequest, [UInt8])
+    {
         guard let pem = CertificateAPI.requestedCSR(payload) else {
             throw ResponderFailure(.invalidRequest, "the payload is not JSON with certificateSigningRequest")
         }
@@ -185,7 +196,10 @@ public final class Responder: Sendable {
             )
         }
         if let name = request.commonName, name != id {
-            throw ResponderFailure(.invalidRequest, "the request names CN '\(name)', not the device '\(id)' it came from")
+            throw ResponderFailure(
+                .invalidRequest,
+                "the request names CN '\(name)', not the device '\(id)' it came from"
+            )
         }
         return (request, bytes)
     }
@@ -248,7 +262,9 @@ public final class Responder: Sendable {
         var revoked: [String] = []
         do {
             revoked = try updateRegistry { rows throws(ResponderFailure) in
-                guard rows.contains(where: { $0.deviceID == id && $0.fingerprint == fingerprint && $0.status == "active" })
+                guard
+                    rows.contains(where: { $0.deviceID == id && $0.fingerprint == fingerprint && $0.status == "active" }
+                    )
                 else {
                     throw ResponderFailure(
                         .notRegistered,
@@ -257,7 +273,9 @@ public final class Responder: Sendable {
                 }
                 var revoked: [String] = []
                 for index in rows.indices
-                where rows[index].deviceID == id && rows[index].status == "active" && rows[index].fingerprint != fingerprint {
+                where rows[index].deviceID == id && rows[index].status == "active"
+                    && rows[index].fingerprint != fingerprint
+                {
                     try signer.revoke(serial: rows[index].serial)
                     rows[index].status = "revoked"
                     revoked.append(rows[index].serial)
@@ -265,7 +283,13 @@ public final class Responder: Sendable {
                 return revoked
             }
         } catch {
-            record(.init(event: "activation-ignored", device: id, [("fingerprint", fingerprint), ("reason", error.message)]))
+            record(
+                .init(
+                    event: "activation-ignored",
+                    device: id,
+                    [("fingerprint", fingerprint), ("reason", error.message)]
+                )
+            )
             logger.warning("activation notice ignored: \(error.message)", metadata: ["device": "\(id)"])
             return
         }

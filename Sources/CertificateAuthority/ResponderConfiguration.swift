@@ -81,7 +81,10 @@ public enum ResponderConfigLoader {
 
         var ca = try top.section("ca", fix: "add [ca] with factory_dir")
         let factory = absolute(
-            try ca.requiredString("factory_dir", fix: "set ca.factory_dir to the pinpost-factory folder (ca/, registry.csv)")
+            try ca.requiredString(
+                "factory_dir",
+                fix: "set ca.factory_dir to the pinpost-factory folder (ca/, registry.csv)"
+            )
         )
         let pki = try ca.string("pki", fix: "set ca.pki to the path of provisioning/pinpost-pki").map(absolute)
         guard let pkiPath = pki ?? findPKI() else {
@@ -115,9 +118,11 @@ public enum ResponderConfigLoader {
         var window = Duration.seconds(86_400)
         if var requests = try top.subtable("requests", required: false, fix: "write [requests] as a table") {
             topic = try requests.string("topic", fix: "set requests.topic (with {id})") ?? topic
-            activated = try requests.string("activated_topic", fix: "set requests.activated_topic (with {id})") ?? activated
+            activated =
+                try requests.string("activated_topic", fix: "set requests.activated_topic (with {id})") ?? activated
             claimTopic =
-                try requests.string("claim_topic", fix: "set requests.claim_topic (with {claim} and {id})") ?? claimTopic
+                try requests.string("claim_topic", fix: "set requests.claim_topic (with {claim} and {id})")
+                ?? claimTopic
             claims = try requests.strings("claims", fix: "set requests.claims to a list of claim certificate CNs") ?? []
             maxRequests =
                 try requests.int("max_requests", range: 1...10_000, fix: "set requests.max_requests (default 3)")

@@ -3,9 +3,9 @@ internal import MQTT
 internal import NIOPosix
 internal import PinpostAgent
 public import ServiceLifecycle
+internal import SystemExtras
 internal import TLS
 internal import Timestamps
-internal import SystemExtras
 
 /// `pinpost-ca serve`: keeps a connection to the broker with the responder's own identity, subscribed to the request
 /// and activation topics, and answers each request on `<request topic>/accepted` or `/rejected`. Reconnects with
