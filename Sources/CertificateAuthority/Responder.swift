@@ -214,8 +214,10 @@ public final class Responder: Sendable {
             table[id] = times
             return times.count - 1
         }
+        // Certificates this responder issued (renewals, claims) in the window; the factory's own do not count.
         let issued = ((try? registry.rows()) ?? []).filter {
-            $0.deviceID == id && !$0.serial.isEmpty && (Self.parseUTC($0.issuedAt) ?? 0) > now - window
+            $0.deviceID == id && ($0.flow == "renewal" || $0.flow.hasPrefix("claim:"))
+                && (Self.parseUTC($0.issuedAt) ?? 0) > now - window
         }.count
         if max(seen, issued) >= configuration.maxRequests {
             throw ResponderFailure(
