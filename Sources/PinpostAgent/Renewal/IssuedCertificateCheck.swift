@@ -1,7 +1,7 @@
 public import TLS
 
 /// What an answer must be before the agent uses it: a certificate that chains to the configured CA, names this
-/// device, certifies the key the agent just made, is valid now by the trusted clock (and outlasts the current one),
+/// device, certifies the key the agent just made, is valid now by the trusted clock (and ends no sooner than the current one),
 /// and allows TLS client authentication. Anything else is refused with the reason; the current identity stays.
 public enum IssuedCertificateCheck {
     /// Why an issued certificate was refused.
@@ -13,7 +13,7 @@ public enum IssuedCertificateCheck {
             case keyMismatch = "key-mismatch"
             case notYetValid = "not-yet-valid"
             case expired
-            case notLonger = "not-longer"
+            case shorter
             case untrustedChain = "untrusted-chain"
         }
 
@@ -36,7 +36,7 @@ public enum IssuedCertificateCheck {
     ///   - intermediates: intermediates the device already holds (its current chain after the leaf), for CAs that
     ///     send the leaf alone (AWS IoT Core does).
     ///   - now: seconds since the epoch, by the trusted clock.
-    ///   - currentNotAfter: the current certificate's end; a certificate that ends no later gains nothing.
+    ///   - currentNotAfter: the current certificate's end; a "renewal" that ends sooner is refused.
     public static func check(
         pem: [UInt8],
         key: DevicePrivateKey,
@@ -104,12 +104,12 @@ public enum IssuedCertificateCheck {
                 Refusal(code: .expired, detail: "expired at \(CertificateSummary.utc(summary.notAfter))")
             )
         }
-        if let currentNotAfter, summary.notAfter <= currentNotAfter {
+        if let currentNotAfter, summary.notAfter < currentNotAfter {
             return .failure(
                 Refusal(
-                    code: .notLonger,
+                    code: .shorter,
                     detail:
-                        "it ends \(CertificateSummary.utc(summary.notAfter)), no later than the current certificate (\(CertificateSummary.utc(currentNotAfter)))"
+                        "it ends \(CertificateSummary.utc(summary.notAfter)), before the current certificate does (\(CertificateSummary.utc(currentNotAfter)))"
                 )
             )
         }
