@@ -130,6 +130,18 @@ public final class RenewalService: Service, Sendable {
                 )
             }
             retryNotBefore = outcome.renewed ? nil : ContinuousClock.now + settings.retryAfter
+            if outcome.renewed, isDue(current, retryNotBefore: nil) {
+                // A CA whose certificates last less than renew_before would otherwise be asked again at once, and
+                // again after that (each answer a new certificate, the previous one revoked).
+                logger.warning(
+                    "the renewed certificate is already within renewal.renew_before; the next automatic renewal waits renewal.retry_after",
+                    metadata: [
+                        "not_after": "\(CertificateText.utc(current.notAfter))",
+                        "fix": "set renewal.renew_before below the CA's certificate lifetime",
+                    ]
+                )
+                retryNotBefore = ContinuousClock.now + settings.retryAfter
+            }
         }
     }
 
