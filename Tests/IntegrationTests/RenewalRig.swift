@@ -41,7 +41,15 @@ final class RenewalRig {
     /// - Parameters:
     ///   - maxRequests: the responder's `requests.max_requests` per device and hour.
     ///   - startResponder: false for tests that answer requests themselves.
-    init(_ name: String, maxRequests: Int = 20, startResponder: Bool = true) async throws {
+    ///   - reloadBrokerOnRevocation: false leaves out `ca.crl_reload` (no SIGHUP to Mosquitto): Debian's Mosquitto
+    ///     2.0.11 was seen to abort (`will_delay__remove: Assertion ... failed`) on a reload that came while the
+    ///     same client id disconnected and reconnected, which the stop-dead test does many times in a second.
+    init(
+        _ name: String,
+        maxRequests: Int = 20,
+        startResponder: Bool = true,
+        reloadBrokerOnRevocation: Bool = true
+    ) async throws {
         folder = try Repository.temporaryFolder(name)
         factory = try await ProvisioningFactory(in: folder)
         broker = try await ProvisioningBroker(
@@ -68,7 +76,7 @@ final class RenewalRig {
         factory_dir = "\(factory.factory)"
         pki = "\(Repository.pki)"
         validity = "30d"
-        crl_reload = ["/bin/kill", "-HUP", "\(broker.pid)"]
+        \(reloadBrokerOnRevocation ? "crl_reload = [\"/bin/kill\", \"-HUP\", \"\(broker.pid)\"]" : "")
 
         [requests]
         claims = ["\(Self.claimID)"]
@@ -150,5 +158,80 @@ final class RenewalRig {
 
     func stopCA() async {
         _ = await responder?.stop()
+    }
+}
+
+/// A CA the test plays itself, with the responder's identity and Debian's mosquitto clients: it takes the next
+/// request of one device and answers it with whatever certificate the test makes (a wrong one, to see it refused).
+struct HandAnsweredRequest {
+    let rig: RenewalRig
+    let deviceID: String
+    private let subscriber: ChildProcess
+    private let output: String
+    var topic: String { "pinpost/certificates/\(deviceID)/create-from-csr/json" }
+    var responder: String { rig.folder.appendingPathComponent("identity-\(RenewalRig.responderID)").path }
+
+    /// Subscribes (as the responder) to the device's next request.
+    init(rig: RenewalRig, deviceID: String) async throws {
+        self.rig = rig
+        self.deviceID = deviceID
+        let clientID = "hand-ca-\(UUID().uuidString.prefix(6))"
+        output = rig.folder.appendingPathComponent("\(clientID).out").path
+        let responder = rig.folder.appendingPathComponent("identity-\(RenewalRig.responderID)").path
+        subscriber = try ChildProcess(
+            "/usr/bin/mosquitto_sub",
+            [
+                "-h", "localhost", "-p", "\(rig.broker.port)", "--cafile", rig.factory.rootCertificate,
+                "--cert", responder + "/device-chain.crt", "--key", responder + "/device.key", "-i", clientID,
+                "-q", "1", "-C", "1", "-t", "pinpost/certificates/\(deviceID)/create-from-csr/json",
+            ],
+            outputPath: output
+        )
+        let broker = rig.broker
+        guard try await waitFor({ broker.log.contains("Received SUBSCRIBE from \(clientID)") }) else {
+            subscriber.kill()
+            throw HarnessError("the hand-played CA did not subscribe")
+        }
+    }
+
+    /// Waits for the request and writes its CSR to a file; returns the file.
+    func request() async throws -> String {
+        var payload = ""
+        guard
+            try await waitFor(
+                timeout: .seconds(30),
+                {
+                    payload = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+                    return payload.contains("}")
+                }
+            )
+        else { throw HarnessError("no request from \(deviceID)") }
+        let json = try JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any]
+        guard let csr = json?["certificateSigningRequest"] as? String else {
+            throw HarnessError("the request holds no certificateSigningRequest: \(payload)")
+        }
+        let file = rig.folder.appendingPathComponent("request-\(UUID().uuidString.prefix(6)).csr").path
+        try csr.write(toFile: file, atomically: true, encoding: .utf8)
+        return file
+    }
+
+    /// Publishes `certificatePem` from `certificateFile` on `<topic>/accepted`, as the responder.
+    func answer(certificateFile: String) async throws {
+        let pem = try String(contentsOfFile: certificateFile, encoding: .utf8)
+        let json = try JSONSerialization.data(
+            withJSONObject: ["certificateId": "x", "certificatePem": pem, "certificateOwnershipToken": "t"]
+        )
+        try await Command.check(
+            "/usr/bin/mosquitto_pub",
+            [
+                "-h", "localhost", "-p", "\(rig.broker.port)", "--cafile", rig.factory.rootCertificate,
+                "--cert", responder + "/device-chain.crt", "--key", responder + "/device.key", "-q", "1",
+                "-t", topic + "/accepted", "-m", String(decoding: json, as: UTF8.self),
+            ]
+        )
+    }
+
+    func stop() {
+        subscriber.kill()
     }
 }
