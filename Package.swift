@@ -15,6 +15,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "pinpost", targets: ["pinpost"]),
+        .executable(name: "pinpost-ca", targets: ["pinpost-ca"]),
         .library(name: "MQTT", targets: ["MQTT"]),
         // For board/bench/micro (the microbenchmarks live outside this package to keep CI's build lean).
         .library(name: "DurableSpool", targets: ["DurableSpool"]),
@@ -164,6 +165,30 @@ let package = Package(
             dependencies: [
                 "PinpostAgent", "DurableSpool", "GPIO", "MQTT", "SystemExtras", "Timestamps", "TLS", "ClockTrust",
                 "ReadingProof",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        /// The CA's MQTT responder (`pinpost-ca serve`): answers certificate requests with the factory CA
+        /// (signing through provisioning/pinpost-pki), keeps the registry, the rate limit, the audit log and the CRL.
+        .target(
+            name: "CertificateAuthority",
+            dependencies: [
+                "PinpostAgent", "MQTT", "TLS", "SystemExtras", "Timestamps",
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .executableTarget(
+            name: "pinpost-ca",
+            dependencies: [
+                "CertificateAuthority", "PinpostAgent",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

@@ -40,10 +40,47 @@ public enum Subprocess {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// What a helper printed and how it ended.
+    public struct Result: Sendable, Equatable {
+        /// The exit status (0-255), or 128 + the signal that killed it.
+        public var status: Int32
+        /// Standard output and standard error, interleaved as written (at most the limit asked for).
+        public var output: String
+    }
+
+    /// Runs a helper to its end, like ``output(of:_:limit:)`` but with its standard error in the output too and
+    /// its exit status, for helpers whose failure must be reported (the CA's `pinpost-pki`).
+    public static func run(
+        _ executable: String,
+        _ arguments: [String],
+        limit: Int = 65536
+    ) throws(SystemError) -> Result {
+        var ends: [Int32] = [-1, -1]
+        try SystemCall.retryingVoid { CPinpostLinux_pipe_cloexec(&ends) }.orThrow("cannot create a pipe")
+        let readEnd = FileDescriptor(rawValue: ends[0])
+        defer { try? readEnd.close() }
+        let child: pid_t
+        do {
+            defer { close(ends[1]) }
+            child = try spawn(executable, arguments, standardOutput: ends[1], standardError: ends[1])
+        }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = (try? chunk.withUnsafeMutableBytes { try readEnd.read(into: $0) }) ?? 0
+            if count <= 0 { break }
+            if bytes.count < limit { bytes.append(contentsOf: chunk[0..<min(count, limit - bytes.count)]) }
+        }
+        let status = waitForExit(child) ?? (128 + 9)
+        let code: Int32 = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+        return Result(status: code, output: String(decoding: bytes, as: UTF8.self))
+    }
+
     private static func spawn(
         _ executable: String,
         _ arguments: [String],
-        standardOutput: Int32
+        standardOutput: Int32,
+        standardError: Int32? = nil
     ) throws(SystemError) -> pid_t {
         var actions = posix_spawn_file_actions_t()
         try SystemCall.result(ofErrorNumber: posix_spawn_file_actions_init(&actions))
@@ -51,7 +88,8 @@ public enum Subprocess {
         defer { posix_spawn_file_actions_destroy(&actions) }
         var prepared = [
             posix_spawn_file_actions_adddup2(&actions, standardOutput, 1),
-            posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0),
+            standardError.map { posix_spawn_file_actions_adddup2(&actions, $0, 2) }
+                ?? posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0),
             // The helper gets stdio only: no broker connection, spool file or GPIO line of the agent's.
             CPinpostLinux_spawn_close_from(&actions, 3),
         ]

@@ -13,7 +13,8 @@ struct Check: AsyncParsableCommand {
     var timeout: Int = 10
 
     func run() async throws {
-        let configuration = try options.load()
+        // A renewed identity (renewal.dir) is the one the agent uses, so it is the one to check.
+        let configuration = IdentityStore.identityInUse(try options.load())
         let results = await Preflight.run(configuration: configuration, timeout: .seconds(timeout)) { result in
             FileOutput.standardOutput(result.description)
         }

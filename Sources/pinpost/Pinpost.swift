@@ -12,7 +12,7 @@ struct Pinpost: AsyncParsableCommand {
         abstract: "Device agent: reads sensors and publishes them over MQTT with mutual TLS.",
         subcommands: [
             Run.self, Check.self, Sim.self, Version.self, Decommission.self, Bench.self, ConfigCommand.self,
-            InstallBundle.self, Verify.self,
+            InstallBundle.self, Verify.self, Renew.self,
         ]
     )
 

@@ -103,12 +103,16 @@ final class ProvisioningBroker {
     var logFile: String { folder.appendingPathComponent("data/mosquitto.log").path }
     var log: String { (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "" }
 
-    init(factory: ProvisioningFactory) async throws {
+    /// - Parameter aclArguments: more `mosquitto-conf acl` options (`--ca-responder`, `--claim`).
+    init(factory: ProvisioningFactory, aclArguments: [String] = []) async throws {
         self.factory = factory
         folder = factory.folder.appendingPathComponent("broker")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let acl = folder.appendingPathComponent("acl").path
-        try await Command.check(Repository.mosquittoConf, ["acl", "--observer", Self.observer, "--out", acl])
+        try await Command.check(
+            Repository.mosquittoConf,
+            ["acl", "--observer", Self.observer, "--out", acl] + aclArguments
+        )
         let server = try await factory.serverIdentity()
         port = try Loopback.freePort()
         configFile = folder.appendingPathComponent("mosquitto.conf").path
@@ -149,6 +153,9 @@ final class ProvisioningBroker {
             "mosquitto did not start on port \(port): \((try? String(contentsOf: folder.appendingPathComponent("data/mosquitto.log"), encoding: .utf8)) ?? "")"
         )
     }
+
+    /// Mosquitto's process id (for a SIGHUP that makes it read its CRL again).
+    var pid: pid_t { process.pid }
 
     /// Stops and starts again on the same port, so a new CRL is read for certain.
     func restart() async throws {

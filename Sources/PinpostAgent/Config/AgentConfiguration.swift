@@ -187,4 +187,6 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var gpio: GPIOSettings = GPIOSettings()
     public var sensors: [Sensor]
     public var signing: Signing = Signing()
+    /// `[renewal]`: certificate renewal and provisioning by claim (nil: neither).
+    public var renewal: Renewal? = nil
 }

@@ -460,8 +460,14 @@ public enum ConfigLoader {
             }
         }
         let signing = try parseSigning(&top, folder: folder)
+        let renewal = try parseRenewal(
+            &top,
+            folder: folder,
+            spoolDirectory: FileSystem.absolute(spoolDir, relativeTo: folder),
+            tlsCAFile: caFile.map { FileSystem.absolute($0, relativeTo: folder) }
+        )
         try top.rejectUnknownKeys(
-            known: "[device], [broker], [tls], [time], [spool], [backoff], [status], [gpio], [[sensor]], [signing]"
+            known: "[device], [broker], [tls], [time], [spool], [backoff], [status], [gpio], [renewal], [[sensor]], [signing]"
         )
 
         return AgentConfiguration(
@@ -508,7 +514,8 @@ public enum ConfigLoader {
             backend: backend,
             gpio: gpioSettings,
             sensors: sensors,
-            signing: signing
+            signing: signing,
+            renewal: renewal
         )
     }
 

@@ -4,11 +4,44 @@ internal import TOMLKit
 /// Reads one TOML table, remembering which keys were used so unknown ones can be refused.
 ///
 /// A typo such as `keepalive_s` must be an error naming the key, not a silent default.
-struct TableReader {
+package struct TableReader {
     let table: TOMLTable
-    let path: String
-    let file: String
+    package let path: String
+    package let file: String
     private(set) var used: Set<String> = []
+
+    /// The top table of TOML text, for config files other than `pinpost.toml` (the CA responder's).
+    package static func root(text: String, file: String) throws(ConfigError) -> TableReader {
+        do {
+            return TableReader(table: try TOMLTable(string: text), path: "", file: file)
+        } catch let error as TOMLParseError {
+            throw ConfigError(
+                file: file,
+                key: "",
+                problem:
+                    "not valid TOML at line \(error.source.begin.line), column \(error.source.begin.column): \(error.description)",
+                fix: "correct the syntax"
+            )
+        } catch {
+            throw ConfigError(file: file, key: "", problem: "not valid TOML: \(error)", fix: "correct the syntax")
+        }
+    }
+
+    /// A list of strings (`["a", "b"]`).
+    package mutating func strings(_ name: String, fix: String) throws(ConfigError) -> [String]? {
+        guard let value = value(name) else { return nil }
+        guard let array = value.array else {
+            throw error(name, "expected a list of strings, found \(Self.typeName(value))", fix: fix)
+        }
+        var result: [String] = []
+        for element in array {
+            guard let text = element.string else {
+                throw error(name, "expected a list of strings, found \(Self.typeName(element)) in it", fix: fix)
+            }
+            result.append(text)
+        }
+        return result
+    }
 
     init(table: TOMLTable, path: String, file: String) {
         self.table = table
@@ -16,11 +49,11 @@ struct TableReader {
         self.file = file
     }
 
-    func key(_ name: String) -> String {
+    package func key(_ name: String) -> String {
         path.isEmpty ? name : "\(path).\(name)"
     }
 
-    func error(_ name: String, _ problem: String, fix: String) -> ConfigError {
+    package func error(_ name: String, _ problem: String, fix: String) -> ConfigError {
         ConfigError(file: file, key: key(name), problem: problem, fix: fix)
     }
 
@@ -29,7 +62,7 @@ struct TableReader {
         return table[name]
     }
 
-    mutating func string(_ name: String, fix: String) throws(ConfigError) -> String? {
+    package mutating func string(_ name: String, fix: String) throws(ConfigError) -> String? {
         guard let value = value(name) else { return nil }
         guard let text = value.string else {
             throw error(name, "expected a string, found \(Self.typeName(value))", fix: fix)
@@ -37,7 +70,7 @@ struct TableReader {
         return text
     }
 
-    mutating func requiredString(_ name: String, fix: String) throws(ConfigError) -> String {
+    package mutating func requiredString(_ name: String, fix: String) throws(ConfigError) -> String {
         guard let text = try string(name, fix: fix) else {
             throw error(name, "missing", fix: fix)
         }
@@ -45,7 +78,7 @@ struct TableReader {
         return text
     }
 
-    mutating func int(_ name: String, range: ClosedRange<Int>, fix: String) throws(ConfigError) -> Int? {
+    package mutating func int(_ name: String, range: ClosedRange<Int>, fix: String) throws(ConfigError) -> Int? {
         guard let value = value(name) else { return nil }
         guard let number = value.int else {
             throw error(name, "expected an integer, found \(Self.typeName(value))", fix: fix)
@@ -57,7 +90,11 @@ struct TableReader {
     }
 
     /// A duration written as text (`"250ms"`, `"5m"`), bounded by `range`.
-    mutating func duration(_ name: String, range: ClosedRange<Duration>, fix: String) throws(ConfigError) -> Duration? {
+    package mutating func duration(
+        _ name: String,
+        range: ClosedRange<Duration>,
+        fix: String
+    ) throws(ConfigError) -> Duration? {
         guard let text = try string(name, fix: fix) else { return nil }
         guard let duration = DurationText.parse(text) else {
             throw error(name, "'\(text)' is not a duration", fix: fix)
@@ -72,7 +109,7 @@ struct TableReader {
         return duration
     }
 
-    mutating func bool(_ name: String, fix: String) throws(ConfigError) -> Bool? {
+    package mutating func bool(_ name: String, fix: String) throws(ConfigError) -> Bool? {
         guard let value = value(name) else { return nil }
         guard let flag = value.bool else {
             throw error(name, "expected true or false, found \(Self.typeName(value))", fix: fix)
@@ -85,14 +122,14 @@ struct TableReader {
     }
 
     /// A section that must be present.
-    mutating func section(_ name: String, fix: String) throws(ConfigError) -> TableReader {
+    package mutating func section(_ name: String, fix: String) throws(ConfigError) -> TableReader {
         guard let reader = try subtable(name, required: true, fix: fix) else {
             throw ConfigError(file: file, key: key(name), problem: "section [\(key(name))] is missing", fix: fix)
         }
         return reader
     }
 
-    mutating func subtable(_ name: String, required: Bool, fix: String) throws(ConfigError) -> TableReader? {
+    package mutating func subtable(_ name: String, required: Bool, fix: String) throws(ConfigError) -> TableReader? {
         guard let value = value(name) else {
             if required {
                 throw ConfigError(file: file, key: key(name), problem: "section [\(key(name))] is missing", fix: fix)
@@ -106,7 +143,7 @@ struct TableReader {
     }
 
     /// Refuses keys that were never asked for.
-    func rejectUnknownKeys(known: String) throws(ConfigError) {
+    package func rejectUnknownKeys(known: String) throws(ConfigError) {
         for name in table.keys.sorted() where !used.contains(name) {
             throw ConfigError(
                 file: file,

@@ -25,6 +25,11 @@ public final class PublisherControl: Sendable {
     private let endpointStore: Mutex<BrokerEndpoint>
     let inputs: AsyncStream<ClientInput>
     private let continuation: AsyncStream<ClientInput>.Continuation
+    /// Listeners of `connectionEvents()`, and the identity of the connection the broker accepted (nil while none).
+    private let observers = Mutex<(next: Int, listeners: [Int: AsyncStream<PublisherConnectionEvent>.Continuation])>(
+        (0, [:])
+    )
+    private let acceptedStore = Mutex<TLSContext?>(nil)
 
     init(endpoint: BrokerEndpoint) {
         endpointStore = Mutex(endpoint)
@@ -44,5 +49,33 @@ public final class PublisherControl: Sendable {
 
     func yield(_ input: ClientInput) {
         continuation.yield(input)
+    }
+
+    /// The identity of the connection the broker has accepted, or nil while the publisher is not connected.
+    public var acceptedIdentity: TLSContext? { acceptedStore.withLock { $0 } }
+
+    /// Every connection outcome from now on, for one listener (each call makes a new one); ends when the listener
+    /// stops iterating.
+    public func connectionEvents() -> AsyncStream<PublisherConnectionEvent> {
+        let (stream, listener) = AsyncStream<PublisherConnectionEvent>.makeStream()
+        let key = observers.withLock { state -> Int in
+            state.next += 1
+            state.listeners[state.next] = listener
+            return state.next
+        }
+        listener.onTermination = { [weak self] _ in
+            _ = self?.observers.withLock { $0.listeners.removeValue(forKey: key) }
+        }
+        return stream
+    }
+
+    func report(_ event: PublisherConnectionEvent) {
+        if case .accepted(let tls) = event { acceptedStore.withLock { $0 = tls } }
+        let listeners = observers.withLock { Array($0.listeners.values) }
+        for listener in listeners { listener.yield(event) }
+    }
+
+    func reportDisconnected() {
+        acceptedStore.withLock { $0 = nil }
     }
 }

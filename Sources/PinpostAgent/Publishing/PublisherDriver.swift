@@ -12,7 +12,8 @@ internal import Timestamps
 struct PublisherDriver {
     /// Something to run beside the loop, in the service's task group.
     enum Launch: Sendable {
-        case connect(attempt: Int)
+        /// Connect with this endpoint (read when the machine asked, so the attempt's identity is known).
+        case connect(attempt: Int, endpoint: BrokerEndpoint)
         case retryTimer(after: Duration, token: Int)
         /// Feed `.resume` back after the inputs already queued.
         case resume
@@ -33,6 +34,12 @@ struct PublisherDriver {
     /// The transport's close report when it overtook the report of its own connection's success (both come
     /// from different threads): replayed right after that success.
     private var earlyClose: (attempt: Int, error: (any Error)?)?
+    /// The identity of the current attempt, and whether its acceptance was reported (`PublisherConnectionEvent`).
+    private var attemptTLS: TLSContext?
+    private var acceptedReported = false
+    /// A connection closed before the broker accepted it, reported at the end of the step with the reason logged.
+    private var refusedPending: TLSContext?
+    private var lastErrorLogged: String?
     private(set) var launches: [Launch] = []
     private(set) var isFinished = false
     /// The machine's next deadline that a timer is running for, and the token that timer reports with.
@@ -116,6 +123,7 @@ struct PublisherDriver {
             }
         case .connectFailed(let attempt, let failure):
             guard attempt == self.attempt else { return }
+            if let attemptTLS { service.control.report(.refused(attemptTLS, reason: failure.description)) }
             perform(
                 machine.connectionFailed(reason: failure.description, isTrustFailure: failure.isTrustFailure, now: now)
             )
@@ -132,6 +140,15 @@ struct PublisherDriver {
                 return
             }
             connection = nil
+            if !acceptedReported, let attemptTLS {
+                service.control.report(
+                    .refused(
+                        attemptTLS,
+                        reason: error.map { "connection lost: \($0)" }
+                            ?? "the broker closed the connection before CONNACK"
+                    )
+                )
+            }
             perform(
                 machine.connectionClosed(
                     error: error.map { "\($0)" },
@@ -189,6 +206,7 @@ struct PublisherDriver {
     // MARK: Actions
 
     private mutating func perform(_ actions: [PublisherAction]) {
+        defer { reportConnectionChange() }
         var queue = actions
         var index = 0
         while index < queue.count {
@@ -197,13 +215,18 @@ struct PublisherDriver {
             switch action {
             case .connect:
                 attempt += 1
-                launches.append(.connect(attempt: attempt))
+                let endpoint = service.control.endpoint
+                if acceptedReported { service.control.reportDisconnected() }
+                attemptTLS = endpoint.tls
+                acceptedReported = false
+                launches.append(.connect(attempt: attempt, endpoint: endpoint))
             case .write(let bytes):
                 connection?.write(bytes)
             case .flush:
                 connection?.flush()
             case .closeConnection:
                 if let connection {
+                    if !acceptedReported { refusedPending = attemptTLS }
                     connection.close()
                     closing = connection
                 }
@@ -287,7 +310,26 @@ struct PublisherDriver {
         }
     }
 
-    private func log(_ entry: PublisherLogEntry) {
+    /// Tells `PublisherControl`'s listeners when the broker accepted the current attempt's identity, and when a
+    /// connection ended before it did.
+    private mutating func reportConnectionChange() {
+        if let refused = refusedPending {
+            refusedPending = nil
+            let reason = lastErrorLogged ?? "the connection was closed before the broker accepted it"
+            service.control.report(.refused(refused, reason: reason))
+        }
+        lastErrorLogged = nil
+        if machine.isConnected, !acceptedReported, let attemptTLS {
+            acceptedReported = true
+            service.control.report(.accepted(attemptTLS))
+        } else if !machine.isConnected, acceptedReported {
+            acceptedReported = false
+            service.control.reportDisconnected()
+        }
+    }
+
+    private mutating func log(_ entry: PublisherLogEntry) {
+        if entry.level == .error { lastErrorLogged = entry.message }
         let level: Logger.Level =
             switch entry.level {
             case .debug: .debug

@@ -137,8 +137,7 @@ public struct PublisherService: Service {
         let control = self.control
         for launch in launches {
             switch launch {
-            case .connect(let attempt):
-                let endpoint = control.endpoint
+            case .connect(let attempt, let endpoint):
                 let connector = BrokerConnector(
                     host: endpoint.host,
                     port: endpoint.port,

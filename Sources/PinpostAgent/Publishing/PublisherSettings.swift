@@ -22,7 +22,10 @@ enum PublisherSettings {
             checkpointInterval: checkpointInterval,
             watchdogInterval: SystemdNotifier.processPingInterval(),
             sensors: configuration.sensors.map { .init(name: $0.name, qos: $0.qos) },
-            qosAboveMaximum: configuration.broker.qosAboveMaximum == .refuse ? .refuse : .downgrade
+            qosAboveMaximum: configuration.broker.qosAboveMaximum == .refuse ? .refuse : .downgrade,
+            subscriptions: configuration.renewal.map {
+                RenewalTopics(settings: $0, deviceID: configuration.device.id).subscriptions
+            } ?? []
         )
     }
 }

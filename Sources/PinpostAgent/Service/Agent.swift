@@ -12,7 +12,10 @@ internal import UnixSignals
 /// Builds the agent's services from a configuration and runs them until SIGTERM or SIGINT.
 public enum Agent {
     /// Runs `pinpost run`. Throws `AgentStartupError` for problems found before anything runs.
-    public static func run(configuration: AgentConfiguration, logger: Logger) async throws {
+    public static func run(configuration loaded: AgentConfiguration, logger: Logger) async throws {
+        // The identity in use may be a renewed one (renewal.dir), or one on trial after an interrupted swap.
+        guard let startup = try await RenewalStartup.prepare(loaded, logger: logger) else { return }
+        let configuration = startup.configuration
         try KeyFilePolicy.checkSecrets(configuration)
         let tls = try makeTLSContext(configuration)
         // A clock below the floor is known to be wrong: judge the certificate's validity at the floor
@@ -58,6 +61,7 @@ public enum Agent {
         let exchange = sealing.map { _ in MessageExchange() }
         if let sealing { exchange?.send(sealing.announcement) }
 
+        let exchange = MessageExchange()
         let publisher = PublisherService(
             configuration: configuration,
             tls: tls,
@@ -68,6 +72,7 @@ public enum Agent {
             systemd: SystemdNotifier.fromProcessEnvironment(),
             exchange: exchange
         )
+        let renewal = startup.renewalService(control: publisher.control, exchange: exchange, logger: logger)
         let sensors = SensorService(
             sensors: configuration.sensors,
             backend: backend,
@@ -94,13 +99,15 @@ public enum Agent {
             ]
         )
         // Order matters: shutdown runs in reverse, so sensors stop before the publisher drains.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: stepMonitor, successTerminationBehavior: .ignore),
+            .init(service: publisher),
+        ]
+        if let renewal { services.append(.init(service: renewal, successTerminationBehavior: .ignore)) }
+        services.append(.init(service: sensors, successTerminationBehavior: .ignore))
         let group = ServiceGroup(
             configuration: .init(
-                services: [
-                    .init(service: stepMonitor, successTerminationBehavior: .ignore),
-                    .init(service: publisher),
-                    .init(service: sensors, successTerminationBehavior: .ignore),
-                ],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
