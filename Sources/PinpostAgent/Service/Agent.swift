@@ -57,11 +57,10 @@ public enum Agent {
             sealer: sealing?.sealer,
             logger: logger
         )
-        // Signed readings: the device certificate goes out retained, so verifiers find the key in the subscription.
-        let exchange = sealing.map { _ in MessageExchange() }
-        if let sealing { exchange?.send(sealing.announcement) }
-
         let exchange = MessageExchange()
+        // Signed readings: the device certificate goes out retained, so verifiers find the key in the subscription.
+        if let sealing { exchange.send(sealing.announcement) }
+
         let publisher = PublisherService(
             configuration: configuration,
             tls: tls,
