@@ -186,4 +186,8 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var backend: Backend
     public var gpio: GPIOSettings = GPIOSettings()
     public var sensors: [Sensor]
+    /// `[[output]]`, `[commands]`, `[homeassistant]` (AgentConfiguration+TwoWay.swift).
+    public var outputs: [Output] = []
+    public var commands = Commands()
+    public var homeAssistant = HomeAssistant()
 }

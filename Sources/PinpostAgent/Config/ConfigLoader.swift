@@ -459,11 +459,13 @@ public enum ConfigLoader {
                 sensors.append(sensor)
             }
         }
+        let twoWay = try parseTwoWay(&top, deviceID: id, sensors: sensors)
         try top.rejectUnknownKeys(
-            known: "[device], [broker], [tls], [time], [spool], [backoff], [status], [gpio], [[sensor]]"
+            known:
+                "[device], [broker], [tls], [time], [spool], [backoff], [status], [gpio], [[sensor]], \(twoWaySectionNames)"
         )
 
-        return AgentConfiguration(
+        var configuration = AgentConfiguration(
             file: file,
             device: .init(id: id),
             broker: .init(
@@ -508,6 +510,10 @@ public enum ConfigLoader {
             gpio: gpioSettings,
             sensors: sensors
         )
+        configuration.outputs = twoWay.outputs
+        configuration.commands = twoWay.commands
+        configuration.homeAssistant = twoWay.homeAssistant
+        return configuration
     }
 
     private static func parseSensor(
@@ -656,8 +662,8 @@ public enum ConfigLoader {
         return result
     }
 
-    /// `chip` + `line` (offset or name) of a GPIO sensor.
-    private static func lineAddress(_ sensor: inout TableReader) throws(ConfigError) -> LineAddress {
+    /// `chip` + `line` (offset or name) of a GPIO sensor or output.
+    static func lineAddress(_ sensor: inout TableReader) throws(ConfigError) -> LineAddress {
         let chip = try sensor.string(
             "chip",
             fix: "set chip to a chip name (gpiochip0), a path (/dev/gpiochip0) or a label"
@@ -717,7 +723,7 @@ public enum ConfigLoader {
         return value
     }
 
-    private static func isIdentifierByte(_ byte: UInt8) -> Bool {
+    static func isIdentifierByte(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
             UInt8(ascii: "0")...UInt8(ascii: "9"),
