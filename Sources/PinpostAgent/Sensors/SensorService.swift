@@ -18,6 +18,8 @@ public struct SensorService: Service {
     let clockProbe: any ClockProbe
     let logger: Logger
     let settings: AgentConfiguration.GPIOSettings
+    /// Where commands ask for a reading now (`read_sensor`).
+    let triggers: SensorTriggers?
 
     public init(
         sensors: [AgentConfiguration.Sensor],
@@ -25,8 +27,10 @@ public struct SensorService: Service {
         recorder: ReadingRecorder,
         clockProbe: any ClockProbe,
         logger: Logger,
-        settings: AgentConfiguration.GPIOSettings = AgentConfiguration.GPIOSettings()
+        settings: AgentConfiguration.GPIOSettings = AgentConfiguration.GPIOSettings(),
+        triggers: SensorTriggers? = nil
     ) {
+        self.triggers = triggers
         self.sensors = sensors
         self.backend = backend
         self.recorder = recorder
@@ -52,7 +56,10 @@ public struct SensorService: Service {
     }
 
     public func run() async throws {
-        defer { recorder.finish() }
+        defer {
+            triggers?.finish()
+            recorder.finish()
+        }
         let simulated = backend as? SimulatedGPIO
         var lines: [any GPIOInputLine] = []
         var runners: [Runner] = []
@@ -133,7 +140,7 @@ public struct SensorService: Service {
         let recorder = recorder
         let clockProbe = clockProbe
         let logger = logger
-        return SensorEmitter(sensor: sensor, logger: logger) { value, edge, time in
+        var emitter = SensorEmitter(sensor: sensor, logger: logger) { value, edge, time in
             let outcome = recorder.record(
                 sensor: sensor.name,
                 value: value,
@@ -151,7 +158,10 @@ public struct SensorService: Service {
                     metadata: ["sensor": "\(sensor.name)", "seq": "\(seq)", "reason": "\(reason)"]
                 )
             }
+            return outcome
         }
+        if let triggers { emitter.readNow = triggers.requests(for: sensor.name) }
+        return emitter
     }
 }
 
