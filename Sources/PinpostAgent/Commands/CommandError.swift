@@ -32,6 +32,8 @@ struct CommandError: Error, Sendable, Equatable {
         case notAllowed = "not_allowed"
         /// The new configuration failed validation; the running one stays.
         case configInvalid = "config_invalid"
+        /// The new configuration changes keys that only a restart applies; nothing was applied.
+        case restartRequired = "restart_required"
         /// The accepted configuration could not be written over the config file; nothing changed.
         case configNotWritable = "config_not_writable"
         /// The output line could not be driven.

@@ -22,7 +22,10 @@ enum PublisherSettings {
             checkpointInterval: checkpointInterval,
             watchdogInterval: SystemdNotifier.processPingInterval(),
             sensors: configuration.sensors.map { .init(name: $0.name, qos: $0.qos) },
-            qosAboveMaximum: configuration.broker.qosAboveMaximum == .refuse ? .refuse : .downgrade
+            qosAboveMaximum: configuration.broker.qosAboveMaximum == .refuse ? .refuse : .downgrade,
+            // Only the device's own namespace: devices/<id>/commands/# (CommandTopics).
+            subscriptions: configuration.commands.enabled
+                ? [CommandTopics(deviceID: configuration.device.id).subscription] : []
         )
     }
 }

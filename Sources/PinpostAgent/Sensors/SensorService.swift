@@ -20,6 +20,8 @@ public struct SensorService: Service {
     let settings: AgentConfiguration.GPIOSettings
     /// Where commands ask for a reading now (`read_sensor`).
     let triggers: SensorTriggers?
+    /// The outputs held now, for the simulator's `pinpost sim show`.
+    let outputs: @Sendable () -> [(name: String, address: LineAddress)]
 
     public init(
         sensors: [AgentConfiguration.Sensor],
@@ -28,9 +30,11 @@ public struct SensorService: Service {
         clockProbe: any ClockProbe,
         logger: Logger,
         settings: AgentConfiguration.GPIOSettings = AgentConfiguration.GPIOSettings(),
-        triggers: SensorTriggers? = nil
+        triggers: SensorTriggers? = nil,
+        outputs: @escaping @Sendable () -> [(name: String, address: LineAddress)] = { [] }
     ) {
         self.triggers = triggers
+        self.outputs = outputs
         self.sensors = sensors
         self.backend = backend
         self.recorder = recorder
@@ -108,7 +112,7 @@ public struct SensorService: Service {
 
         let started = runners
         let control = simulated.map {
-            SimulatorControl(path: settings.simSocket, backend: $0, sensors: sensors, logger: logger)
+            SimulatorControl(path: settings.simSocket, backend: $0, sensors: sensors, outputs: outputs, logger: logger)
         }
         do {
             try await cancelWhenGracefulShutdown {

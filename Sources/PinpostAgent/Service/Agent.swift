@@ -51,6 +51,8 @@ public enum Agent {
             wakeUp: wakeUpContinuation
         )
 
+        let exchange = MessageExchange()
+        let triggers = SensorTriggers()
         let publisher = PublisherService(
             configuration: configuration,
             tls: tls,
@@ -58,7 +60,17 @@ public enum Agent {
             wakeUps: wakeUps,
             clockGate: clockGate,
             logger: logger,
-            systemd: SystemdNotifier.fromProcessEnvironment()
+            systemd: SystemdNotifier.fromProcessEnvironment(),
+            exchange: exchange
+        )
+        let deviceControl = DeviceControlService(
+            configuration: configuration,
+            backend: backend,
+            exchange: exchange,
+            triggers: triggers,
+            control: publisher.control,
+            clockProbe: readingProbe,
+            logger: logger
         )
         let sensors = SensorService(
             sensors: configuration.sensors,
@@ -66,7 +78,9 @@ public enum Agent {
             recorder: recorder,
             clockProbe: readingProbe,
             logger: logger,
-            settings: configuration.gpio
+            settings: configuration.gpio,
+            triggers: triggers,
+            outputs: deviceControl.outputDirectory
         )
         let stepMonitor = ClockStepMonitor(
             threshold: configuration.time.stepThreshold,
@@ -80,16 +94,19 @@ public enum Agent {
                 "device": "\(configuration.device.id)",
                 "broker": "\(configuration.broker.host):\(configuration.broker.port)",
                 "sensors": "\(configuration.sensors.count)",
+                "outputs": "\(configuration.outputs.count)",
                 "next_seq": "\(nextSeq)",
                 "stream": "\(spool.stream)",
             ]
         )
-        // Order matters: shutdown runs in reverse, so sensors stop before the publisher drains.
+        // Order matters: shutdown runs in reverse, so sensors stop and outputs reach their safe state (published)
+        // before the publisher drains.
         let group = ServiceGroup(
             configuration: .init(
                 services: [
                     .init(service: stepMonitor, successTerminationBehavior: .ignore),
                     .init(service: publisher),
+                    .init(service: deviceControl, successTerminationBehavior: .ignore),
                     .init(service: sensors, successTerminationBehavior: .ignore),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
