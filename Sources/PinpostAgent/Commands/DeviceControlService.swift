@@ -113,7 +113,10 @@ struct DeviceControlService: Service {
                             exchange.send(reply)
                         }
                     case .reload:
-                        logger.notice("SIGHUP: reloading the configuration", metadata: ["file": "\(configuration.file)"])
+                        logger.notice(
+                            "SIGHUP: reloading the configuration",
+                            metadata: ["file": "\(configuration.file)"]
+                        )
                         _ = try? await reloader.reload(replacingWith: nil, source: "SIGHUP")
                     }
                 }

@@ -43,7 +43,14 @@ struct DiscoveryAnnouncer {
             send(OutboundMessage(topic: topic, payload: [], qos: .atLeastOnce, retain: true))
         }
         for message in messages {
-            send(OutboundMessage(topic: message.topic, payload: Array(message.payload.utf8), qos: .atLeastOnce, retain: true))
+            send(
+                OutboundMessage(
+                    topic: message.topic,
+                    payload: Array(message.payload.utf8),
+                    qos: .atLeastOnce,
+                    retain: true
+                )
+            )
         }
         save(Record(announced: current, retired: retired))
         if !messages.isEmpty || !removed.isEmpty {
@@ -76,7 +83,9 @@ struct DiscoveryAnnouncer {
             try FileSystem.createDirectory(FileSystem.directoryName(of: path))
             try FileSystem.writeFileAtomically(path, Array(text.utf8))
         } catch {
-            logger.warning("home assistant discovery record not saved: \(error); a removal may be missed after a restart")
+            logger.warning(
+                "home assistant discovery record not saved: \(error); a removal may be missed after a restart"
+            )
         }
     }
 }

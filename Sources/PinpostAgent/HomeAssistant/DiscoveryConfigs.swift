@@ -43,7 +43,9 @@ enum DiscoveryConfigs {
                 writer.string("state_class", "measurement")
                 let type = IIOChannel.channelType(channelBase(sensor.channel ?? ""))
                 let unit = sensor.unit ?? IIOChannel.units[type]?.unit
-                if sensor.unit == nil, let deviceClass = deviceClasses[type] { writer.string("device_class", deviceClass) }
+                if sensor.unit == nil, let deviceClass = deviceClasses[type] {
+                    writer.string("device_class", deviceClass)
+                }
                 if let unit { writer.string("unit_of_measurement", unit) }
             }
             messages.append(

@@ -36,10 +36,14 @@ actor ConfigReloader {
         let file = current.file
         let next: AgentConfiguration
         do {
-            next = try text.map { text throws(ConfigError) in try ConfigLoader.parse(text, file: file) }
+            next =
+                try text.map { text throws(ConfigError) in try ConfigLoader.parse(text, file: file) }
                 ?? ConfigLoader.load(path: file)
         } catch {
-            throw refused(CommandError(.configInvalid, field: "config", "\(error); the running configuration stays"), source)
+            throw refused(
+                CommandError(.configInvalid, field: "config", "\(error); the running configuration stays"),
+                source
+            )
         }
         let change = ConfigChange(from: current, to: next)
         guard change.restart.isEmpty else {
@@ -57,14 +61,20 @@ actor ConfigReloader {
             do {
                 endpoint = try Self.endpoint(for: next)
             } catch {
-                throw refused(CommandError(.configInvalid, field: "config", "\(error); the running configuration stays"), source)
+                throw refused(
+                    CommandError(.configInvalid, field: "config", "\(error); the running configuration stays"),
+                    source
+                )
             }
         }
         if next.outputs != current.outputs {
             do {
                 _ = try await outputs.reconfigure(next.outputs)
             } catch {
-                throw refused(CommandError(.configInvalid, field: "config", "\(error); the running configuration stays"), source)
+                throw refused(
+                    CommandError(.configInvalid, field: "config", "\(error); the running configuration stays"),
+                    source
+                )
             }
         }
         if let text {
@@ -86,7 +96,10 @@ actor ConfigReloader {
             announcer.announce(next)
         }
         if let endpoint {
-            control?.reconnect(to: endpoint, reason: "configuration changed: \(change.reconnect.joined(separator: ", "))")
+            control?.reconnect(
+                to: endpoint,
+                reason: "configuration changed: \(change.reconnect.joined(separator: ", "))"
+            )
         }
         current = next
         logger.notice(

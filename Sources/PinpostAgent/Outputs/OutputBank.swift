@@ -160,7 +160,11 @@ actor OutputBank {
         for output in outputs {
             do {
                 let line = try await backend.requestOutput(
-                    OutputLineRequest(address: output.address, initialValue: output.safeState, activeLow: output.activeLow)
+                    OutputLineRequest(
+                        address: output.address,
+                        initialValue: output.safeState,
+                        activeLow: output.activeLow
+                    )
                 )
                 claimed.append(Channel(output: output, line: line, state: output.safeState))
             } catch {
@@ -199,7 +203,10 @@ actor OutputBank {
         do {
             try await drive(name, to: value, cause: cause)
         } catch {
-            logger.error("output not driven", metadata: ["output": "\(name)", "cause": "\(cause)", "reason": "\(error)"])
+            logger.error(
+                "output not driven",
+                metadata: ["output": "\(name)", "cause": "\(cause)", "reason": "\(error)"]
+            )
             publishState(name, cause: cause)
         }
     }
@@ -213,7 +220,10 @@ actor OutputBank {
             channels[name]?.transitions += 1
         }
         publishState(name, cause: cause)
-        logger.debug("output set", metadata: ["output": "\(name)", "state": "\(value ? "on" : "off")", "cause": "\(cause)"])
+        logger.debug(
+            "output set",
+            metadata: ["output": "\(name)", "state": "\(value ? "on" : "off")", "cause": "\(cause)"]
+        )
     }
 
     private func endPulse(_ name: String, generation: Int, back value: Bool) async {

@@ -58,7 +58,9 @@ struct SimulatorControl: Sendable {
             return "ok " + names.joined(separator: " ")
         case "outputs":
             let states = outputs.compactMap { output in
-                backend.outputState(output.address).map { "\(output.name)=\($0.value ? "on" : "off"):\($0.transitions)" }
+                backend.outputState(output.address).map {
+                    "\(output.name)=\($0.value ? "on" : "off"):\($0.transitions)"
+                }
             }
             return (["ok"] + states).joined(separator: " ")
         case "set":
