@@ -61,6 +61,7 @@ struct CommandDecoderTests {
         (#"{"id":"c","command":"set_output","output":"relay","value":"dim"}"#, "bad_value", "value", "c"),
         (#"{"id":"c","command":"set_output","output":"relay","value":true}"#, "wrong_type", "value", "c"),
         (#"{"id":"c","command":"set_output","output":"relay","value":"on","pulse":"2h"}"#, "bad_value", "pulse", "c"),
+        (#"{"id":"c","command":"set_output","output":"relay","value":"on","pulse":"1us"}"#, "bad_value", "pulse", "c"),
         (#"{"id":"c","command":"set_output","output":"relay","value":"on","puls":"2s"}"#, "unknown_field", "puls", "c"),
         (#"{"id":"c","command":"ping","expires":"tomorrow"}"#, "bad_value", "expires", "c"),
         (#"{"id":"c","command":"read_sensor","sensor":["door"]}"#, "wrong_type", "sensor", "c"),

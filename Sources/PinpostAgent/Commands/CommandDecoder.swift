@@ -6,8 +6,8 @@ internal import Timestamps
 enum CommandDecoder {
     /// Larger payloads are refused before parsing (a whole config for `apply_config` fits many times).
     static let maximumPayload = 65_536
-    /// Longest `pulse` a command may ask for.
-    static let maximumPulse = Duration.seconds(3600)
+    /// Shortest and longest `pulse` a command may ask for.
+    static let pulseRange = Duration.milliseconds(1)...Duration.seconds(3600)
 
     /// A refusal, with the id and command name when they could be read (so the reply can carry them).
     struct Failure: Error, Sendable, Equatable {
@@ -79,7 +79,7 @@ enum CommandDecoder {
                     )
                 }
                 let pulse = try fields.optionalString("pulse").map { text throws(CommandError) -> Duration in
-                    guard let duration = DurationText.parse(text), duration > .zero, duration <= maximumPulse else {
+                    guard let duration = DurationText.parse(text), pulseRange.contains(duration) else {
                         throw CommandError(
                             .badValue,
                             field: "pulse",
