@@ -44,11 +44,22 @@ struct ConfigChange: Sendable, Equatable {
         compare("commands.remember", \.commands.remember, into: &restart)
 
         // Keys this list does not know yet (added with other features) count as needing a restart: with every key
-        // above made equal, anything still different is one of them.
+        // above made equal, anything still different is one of them. Broker keys one by one, so a broker key added
+        // later is caught here too.
         var rest = new
         rest.file = old.file
-        rest.device = old.device
-        rest.broker = old.broker
+        rest.device.id = old.device.id
+        rest.broker.host = old.broker.host
+        rest.broker.port = old.broker.port
+        rest.broker.protocolVersion = old.broker.protocolVersion
+        rest.broker.keepAlive = old.broker.keepAlive
+        rest.broker.sessionExpiry = old.broker.sessionExpiry
+        rest.broker.connectTimeout = old.broker.connectTimeout
+        rest.broker.username = old.broker.username
+        rest.broker.passwordFile = old.broker.passwordFile
+        rest.broker.maxInflight = old.broker.maxInflight
+        rest.broker.topicAliases = old.broker.topicAliases
+        rest.broker.qosAboveMaximum = old.broker.qosAboveMaximum
         rest.tls = old.tls
         rest.time = old.time
         rest.spool = old.spool
@@ -58,7 +69,9 @@ struct ConfigChange: Sendable, Equatable {
         rest.gpio = old.gpio
         rest.sensors = old.sensors
         rest.outputs = old.outputs
-        rest.commands = old.commands
+        rest.commands.enabled = old.commands.enabled
+        rest.commands.applyConfig = old.commands.applyConfig
+        rest.commands.remember = old.commands.remember
         rest.homeAssistant = old.homeAssistant
         if rest != old { restart.append("other keys") }
     }
