@@ -24,6 +24,8 @@ struct DeviceControlService: Service {
     let triggers: SensorTriggers
     let control: PublisherControl?
     let clockProbe: any ClockProbe
+    /// SIGHUP, trapped by `Agent.run` before systemd hears READY (see there).
+    let hangups: UnixSignalsSequence
     let logger: Logger
 
     /// - Parameters:
@@ -31,6 +33,7 @@ struct DeviceControlService: Service {
     ///   - triggers: where `read_sensor` asks the sensors for a reading now.
     ///   - control: the publisher's controls (`publish_status`, reconnect after a configuration change).
     ///   - clockProbe: whether the clock is synchronized, for commands that carry a time.
+    ///   - hangups: SIGHUP (reload the configuration), already trapped.
     init(
         configuration: AgentConfiguration,
         backend: any GPIOBackend,
@@ -38,6 +41,7 @@ struct DeviceControlService: Service {
         triggers: SensorTriggers,
         control: PublisherControl?,
         clockProbe: any ClockProbe,
+        hangups: UnixSignalsSequence,
         logger: Logger
     ) {
         self.configuration = configuration
@@ -45,6 +49,7 @@ struct DeviceControlService: Service {
         self.triggers = triggers
         self.control = control
         self.clockProbe = clockProbe
+        self.hangups = hangups
         self.logger = logger
         self.outputs = OutputBank(
             backend: backend,
@@ -87,7 +92,7 @@ struct DeviceControlService: Service {
             logger: logger
         )
         let (inputs, continuation) = AsyncStream<Input>.makeStream()
-        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        let hangups = self.hangups
         let exchange = self.exchange
         let commandsEnabled = configuration.commands.enabled
         if commandsEnabled {

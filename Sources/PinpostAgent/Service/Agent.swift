@@ -52,6 +52,10 @@ public enum Agent {
         )
 
         let exchange = MessageExchange()
+        // SIGHUP (reload) is trapped before the publisher tells systemd READY: `systemctl reload` right after a start
+        // must not end the agent by the signal's default action (which Restart=on-failure counts as a clean exit).
+        // A SIGHUP that arrives before the service runs waits in the sequence and reloads then.
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
         let triggers = SensorTriggers()
         let publisher = PublisherService(
             configuration: configuration,
@@ -70,6 +74,7 @@ public enum Agent {
             triggers: triggers,
             control: publisher.control,
             clockProbe: readingProbe,
+            hangups: hangups,
             logger: logger
         )
         let sensors = SensorService(
