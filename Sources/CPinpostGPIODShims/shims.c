@@ -105,12 +105,17 @@ static struct gpiod_chip *open_chip(const char *descriptor) {
     return found;
 }
 
-CPinpostGPIODLine *CPinpostGPIOD_request_input(const char *chip_descriptor, long offset, const char *line_name,
-                                               int bias, int active_low, int edges,
-                                               const char *consumer, CPinpostGPIODResult *result) {
+/*
+ * Finds the line by chip (name, path or label) and offset, or by name (on one chip or across all).
+ * On success *chip_out and *line_out are set and result names the chip and offset; on failure
+ * result says why and NULL is returned with nothing left open.
+ */
+static struct gpiod_line *locate_line(const char *chip_descriptor, long offset, const char *line_name,
+                                      struct gpiod_chip **chip_out, CPinpostGPIODResult *result) {
     memset(result, 0, sizeof *result);
     struct gpiod_chip *chip = NULL;
     struct gpiod_line *line = NULL;
+    *chip_out = NULL;
 
     if (chip_descriptor) {
         chip = open_chip(chip_descriptor);
@@ -157,6 +162,44 @@ CPinpostGPIODLine *CPinpostGPIOD_request_input(const char *chip_descriptor, long
     }
     result->offset = gpiod_line_offset(line);
 
+    *chip_out = chip;
+    return line;
+}
+
+/* The request failed: record why (and who holds the line), close the chip. */
+static void request_failed(struct gpiod_chip *chip, struct gpiod_line *line, CPinpostGPIODResult *result) {
+    int error = errno;
+    result->error_number = error;
+    result->status = error == EBUSY ? CPINPOST_GPIOD_BUSY : CPINPOST_GPIOD_FAILED;
+    gpiod_line_update(line);   /* refresh the line info so the consumer is current */
+    copy_text(result->consumer, sizeof result->consumer, gpiod_line_consumer(line));
+    gpiod_chip_close(chip);
+}
+
+static CPinpostGPIODLine *make_handle(struct gpiod_chip *chip, struct gpiod_line *line, int has_events,
+                                      CPinpostGPIODResult *result) {
+    CPinpostGPIODLine *handle = calloc(1, sizeof *handle);
+    if (!handle) {
+        gpiod_line_release(line);
+        gpiod_chip_close(chip);
+        result->status = CPINPOST_GPIOD_FAILED;
+        result->error_number = ENOMEM;
+        return NULL;
+    }
+    handle->chip = chip;
+    handle->line = line;
+    handle->has_events = has_events;
+    result->status = CPINPOST_GPIOD_OK;
+    return handle;
+}
+
+CPinpostGPIODLine *CPinpostGPIOD_request_input(const char *chip_descriptor, long offset, const char *line_name,
+                                               int bias, int active_low, int edges,
+                                               const char *consumer, CPinpostGPIODResult *result) {
+    struct gpiod_chip *chip = NULL;
+    struct gpiod_line *line = locate_line(chip_descriptor, offset, line_name, &chip, result);
+    if (!line) return NULL;
+
     struct gpiod_line_request_config config;
     memset(&config, 0, sizeof config);
     config.consumer = consumer;
@@ -175,27 +218,30 @@ CPinpostGPIODLine *CPinpostGPIOD_request_input(const char *chip_descriptor, long
     if (active_low) config.flags |= GPIOD_LINE_REQUEST_FLAG_ACTIVE_LOW;
 
     if (gpiod_line_request(line, &config, 0) != 0) {
-        int error = errno;
-        result->error_number = error;
-        result->status = error == EBUSY ? CPINPOST_GPIOD_BUSY : CPINPOST_GPIOD_FAILED;
-        gpiod_line_update(line);   /* refresh the line info so the consumer is current */
-        copy_text(result->consumer, sizeof result->consumer, gpiod_line_consumer(line));
-        gpiod_chip_close(chip);
+        request_failed(chip, line, result);
         return NULL;
     }
-    CPinpostGPIODLine *handle = calloc(1, sizeof *handle);
-    if (!handle) {
-        gpiod_line_release(line);
-        gpiod_chip_close(chip);
-        result->status = CPINPOST_GPIOD_FAILED;
-        result->error_number = ENOMEM;
+    return make_handle(chip, line, edges != CPINPOST_GPIOD_EDGE_NONE, result);
+}
+
+CPinpostGPIODLine *CPinpostGPIOD_request_output(const char *chip_descriptor, long offset, const char *line_name,
+                                                int active_low, int initial_value, const char *consumer,
+                                                CPinpostGPIODResult *result) {
+    struct gpiod_chip *chip = NULL;
+    struct gpiod_line *line = locate_line(chip_descriptor, offset, line_name, &chip, result);
+    if (!line) return NULL;
+    /* The logical initial value is driven from the request on, so the line never glitches through
+       another level between being claimed and being set. */
+    int flags = active_low ? GPIOD_LINE_REQUEST_FLAG_ACTIVE_LOW : 0;
+    if (gpiod_line_request_output_flags(line, consumer, flags, initial_value ? 1 : 0) != 0) {
+        request_failed(chip, line, result);
         return NULL;
     }
-    handle->chip = chip;
-    handle->line = line;
-    handle->has_events = edges != CPINPOST_GPIOD_EDGE_NONE;
-    result->status = CPINPOST_GPIOD_OK;
-    return handle;
+    return make_handle(chip, line, 0, result);
+}
+
+int CPinpostGPIOD_set_value(CPinpostGPIODLine *line, int value) {
+    return gpiod_line_set_value(line->line, value ? 1 : 0) == 0 ? 0 : -errno;
 }
 
 int CPinpostGPIOD_event_fd(CPinpostGPIODLine *line) {
@@ -296,9 +342,12 @@ static void fill_consumer(struct gpiod_chip *chip, unsigned int offset, CPinpost
     gpiod_line_info_free(info);
 }
 
-CPinpostGPIODLine *CPinpostGPIOD_request_input(const char *chip_descriptor, long offset, const char *line_name,
-                                               int bias, int active_low, int edges,
-                                               const char *consumer, CPinpostGPIODResult *result) {
+/*
+ * Finds the line by chip (name, path or label) and offset, or by name (on one chip or across all).
+ * Returns the open chip (and *offset_out) or NULL with result saying why and nothing left open.
+ */
+static struct gpiod_chip *locate_line(const char *chip_descriptor, long offset, const char *line_name,
+                                      unsigned int *offset_out, CPinpostGPIODResult *result) {
     memset(result, 0, sizeof *result);
     struct gpiod_chip *chip = NULL;
     long found_offset = -1;
@@ -347,29 +396,19 @@ CPinpostGPIODLine *CPinpostGPIOD_request_input(const char *chip_descriptor, long
         }
         describe_chip(chip, result);
     }
-    unsigned int line_offset = (unsigned int)found_offset;
-    result->offset = line_offset;
+    *offset_out = (unsigned int)found_offset;
+    result->offset = (unsigned int)found_offset;
+    return chip;
+}
 
-    struct gpiod_line_settings *settings = gpiod_line_settings_new();
+/* Requests one line with `settings` (freed here); NULL with result filled when refused. */
+static struct gpiod_line_request *request_line(struct gpiod_chip *chip, unsigned int line_offset,
+                                               struct gpiod_line_settings *settings, const char *consumer,
+                                               CPinpostGPIODResult *result) {
     struct gpiod_line_config *line_config = gpiod_line_config_new();
     struct gpiod_request_config *request_config = gpiod_request_config_new();
     struct gpiod_line_request *request = NULL;
     if (settings && line_config && request_config) {
-        gpiod_line_settings_set_direction(settings, GPIOD_LINE_DIRECTION_INPUT);
-        switch (bias) {
-        case CPINPOST_GPIOD_BIAS_DISABLED: gpiod_line_settings_set_bias(settings, GPIOD_LINE_BIAS_DISABLED); break;
-        case CPINPOST_GPIOD_BIAS_PULL_UP: gpiod_line_settings_set_bias(settings, GPIOD_LINE_BIAS_PULL_UP); break;
-        case CPINPOST_GPIOD_BIAS_PULL_DOWN: gpiod_line_settings_set_bias(settings, GPIOD_LINE_BIAS_PULL_DOWN); break;
-        default: gpiod_line_settings_set_bias(settings, GPIOD_LINE_BIAS_AS_IS); break;
-        }
-        gpiod_line_settings_set_active_low(settings, active_low != 0);
-        switch (edges) {
-        case CPINPOST_GPIOD_EDGE_RISING: gpiod_line_settings_set_edge_detection(settings, GPIOD_LINE_EDGE_RISING); break;
-        case CPINPOST_GPIOD_EDGE_FALLING: gpiod_line_settings_set_edge_detection(settings, GPIOD_LINE_EDGE_FALLING); break;
-        case CPINPOST_GPIOD_EDGE_BOTH: gpiod_line_settings_set_edge_detection(settings, GPIOD_LINE_EDGE_BOTH); break;
-        default: gpiod_line_settings_set_edge_detection(settings, GPIOD_LINE_EDGE_NONE); break;
-        }
-        gpiod_line_settings_set_event_clock(settings, GPIOD_LINE_CLOCK_MONOTONIC);
         if (gpiod_line_config_add_line_settings(line_config, &line_offset, 1, settings) == 0) {
             gpiod_request_config_set_consumer(request_config, consumer);
             request = gpiod_chip_request_lines(chip, request_config, line_config);
@@ -385,12 +424,15 @@ CPinpostGPIODLine *CPinpostGPIOD_request_input(const char *chip_descriptor, long
         result->error_number = error;
         result->status = error == EBUSY ? CPINPOST_GPIOD_BUSY : CPINPOST_GPIOD_FAILED;
         fill_consumer(chip, line_offset, result);
-        gpiod_chip_close(chip);
-        return NULL;
     }
+    return request;
+}
+
+static CPinpostGPIODLine *make_handle(struct gpiod_chip *chip, struct gpiod_line_request *request,
+                                      unsigned int line_offset, int has_events, CPinpostGPIODResult *result) {
     CPinpostGPIODLine *handle = calloc(1, sizeof *handle);
-    struct gpiod_edge_event_buffer *buffer = edges != CPINPOST_GPIOD_EDGE_NONE ? gpiod_edge_event_buffer_new(16) : NULL;
-    if (!handle || (edges != CPINPOST_GPIOD_EDGE_NONE && !buffer)) {
+    struct gpiod_edge_event_buffer *buffer = has_events ? gpiod_edge_event_buffer_new(16) : NULL;
+    if (!handle || (has_events && !buffer)) {
         free(handle);
         gpiod_edge_event_buffer_free(buffer);
         gpiod_line_request_release(request);
@@ -403,9 +445,70 @@ CPinpostGPIODLine *CPinpostGPIOD_request_input(const char *chip_descriptor, long
     handle->request = request;
     handle->buffer = buffer;
     handle->offset = line_offset;
-    handle->has_events = edges != CPINPOST_GPIOD_EDGE_NONE;
+    handle->has_events = has_events;
     result->status = CPINPOST_GPIOD_OK;
     return handle;
+}
+
+CPinpostGPIODLine *CPinpostGPIOD_request_input(const char *chip_descriptor, long offset, const char *line_name,
+                                               int bias, int active_low, int edges,
+                                               const char *consumer, CPinpostGPIODResult *result) {
+    unsigned int line_offset = 0;
+    struct gpiod_chip *chip = locate_line(chip_descriptor, offset, line_name, &line_offset, result);
+    if (!chip) return NULL;
+
+    struct gpiod_line_settings *settings = gpiod_line_settings_new();
+    if (settings) {
+        gpiod_line_settings_set_direction(settings, GPIOD_LINE_DIRECTION_INPUT);
+        switch (bias) {
+        case CPINPOST_GPIOD_BIAS_DISABLED: gpiod_line_settings_set_bias(settings, GPIOD_LINE_BIAS_DISABLED); break;
+        case CPINPOST_GPIOD_BIAS_PULL_UP: gpiod_line_settings_set_bias(settings, GPIOD_LINE_BIAS_PULL_UP); break;
+        case CPINPOST_GPIOD_BIAS_PULL_DOWN: gpiod_line_settings_set_bias(settings, GPIOD_LINE_BIAS_PULL_DOWN); break;
+        default: gpiod_line_settings_set_bias(settings, GPIOD_LINE_BIAS_AS_IS); break;
+        }
+        gpiod_line_settings_set_active_low(settings, active_low != 0);
+        switch (edges) {
+        case CPINPOST_GPIOD_EDGE_RISING: gpiod_line_settings_set_edge_detection(settings, GPIOD_LINE_EDGE_RISING); break;
+        case CPINPOST_GPIOD_EDGE_FALLING: gpiod_line_settings_set_edge_detection(settings, GPIOD_LINE_EDGE_FALLING); break;
+        case CPINPOST_GPIOD_EDGE_BOTH: gpiod_line_settings_set_edge_detection(settings, GPIOD_LINE_EDGE_BOTH); break;
+        default: gpiod_line_settings_set_edge_detection(settings, GPIOD_LINE_EDGE_NONE); break;
+        }
+        gpiod_line_settings_set_event_clock(settings, GPIOD_LINE_CLOCK_MONOTONIC);
+    }
+    struct gpiod_line_request *request = request_line(chip, line_offset, settings, consumer, result);
+    if (!request) {
+        gpiod_chip_close(chip);
+        return NULL;
+    }
+    return make_handle(chip, request, line_offset, edges != CPINPOST_GPIOD_EDGE_NONE, result);
+}
+
+CPinpostGPIODLine *CPinpostGPIOD_request_output(const char *chip_descriptor, long offset, const char *line_name,
+                                                int active_low, int initial_value, const char *consumer,
+                                                CPinpostGPIODResult *result) {
+    unsigned int line_offset = 0;
+    struct gpiod_chip *chip = locate_line(chip_descriptor, offset, line_name, &line_offset, result);
+    if (!chip) return NULL;
+
+    struct gpiod_line_settings *settings = gpiod_line_settings_new();
+    if (settings) {
+        gpiod_line_settings_set_direction(settings, GPIOD_LINE_DIRECTION_OUTPUT);
+        gpiod_line_settings_set_active_low(settings, active_low != 0);
+        /* Driven at the logical initial value from the request on: no glitch through another level. */
+        gpiod_line_settings_set_output_value(
+            settings, initial_value ? GPIOD_LINE_VALUE_ACTIVE : GPIOD_LINE_VALUE_INACTIVE);
+    }
+    struct gpiod_line_request *request = request_line(chip, line_offset, settings, consumer, result);
+    if (!request) {
+        gpiod_chip_close(chip);
+        return NULL;
+    }
+    return make_handle(chip, request, line_offset, 0, result);
+}
+
+int CPinpostGPIOD_set_value(CPinpostGPIODLine *line, int value) {
+    enum gpiod_line_value level = value ? GPIOD_LINE_VALUE_ACTIVE : GPIOD_LINE_VALUE_INACTIVE;
+    return gpiod_line_request_set_value(line->request, line->offset, level) == 0 ? 0 : -errno;
 }
 
 int CPinpostGPIOD_event_fd(CPinpostGPIODLine *line) {

@@ -34,6 +34,9 @@ public struct InputLineRequest: Sendable, Hashable {
 public protocol GPIOBackend: Sendable {
     /// Claims an input line, or throws `GPIOError` naming the line, the chip and what is wrong.
     func requestInput(_ request: InputLineRequest) async throws(GPIOError) -> any GPIOInputLine
+    /// Claims an output line driven at `request.initialValue`, or throws `GPIOError` naming the line, the chip
+    /// and what is wrong (the same rules as inputs: a line held by anyone else is busy).
+    func requestOutput(_ request: OutputLineRequest) async throws(GPIOError) -> any GPIOOutputLine
 }
 
 /// A claimed input line. Released by `release()` or when the last reference goes away.

@@ -20,6 +20,8 @@ public struct GPIOError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let readFailed = Code("read failed")
         /// Watching or reading edge events failed.
         public static let eventsFailed = Code("edge events failed")
+        /// Driving an output line failed.
+        public static let writeFailed = Code("write failed")
     }
 
     public var code: Code

@@ -17,16 +17,7 @@ public final class LibgpiodBackend: GPIOBackend {
 
     public func requestInput(_ request: InputLineRequest) async throws(GPIOError) -> any GPIOInputLine {
         var result = CPinpostGPIODResult()
-        let offset: Int
-        let name: String?
-        switch request.address.line {
-        case .offset(let value):
-            offset = Int(value)
-            name = nil
-        case .name(let text):
-            offset = -1
-            name = text
-        }
+        let (offset, name) = Self.lookup(request.address)
         let pointer: OpaquePointer? = request.consumer.withCString { consumer in
             withOptionalCString(request.address.chip) { chip in
                 withOptionalCString(name) { lineName in
@@ -45,9 +36,42 @@ public final class LibgpiodBackend: GPIOBackend {
         }
         let found = FoundLine(result)
         guard let pointer else {
-            throw Self.error(for: request, found: found)
+            throw Self.error(for: request.address, found: found)
         }
         return LibgpiodInputLine(request: request, handle: LineHandle(pointer), found: found)
+    }
+
+    public func requestOutput(_ request: OutputLineRequest) async throws(GPIOError) -> any GPIOOutputLine {
+        var result = CPinpostGPIODResult()
+        let (offset, name) = Self.lookup(request.address)
+        let pointer: OpaquePointer? = request.consumer.withCString { consumer in
+            withOptionalCString(request.address.chip) { chip in
+                withOptionalCString(name) { lineName in
+                    CPinpostGPIOD_request_output(
+                        chip,
+                        offset,
+                        lineName,
+                        request.activeLow ? 1 : 0,
+                        request.initialValue ? 1 : 0,
+                        consumer,
+                        &result
+                    )
+                }
+            }
+        }
+        let found = FoundLine(result)
+        guard let pointer else {
+            throw Self.error(for: request.address, found: found)
+        }
+        return LibgpiodOutputLine(request: request, handle: LineHandle(pointer), found: found)
+    }
+
+    /// The shim's way of naming a line: an offset, or -1 and a name.
+    static func lookup(_ address: LineAddress) -> (offset: Int, name: String?) {
+        switch address.line {
+        case .offset(let value): (Int(value), nil)
+        case .name(let text): (-1, text)
+        }
     }
 
     static func bias(_ bias: LineBias) -> Int32 {
@@ -69,11 +93,11 @@ public final class LibgpiodBackend: GPIOBackend {
     }
 
     /// The startup error for a failed request: names the line, the chip and (when busy) who holds it.
-    static func error(for request: InputLineRequest, found: FoundLine) -> GPIOError {
-        let wanted = request.address.description
+    static func error(for address: LineAddress, found: FoundLine) -> GPIOError {
+        let wanted = address.description
         switch found.status {
         case Int32(CPINPOST_GPIOD_NO_CHIP):
-            if let chip = request.address.chip {
+            if let chip = address.chip {
                 return GPIOError(
                     .noChip,
                     "\(wanted): no GPIO chip '\(chip)' (looked for \(chip.hasPrefix("/") ? "that path" : "/dev/\(chip) and a chip with that label")); fix: run `gpiodetect` to list chips, then set chip to a name, path or label it shows"
@@ -84,14 +108,14 @@ public final class LibgpiodBackend: GPIOBackend {
                 "\(wanted): this system has no GPIO chips (/dev/gpiochip* missing); fix: load the board's GPIO driver, or run pinpost on the board"
             )
         case Int32(CPINPOST_GPIOD_NO_LINE):
-            switch request.address.line {
+            switch address.line {
             case .offset(let offset):
                 return GPIOError(
                     .noLine,
                     "\(wanted): line \(offset) does not exist on \(found.chipText); fix: `gpioinfo \(found.chipName)` lists its lines"
                 )
             case .name(let lineName):
-                if request.address.chip == nil {
+                if address.chip == nil {
                     return GPIOError(
                         .noLine,
                         "\(wanted): no line named '\(lineName)' on any GPIO chip; fix: `gpioinfo` lists line names (they depend on the board's device tree), or set chip and a line offset"
@@ -106,7 +130,7 @@ public final class LibgpiodBackend: GPIOBackend {
             let holder = found.consumer.isEmpty ? "another consumer" : "consumer '\(found.consumer)'"
             return GPIOError(
                 .busy,
-                "\(found.chipText) line \(found.offset) (\(wanted)) is busy: held by \(holder); fix: stop the program holding it (`gpioinfo \(found.chipName)` shows consumers) or wire the sensor to another line"
+                "\(found.chipText) line \(found.offset) (\(wanted)) is busy: held by \(holder); fix: stop the program holding it (`gpioinfo \(found.chipName)` shows consumers) or wire it to another line"
             )
         default:
             let reason = Errno(rawValue: found.errorNumber)

@@ -8,9 +8,14 @@ public final class SimulatedGPIO: GPIOBackend {
     private let waveforms: [LineAddress: Waveform]
     private let claimed = Mutex<[LineAddress: String]>([:])
     private let lines = Mutex<[LineAddress: WeakLine]>([:])
+    private let outputs = Mutex<[LineAddress: WeakOutput]>([:])
 
     private struct WeakLine {
         weak var line: SimulatedInputLine?
+    }
+
+    private struct WeakOutput {
+        weak var line: SimulatedOutputLine?
     }
 
     /// - Parameter waveforms: what drives each line; a line without one stays low.
@@ -20,17 +25,7 @@ public final class SimulatedGPIO: GPIOBackend {
 
     public func requestInput(_ request: InputLineRequest) async throws(GPIOError) -> any GPIOInputLine {
         let address = request.address
-        let holder: String? = claimed.withLock { claimed in
-            if let holder = claimed[address] { return holder }
-            claimed[address] = request.consumer
-            return nil
-        }
-        if let holder {
-            throw GPIOError(
-                .busy,
-                "\(address) is busy: already requested by consumer '\(holder)'; fix: stop the other program or choose another line"
-            )
-        }
+        try claim(address, for: request.consumer)
         let line = SimulatedInputLine(
             request: request,
             waveform: waveforms[address] ?? .constant(false),
@@ -41,6 +36,41 @@ public final class SimulatedGPIO: GPIOBackend {
         )
         lines.withLock { $0[address] = WeakLine(line: line) }
         return line
+    }
+
+    public func requestOutput(_ request: OutputLineRequest) async throws(GPIOError) -> any GPIOOutputLine {
+        let address = request.address
+        try claim(address, for: request.consumer)
+        let line = SimulatedOutputLine(
+            request: request,
+            onRelease: { [weak self] in
+                self?.claimed.withLock { _ = $0.removeValue(forKey: address) }
+                self?.outputs.withLock { _ = $0.removeValue(forKey: address) }
+            }
+        )
+        outputs.withLock { $0[address] = WeakOutput(line: line) }
+        return line
+    }
+
+    /// The state of a claimed output line (its level and how often it changed), for `pinpost sim show` and tests;
+    /// nil when no output holds the line.
+    public func outputState(_ address: LineAddress) -> SimulatedOutputState? {
+        outputs.withLock { $0[address]?.line }?.snapshot
+    }
+
+    /// Marks `address` as held by `consumer`, or throws `busy` naming the holder, as a kernel chip does.
+    private func claim(_ address: LineAddress, for consumer: String) throws(GPIOError) {
+        let holder: String? = claimed.withLock { claimed in
+            if let holder = claimed[address] { return holder }
+            claimed[address] = consumer
+            return nil
+        }
+        if let holder {
+            throw GPIOError(
+                .busy,
+                "\(address) is busy: already requested by consumer '\(holder)'; fix: stop the other program or choose another line"
+            )
+        }
     }
 
     /// Drives a claimed line to `value` now, as a person pressing a button would (the live control

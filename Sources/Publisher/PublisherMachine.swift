@@ -202,6 +202,16 @@ public struct PublisherMachine<Random: RandomNumberGenerator & Sendable>: Sendab
         return endStep(now: now)
     }
 
+    /// Publishes the retained status now (an operator's `publish_status` command), when the broker has accepted
+    /// the connection and no shutdown is under way; otherwise the next CONNACK publishes it anyway.
+    public mutating func statusRequested(now: Duration) -> [PublisherAction] {
+        beginInput(now)
+        if case .connected = phase, session.isConnected, !shuttingDown {
+            requestStatus("online", now: now)
+        }
+        return endStep(now: now)
+    }
+
     /// The connection attempt failed; `reason` names the cause and its fix.
     /// - Parameter isTrustFailure: certificate or authorization trouble, which takes the slow back-off.
     public mutating func connectionFailed(reason: String, isTrustFailure: Bool, now: Duration) -> [PublisherAction] {

@@ -7,8 +7,56 @@ import SystemPackage
 struct Sim: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Control a running agent's simulated sensors (gpio.backend = \"simulated\").",
-        subcommands: [SimSet.self]
+        subcommands: [SimSet.self, SimShow.self]
     )
+}
+
+/// `pinpost sim show`: the simulated outputs of a running agent, with how often each changed.
+struct SimShow: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show",
+        abstract: "Show the simulated outputs: each one's state and its level changes since the agent claimed it."
+    )
+
+    @Option(
+        name: .shortAndLong,
+        help: "Path of the running agent's pinpost.toml (finds gpio.sim_socket).",
+        completion: .file(extensions: ["toml"])
+    )
+    var config: String?
+
+    @Option(help: "The control socket (default: gpio.sim_socket of --config, else <spool.dir>/sim.sock).")
+    var socket: String?
+
+    func validate() throws {
+        guard config != nil || socket != nil else {
+            throw ValidationError("pass --config FILE (the running agent's) or --socket PATH")
+        }
+    }
+
+    func run() throws {
+        let path = try SimSet.socketPath(config: config, socket: socket)
+        let answer: String
+        do {
+            answer = try SimSet.send("outputs\n", to: path)
+        } catch {
+            FileOutput.standardError("pinpost: \(error)")
+            throw ExitCode(1)
+        }
+        guard answer.hasPrefix("ok") else {
+            FileOutput.standardError("pinpost: \(answer)")
+            throw ExitCode(1)
+        }
+        let entries = answer.split(separator: " ").dropFirst()
+        if entries.isEmpty { FileOutput.standardOutput("no outputs") }
+        for entry in entries {
+            // name=state:transitions
+            let parts = entry.split(separator: "=", maxSplits: 1)
+            let values = parts.last?.split(separator: ":") ?? []
+            guard parts.count == 2, values.count == 2 else { continue }
+            FileOutput.standardOutput("\(parts[0]) \(values[0]) transitions=\(values[1])")
+        }
+    }
 }
 
 /// `pinpost sim set door 1`: press (1) or release (0) a simulated input from another terminal.
@@ -43,18 +91,19 @@ struct SimSet: ParsableCommand {
         }
     }
 
-    func run() throws {
-        let path: String
-        if let socket {
-            path = socket
-        } else {
-            do {
-                path = try ConfigLoader.load(path: config ?? "").gpio.simSocket
-            } catch {
-                FileOutput.standardError("pinpost: \(error)")
-                throw ExitCode(78)
-            }
+    /// `--socket`, else the `gpio.sim_socket` of `--config` (exit 78 when that config does not load).
+    static func socketPath(config: String?, socket: String?) throws -> String {
+        if let socket { return socket }
+        do {
+            return try ConfigLoader.load(path: config ?? "").gpio.simSocket
+        } catch {
+            FileOutput.standardError("pinpost: \(error)")
+            throw ExitCode(78)
         }
+    }
+
+    func run() throws {
+        let path = try Self.socketPath(config: config, socket: socket)
         let answer: String
         do {
             answer = try Self.send("set \(sensor) \(value)\n", to: path)

@@ -275,6 +275,22 @@ struct PublisherMachineTests {
         #expect(rig.statusStates.count == 3)
     }
 
+    @Test("a status asked for is published at once while connected, and not while disconnected")
+    func statusOnRequest() {
+        var rig = PublisherRig(configuration: PublisherRig.configuration(statusInterval: .seconds(60)))
+        rig.input { $0.statusRequested(now: $1) }
+        #expect(rig.statusStates.isEmpty, "not connected yet")
+        rig.startAndConnect()
+        rig.acceptConnection()
+        rig.advance(to: .seconds(5))
+        rig.input { $0.statusRequested(now: $1) }
+        rig.acknowledgeAll()
+        #expect(rig.statusStates == ["online", "online"])
+        rig.input { $0.connectionClosed(error: "reset", isTrustFailure: false, now: $1) }
+        rig.input { $0.statusRequested(now: $1) }
+        #expect(rig.statusStates.count == 2)
+    }
+
     @Test("a watchdog ping every watchdog interval, from the publisher's own ticks")
     func watchdogInterval() {
         var rig = PublisherRig(configuration: PublisherRig.configuration(watchdogInterval: .seconds(1)))

@@ -61,6 +61,17 @@ CPinpostGPIODLine *CPinpostGPIOD_request_input(const char *chip, long offset, co
                                                int bias, int active_low, int edges,
                                                const char *consumer, CPinpostGPIODResult *result);
 
+/*
+ * Requests one output line, driven at the logical `initial_value` (0 or 1, active-low applied) from the
+ * request on. Same lookup and result as CPinpostGPIOD_request_input.
+ */
+CPinpostGPIODLine *CPinpostGPIOD_request_output(const char *chip, long offset, const char *line_name,
+                                                int active_low, int initial_value, const char *consumer,
+                                                CPinpostGPIODResult *result);
+
+/* Drives an output line to the logical value (0 or 1, active-low applied). 0, or a negative errno. */
+int CPinpostGPIOD_set_value(CPinpostGPIODLine *line, int value);
+
 /* The fd that becomes readable (POLLIN) when an edge event is queued; -1 without edges. */
 int CPinpostGPIOD_event_fd(CPinpostGPIODLine *line);
 

@@ -189,4 +189,8 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var signing: Signing = Signing()
     /// `[renewal]`: certificate renewal and provisioning by claim (nil: neither).
     public var renewal: Renewal? = nil
+    /// `[[output]]`, `[commands]`, `[homeassistant]` (AgentConfiguration+TwoWay.swift).
+    public var outputs: [Output] = []
+    public var commands = Commands()
+    public var homeAssistant = HomeAssistant()
 }

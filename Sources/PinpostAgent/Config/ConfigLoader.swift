@@ -466,11 +466,13 @@ public enum ConfigLoader {
             spoolDirectory: FileSystem.absolute(spoolDir, relativeTo: folder),
             tlsCAFile: caFile.map { FileSystem.absolute($0, relativeTo: folder) }
         )
+        let twoWay = try parseTwoWay(&top, deviceID: id, sensors: sensors)
         try top.rejectUnknownKeys(
-            known: "[device], [broker], [tls], [time], [spool], [backoff], [status], [gpio], [renewal], [[sensor]], [signing]"
+            known:
+                "[device], [broker], [tls], [time], [spool], [backoff], [status], [gpio], [renewal], [[sensor]], [signing], \(twoWaySectionNames)"
         )
 
-        return AgentConfiguration(
+        var configuration = AgentConfiguration(
             file: file,
             device: .init(id: id),
             broker: .init(
@@ -517,6 +519,10 @@ public enum ConfigLoader {
             signing: signing,
             renewal: renewal
         )
+        configuration.outputs = twoWay.outputs
+        configuration.commands = twoWay.commands
+        configuration.homeAssistant = twoWay.homeAssistant
+        return configuration
     }
 
     private static func parseSensor(
@@ -665,8 +671,8 @@ public enum ConfigLoader {
         return result
     }
 
-    /// `chip` + `line` (offset or name) of a GPIO sensor.
-    private static func lineAddress(_ sensor: inout TableReader) throws(ConfigError) -> LineAddress {
+    /// `chip` + `line` (offset or name) of a GPIO sensor or output.
+    static func lineAddress(_ sensor: inout TableReader) throws(ConfigError) -> LineAddress {
         let chip = try sensor.string(
             "chip",
             fix: "set chip to a chip name (gpiochip0), a path (/dev/gpiochip0) or a label"
@@ -726,7 +732,7 @@ public enum ConfigLoader {
         return value
     }
 
-    private static func isIdentifierByte(_ byte: UInt8) -> Bool {
+    static func isIdentifierByte(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
             UInt8(ascii: "0")...UInt8(ascii: "9"),

@@ -19,5 +19,7 @@ enum ClientInput: Sendable {
     case resume
     /// A message other than a reading to publish (see `MessageExchange`).
     case publish(OutboundMessage)
+    /// Publish the status now (see `PublisherControl.publishStatus`).
+    case publishStatus
     case shutdown
 }

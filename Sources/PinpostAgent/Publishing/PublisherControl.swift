@@ -47,6 +47,11 @@ public final class PublisherControl: Sendable {
         continuation.yield(.reconnect(reason: reason))
     }
 
+    /// Publishes the retained status message now (the `publish_status` command), if connected.
+    public func publishStatus() {
+        continuation.yield(.publishStatus)
+    }
+
     func yield(_ input: ClientInput) {
         continuation.yield(input)
     }

@@ -172,6 +172,8 @@ struct PublisherDriver {
             perform(machine.resume(now: now))
         case .reconnect(let reason):
             perform(machine.reconnect(reason: reason, now: now))
+        case .publishStatus:
+            perform(machine.statusRequested(now: now))
         case .shutdown:
             perform(machine.shutdownRequested(now: now))
         }

@@ -23,9 +23,13 @@ enum PublisherSettings {
             watchdogInterval: SystemdNotifier.processPingInterval(),
             sensors: configuration.sensors.map { .init(name: $0.name, qos: $0.qos) },
             qosAboveMaximum: configuration.broker.qosAboveMaximum == .refuse ? .refuse : .downgrade,
-            subscriptions: configuration.renewal.map {
-                RenewalTopics(settings: $0, deviceID: configuration.device.id).subscriptions
-            } ?? []
+            // Only the device's own namespace: devices/<id>/commands/# (CommandTopics) and, with [renewal], the
+            // answers to its own certificate requests (RenewalTopics).
+            subscriptions: (configuration.commands.enabled
+                ? [CommandTopics(deviceID: configuration.device.id).subscription] : [])
+                + (configuration.renewal.map {
+                    RenewalTopics(settings: $0, deviceID: configuration.device.id).subscriptions
+                } ?? [])
         )
     }
 }

@@ -12,6 +12,7 @@ struct CounterSensorRunner {
     private enum Input: Sendable {
         case edge(LineEvent)
         case tick
+        case readNow(ReadNowRequest)
         case failed(any Error)
     }
 
@@ -40,9 +41,13 @@ struct CounterSensorRunner {
             var ticker = Ticker(interval: interval)
             while (try? await ticker.wait()) != nil { continuation.yield(.tick) }
         }
+        let requests = Task { [readNow = emit.readNow] in
+            for await request in readNow { continuation.yield(.readNow(request)) }
+        }
         defer {
             pump.cancel()
             ticker.cancel()
+            requests.cancel()
         }
         for await input in inputs {
             switch input {
@@ -51,6 +56,10 @@ struct CounterSensorRunner {
             case .tick:
                 let sample = counter.sample(at: .now())
                 try emit(.pulses(sample.pulses, total: sample.total, rate: sample.rate, unit: nil))
+            case .readNow(let request):
+                // Closes the interval now: the reading counts the pulses since the previous one.
+                let sample = counter.sample(at: .now())
+                emit.answer(request, with: .pulses(sample.pulses, total: sample.total, rate: sample.rate, unit: nil))
             case .failed(let error):
                 throw error
             }

@@ -12,6 +12,7 @@ struct DigitalSensorRunner {
         case edge(LineEvent)
         case settle
         case tick
+        case readNow(ReadNowRequest)
         case failed(any Error)
     }
 
@@ -48,10 +49,14 @@ struct DigitalSensorRunner {
                 while (try? await ticker.wait()) != nil { continuation.yield(.tick) }
             }
         }
+        let requests = Task { [readNow = emit.readNow] in
+            for await request in readNow { continuation.yield(.readNow(request)) }
+        }
         var settleTimer: Task<Void, Never>?
         defer {
             pump.cancel()
             ticker?.cancel()
+            requests.cancel()
             settleTimer?.cancel()
         }
         func armSettleTimer() {
@@ -88,6 +93,8 @@ struct DigitalSensorRunner {
                 armSettleTimer()
             case .tick:
                 try emit(.digital(debouncer.stable))
+            case .readNow(let request):
+                emit.answer(request, with: .digital(debouncer.stable))
             case .failed(let error):
                 throw error
             }

@@ -22,10 +22,21 @@ struct PollSensorRunner {
         let line = self.line
         let driver = Task { do { for try await _ in line.events() {} } catch {} }
         defer { driver.cancel() }
-        var ticker = Ticker(interval: interval)
-        while true {
-            try emit(.digital(try await line.read()))
-            do { try await ticker.wait() } catch { return }
+        let (wakes, stopWakes) = SensorWake.stream(interval: interval, readNow: emit.readNow)
+        defer { stopWakes() }
+        try emit(.digital(try await line.read()))
+        // The stream ends when the task is cancelled (graceful shutdown).
+        for await wake in wakes {
+            switch wake {
+            case .tick:
+                try emit(.digital(try await line.read()))
+            case .readNow(let request):
+                do {
+                    emit.answer(request, with: .digital(try await line.read()))
+                } catch {
+                    request.respond(.failure(SensorReadFailure(description: "\(error)")))
+                }
+            }
         }
     }
 }

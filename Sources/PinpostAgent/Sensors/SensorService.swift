@@ -18,6 +18,10 @@ public struct SensorService: Service {
     let clockProbe: any ClockProbe
     let logger: Logger
     let settings: AgentConfiguration.GPIOSettings
+    /// Where commands ask for a reading now (`read_sensor`).
+    let triggers: SensorTriggers?
+    /// The outputs held now, for the simulator's `pinpost sim show`.
+    let outputs: @Sendable () -> [(name: String, address: LineAddress)]
 
     public init(
         sensors: [AgentConfiguration.Sensor],
@@ -25,8 +29,12 @@ public struct SensorService: Service {
         recorder: ReadingRecorder,
         clockProbe: any ClockProbe,
         logger: Logger,
-        settings: AgentConfiguration.GPIOSettings = AgentConfiguration.GPIOSettings()
+        settings: AgentConfiguration.GPIOSettings = AgentConfiguration.GPIOSettings(),
+        triggers: SensorTriggers? = nil,
+        outputs: @escaping @Sendable () -> [(name: String, address: LineAddress)] = { [] }
     ) {
+        self.triggers = triggers
+        self.outputs = outputs
         self.sensors = sensors
         self.backend = backend
         self.recorder = recorder
@@ -52,7 +60,10 @@ public struct SensorService: Service {
     }
 
     public func run() async throws {
-        defer { recorder.finish() }
+        defer {
+            triggers?.finish()
+            recorder.finish()
+        }
         let simulated = backend as? SimulatedGPIO
         var lines: [any GPIOInputLine] = []
         var runners: [Runner] = []
@@ -101,7 +112,7 @@ public struct SensorService: Service {
 
         let started = runners
         let control = simulated.map {
-            SimulatorControl(path: settings.simSocket, backend: $0, sensors: sensors, logger: logger)
+            SimulatorControl(path: settings.simSocket, backend: $0, sensors: sensors, outputs: outputs, logger: logger)
         }
         do {
             try await cancelWhenGracefulShutdown {
@@ -133,7 +144,7 @@ public struct SensorService: Service {
         let recorder = recorder
         let clockProbe = clockProbe
         let logger = logger
-        return SensorEmitter(sensor: sensor, logger: logger) { value, edge, time in
+        var emitter = SensorEmitter(sensor: sensor, logger: logger) { value, edge, time in
             let outcome = recorder.record(
                 sensor: sensor.name,
                 value: value,
@@ -151,7 +162,10 @@ public struct SensorService: Service {
                     metadata: ["sensor": "\(sensor.name)", "seq": "\(seq)", "reason": "\(reason)"]
                 )
             }
+            return outcome
         }
+        if let triggers { emitter.readNow = triggers.requests(for: sensor.name) }
+        return emitter
     }
 }
 

@@ -8,18 +8,20 @@ internal import SystemPackage
 /// The simulator's live control: a unix socket (mode 0600) on which `pinpost sim set door 1`
 /// presses a simulated button while the agent runs.
 ///
-/// Protocol: one line per connection, `set <sensor> <0|1>` or `list`; the answer is one line,
-/// `ok ...` or `error: ...`, then the agent closes the connection.
+/// Protocol: one line per connection, `set <sensor> <0|1>`, `list` or `outputs`; the answer is one line,
+/// `ok ...` or `error: ...`, then the agent closes the connection. `outputs` answers
+/// `ok relay=on:3 lamp=off:0` (each output's state and its level changes since it was claimed).
 struct SimulatorControl: Sendable {
     let path: String
     let backend: SimulatedGPIO
     let sensors: [AgentConfiguration.Sensor]
+    let outputs: @Sendable () -> [(name: String, address: LineAddress)]
     let logger: Logger
 
     /// Serves until the task is cancelled; removes the socket file afterwards.
     func run() async throws {
-        let execute: @Sendable (String) -> String = { [backend, sensors] line in
-            Self.execute(line, backend: backend, sensors: sensors)
+        let execute: @Sendable (String) -> String = { [backend, sensors, outputs] line in
+            Self.execute(line, backend: backend, sensors: sensors, outputs: outputs())
         }
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelInitializer { channel in
@@ -43,12 +45,24 @@ struct SimulatorControl: Sendable {
         FileSystem.remove(path)
     }
 
-    static func execute(_ line: String, backend: SimulatedGPIO, sensors: [AgentConfiguration.Sensor]) -> String {
+    static func execute(
+        _ line: String,
+        backend: SimulatedGPIO,
+        sensors: [AgentConfiguration.Sensor],
+        outputs: [(name: String, address: LineAddress)] = []
+    ) -> String {
         let words = line.split(separator: " ").map(String.init)
         let names = sensors.filter { $0.kind.usesLine }.map(\.name)
         switch words.first {
         case "list":
             return "ok " + names.joined(separator: " ")
+        case "outputs":
+            let states = outputs.compactMap { output in
+                backend.outputState(output.address).map {
+                    "\(output.name)=\($0.value ? "on" : "off"):\($0.transitions)"
+                }
+            }
+            return (["ok"] + states).joined(separator: " ")
         case "set":
             guard words.count == 3 else { return "error: usage: set <sensor> <0|1>" }
             guard let sensor = sensors.first(where: { $0.name == words[1] }) else {
@@ -71,7 +85,7 @@ struct SimulatorControl: Sendable {
                 return "error: \(error)"
             }
         default:
-            return "error: unknown command '\(line.prefix(40))'; use: set <sensor> <0|1>, or list"
+            return "error: unknown command '\(line.prefix(40))'; use: set <sensor> <0|1>, list, or outputs"
         }
     }
 }

@@ -59,15 +59,30 @@ struct SysfsSensorRunner {
                 "interval": "\(DurationText.format(interval))",
             ]
         )
-        var ticker = Ticker(interval: interval)
-        while true {
+        let (wakes, stopWakes) = SensorWake.stream(interval: interval, readNow: emit.readNow)
+        defer { stopWakes() }
+        func take() throws {
             do {
                 let (value, unit) = try read()
                 try emit(.measurement(value, unit: unit))
             } catch let error as SensorReadError {
                 emit.logger.warning("reading skipped", metadata: ["sensor": "\(sensor.name)", "reason": "\(error)"])
             }
-            do { try await ticker.wait() } catch { return }
+        }
+        try take()
+        // The stream ends when the task is cancelled (graceful shutdown).
+        for await wake in wakes {
+            switch wake {
+            case .tick:
+                try take()
+            case .readNow(let request):
+                do {
+                    let (value, unit) = try read()
+                    emit.answer(request, with: .measurement(value, unit: unit))
+                } catch {
+                    request.respond(.failure(SensorReadFailure(description: "\(error)")))
+                }
+            }
         }
     }
 }

@@ -60,7 +60,11 @@ public enum Agent {
         let exchange = MessageExchange()
         // Signed readings: the device certificate goes out retained, so verifiers find the key in the subscription.
         if let sealing { exchange.send(sealing.announcement) }
-
+        // SIGHUP (reload) is trapped before the publisher tells systemd READY: `systemctl reload` right after a start
+        // must not end the agent by the signal's default action (which Restart=on-failure counts as a clean exit).
+        // A SIGHUP that arrives before the service runs waits in the sequence and reloads then.
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        let triggers = SensorTriggers()
         let publisher = PublisherService(
             configuration: configuration,
             tls: tls,
@@ -71,6 +75,16 @@ public enum Agent {
             systemd: SystemdNotifier.fromProcessEnvironment(),
             exchange: exchange
         )
+        let deviceControl = DeviceControlService(
+            configuration: configuration,
+            backend: backend,
+            exchange: exchange,
+            triggers: triggers,
+            control: publisher.control,
+            clockProbe: readingProbe,
+            hangups: hangups,
+            logger: logger
+        )
         let renewal = startup.renewalService(control: publisher.control, exchange: exchange, logger: logger)
         let sensors = SensorService(
             sensors: configuration.sensors,
@@ -78,7 +92,9 @@ public enum Agent {
             recorder: recorder,
             clockProbe: readingProbe,
             logger: logger,
-            settings: configuration.gpio
+            settings: configuration.gpio,
+            triggers: triggers,
+            outputs: deviceControl.outputDirectory
         )
         let stepMonitor = ClockStepMonitor(
             threshold: configuration.time.stepThreshold,
@@ -92,15 +108,18 @@ public enum Agent {
                 "device": "\(configuration.device.id)",
                 "broker": "\(configuration.broker.host):\(configuration.broker.port)",
                 "sensors": "\(configuration.sensors.count)",
+                "outputs": "\(configuration.outputs.count)",
                 "next_seq": "\(nextSeq)",
                 "stream": "\(spool.stream)",
                 "signing": "\(sealing.map { "on, chain from seq \($0.sealer.head.seq)" } ?? "off")",
             ]
         )
-        // Order matters: shutdown runs in reverse, so sensors stop before the publisher drains.
+        // Order matters: shutdown runs in reverse, so sensors stop and outputs reach their safe state (published)
+        // before the publisher drains.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: stepMonitor, successTerminationBehavior: .ignore),
             .init(service: publisher),
+            .init(service: deviceControl, successTerminationBehavior: .ignore),
         ]
         if let renewal { services.append(.init(service: renewal, successTerminationBehavior: .ignore)) }
         services.append(.init(service: sensors, successTerminationBehavior: .ignore))

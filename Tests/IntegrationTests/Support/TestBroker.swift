@@ -22,11 +22,13 @@ final class TestBroker {
 
     /// - Parameter server: the certificate the broker presents (defaults to one for `localhost` and 127.0.0.1).
     /// - Parameter persistence: whether Mosquitto keeps sessions and queued messages on disk across restarts.
+    /// - Parameter aclOptions: more options of `mosquitto-conf acl` (`--operator NAME`, `--homeassistant PREFIX`).
     init(
         pki: TestPKI,
         server: TestPKI.Identity? = nil,
         name: String = "broker",
-        persistence: Bool = true
+        persistence: Bool = true,
+        aclOptions: [String] = []
     ) async throws {
         self.pki = pki
         folder = pki.folder.appendingPathComponent(name)
@@ -41,7 +43,7 @@ final class TestBroker {
             serverIdentity = try await pki.server("\(name)-server", hosts: ["localhost", "127.0.0.1"])
         }
 
-        var acl = try await Command.check(Repository.mosquittoConf, ["acl"])
+        var acl = try await Command.check(Repository.mosquittoConf, ["acl"] + aclOptions)
         acl += "\n# test observer\nuser \(Self.watcherID)\ntopic read devices/#\n"
         let aclFile = folder.appendingPathComponent("acl").path
         try acl.write(toFile: aclFile, atomically: true, encoding: .utf8)
