@@ -256,7 +256,7 @@ public final class Responder: Sendable {
     /// The device connected with its new certificate: every other active certificate of it is revoked (superseded)
     /// and the CRL published for the broker.
     private func activation(id: String, payload: [UInt8]) {
-        let json = JSONValue.parse(payload)
+        let json = (try? JSONValue.parse(payload))
         guard let fingerprint = json?["certificateId"]?.string else {
             logger.warning("activation notice without certificateId ignored", metadata: ["device": "\(id)"])
             return

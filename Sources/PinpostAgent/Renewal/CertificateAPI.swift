@@ -8,7 +8,7 @@ public enum CertificateAPI {
 
     /// The PEM request of a request payload.
     public static func requestedCSR(_ payload: [UInt8]) -> String? {
-        JSONValue.parse(payload)?["certificateSigningRequest"]?.string
+        (try? JSONValue.parse(payload))?["certificateSigningRequest"]?.string
     }
 
     /// What `<topic>/accepted` carries.
@@ -24,7 +24,9 @@ public enum CertificateAPI {
         }
 
         public init?(_ payload: [UInt8]) {
-            guard let json = JSONValue.parse(payload), let pem = json["certificatePem"]?.string else { return nil }
+            guard let json = (try? JSONValue.parse(payload)), let pem = json["certificatePem"]?.string else {
+                return nil
+            }
             self.init(
                 certificateID: json["certificateId"]?.string ?? "",
                 certificatePEM: pem,
@@ -55,7 +57,7 @@ public enum CertificateAPI {
         }
 
         public init(_ payload: [UInt8]) {
-            let json = JSONValue.parse(payload)
+            let json = (try? JSONValue.parse(payload))
             self.init(
                 statusCode: Int(json?["statusCode"]?.number ?? 0),
                 errorCode: json?["errorCode"]?.string ?? "",

@@ -66,7 +66,8 @@ public struct IdentityStore: Sendable {
     // MARK: State
 
     public func load() -> State {
-        guard let bytes = try? FileSystem.readFile(statePath, limit: 4096), let json = JSONValue.parse(bytes) else {
+        guard let bytes = try? FileSystem.readFile(statePath, limit: 4096), let json = (try? JSONValue.parse(bytes))
+        else {
             return State()
         }
         return State(

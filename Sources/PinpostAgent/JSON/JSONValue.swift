@@ -1,6 +1,7 @@
-/// A parsed JSON document, for the small command payloads (the agent carries no Foundation and no Codable
-/// decoder): objects keep their keys in order, and a repeated key is refused rather than silently overwritten.
-enum JSONValue: Sendable, Equatable {
+/// A parsed JSON document, for the small payloads the agent reads (commands, the certificate API's answers, its own
+/// state files; the agent carries no Foundation and no Codable decoder): objects keep their keys in order, and a
+/// repeated key is refused rather than silently overwritten.
+public enum JSONValue: Sendable, Equatable {
     case object([(key: String, value: JSONValue)])
     case array([JSONValue])
     case string(String)
@@ -8,7 +9,7 @@ enum JSONValue: Sendable, Equatable {
     case bool(Bool)
     case null
 
-    static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
+    public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
         switch (lhs, rhs) {
         case (.object(let a), .object(let b)):
             a.count == b.count && zip(a, b).allSatisfy { $0.key == $1.key && $0.value == $1.value }
@@ -34,7 +35,7 @@ enum JSONValue: Sendable, Equatable {
     }
 
     /// Parses one JSON value (RFC 8259) filling all of `bytes` but surrounding white space.
-    static func parse(_ bytes: [UInt8], maximumDepth: Int = 16) throws(JSONParseError) -> JSONValue {
+    public static func parse(_ bytes: [UInt8], maximumDepth: Int = 16) throws(JSONParseError) -> JSONValue {
         var parser = JSONParser(bytes: bytes, maximumDepth: maximumDepth)
         let value = try parser.value(depth: 0)
         parser.skipWhitespace()
@@ -43,13 +44,31 @@ enum JSONValue: Sendable, Equatable {
         }
         return value
     }
+
+    /// The first member `key` of an object; nil for a missing key or a value that is not an object.
+    public subscript(key: String) -> JSONValue? {
+        guard case .object(let members) = self else { return nil }
+        return members.first { $0.key == key }?.value
+    }
+
+    /// The text of a string value; nil for any other value.
+    public var string: String? {
+        guard case .string(let text) = self else { return nil }
+        return text
+    }
+
+    /// A number value; nil for any other value.
+    public var number: Double? {
+        guard case .number(let value) = self else { return nil }
+        return value
+    }
 }
 
 /// Why a payload is not JSON, and where (a byte offset).
-struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertible {
-    var offset: Int
-    var reason: String
-    var description: String { "\(reason) at byte \(offset)" }
+public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var offset: Int
+    public var reason: String
+    public var description: String { "\(reason) at byte \(offset)" }
 }
 
 private struct JSONParser {
