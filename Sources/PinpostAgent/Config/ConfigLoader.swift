@@ -27,20 +27,7 @@ public enum ConfigLoader {
 
     /// Parses config text; `file` names it in errors and anchors relative paths.
     public static func parse(_ text: String, file: String) throws(ConfigError) -> AgentConfiguration {
-        let root: TOMLTable
-        do {
-            root = try TOMLTable(string: text)
-        } catch let error as TOMLParseError {
-            throw ConfigError(
-                file: file,
-                key: "",
-                problem:
-                    "not valid TOML at line \(error.source.begin.line), column \(error.source.begin.column): \(error.description)",
-                fix: "correct the syntax (see README, Configuration)"
-            )
-        } catch {
-            throw ConfigError(file: file, key: "", problem: "not valid TOML: \(error)", fix: "correct the syntax")
-        }
+        let root = try TableReader.table(text, file: file)
         let folder = FileSystem.directoryName(of: file)
         var top = TableReader(table: root, path: "", file: file)
 

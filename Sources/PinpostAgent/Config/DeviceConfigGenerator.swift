@@ -92,9 +92,9 @@ public enum DeviceConfigGenerator {
     private static func profile(_ path: String) throws(ConfigError) -> SensorSource {
         let text = try read(path, what: "board profile")
         let configuration = try ConfigLoader.parse(text, file: path)
-        let root = try table(text, file: path)
+        let root = try TableReader.table(text, file: path)
         let tables = sensorTables(in: text)
-        let copied = try table(tables, file: path)
+        let copied = try TableReader.table(tables, file: path)
         guard copied.keys == ["sensor"], copied["sensor"]?.array?.count == configuration.sensors.count,
             !configuration.sensors.isEmpty
         else {
@@ -129,7 +129,7 @@ public enum DeviceConfigGenerator {
     /// A file of `[[sensor]]` tables only; anything else belongs in a profile.
     private static func tablesFile(_ path: String) throws(ConfigError) -> SensorSource {
         let text = try read(path, what: "sensors file")
-        let root = try table(text, file: path)
+        let root = try TableReader.table(text, file: path)
         if let other = root.keys.sorted().first(where: { $0 != "sensor" }) {
             throw ConfigError(
                 file: path,
@@ -160,22 +160,6 @@ public enum DeviceConfigGenerator {
             return String(decoding: try FileSystem.readFile(path, limit: 1 << 20), as: UTF8.self)
         } catch {
             throw ConfigError(file: path, key: "", problem: "\(error)", fix: "pass the path of a readable \(what)")
-        }
-    }
-
-    private static func table(_ text: String, file: String) throws(ConfigError) -> TOMLTable {
-        do {
-            return try TOMLTable(string: text)
-        } catch let error as TOMLParseError {
-            throw ConfigError(
-                file: file,
-                key: "",
-                problem:
-                    "not valid TOML at line \(error.source.begin.line), column \(error.source.begin.column): \(error.description)",
-                fix: "correct the syntax (see README, Configuration)"
-            )
-        } catch {
-            throw ConfigError(file: file, key: "", problem: "not valid TOML: \(error)", fix: "correct the syntax")
         }
     }
 

@@ -12,15 +12,20 @@ package struct TableReader {
 
     /// The top table of TOML text, for config files other than `pinpost.toml` (the CA responder's).
     package static func root(text: String, file: String) throws(ConfigError) -> TableReader {
+        TableReader(table: try table(text, file: file), path: "", file: file)
+    }
+
+    /// Parses TOML text; a syntax error names the file, the line and the column. The one place TOML text is parsed.
+    static func table(_ text: String, file: String) throws(ConfigError) -> TOMLTable {
         do {
-            return TableReader(table: try TOMLTable(string: text), path: "", file: file)
+            return try TOMLTable(string: text)
         } catch let error as TOMLParseError {
             throw ConfigError(
                 file: file,
                 key: "",
                 problem:
                     "not valid TOML at line \(error.source.begin.line), column \(error.source.begin.column): \(error.description)",
-                fix: "correct the syntax"
+                fix: "correct the syntax (see README, Configuration)"
             )
         } catch {
             throw ConfigError(file: file, key: "", problem: "not valid TOML: \(error)", fix: "correct the syntax")
