@@ -28,7 +28,14 @@ struct PublisherDriver {
     private let origin: ContinuousClock.Instant
     /// The connection attempt whose reports count; earlier attempts' reports are stale.
     private var attempt = 0
-    private var connection: BrokerConnection?
+    private var connection: BrokerConnection? {
+        didSet { unflushed.removeAll() }
+    }
+    /// The bytes of the burst being written, handed to the channel in one piece at the burst's flush: the driver
+    /// runs off the event loop, and every channel operation from here is a hop onto it (a task and a wake-up), so
+    /// a burst costs one hop, not one per packet. What the wire carries is the same: the TLS handler encrypts
+    /// what it gathered at each flush.
+    private var unflushed: [UInt8] = []
     /// The connection closed last: the process waits for its close before it exits, so the DISCONNECT leaves.
     private var closing: BrokerConnection?
     /// The transport's close report when it overtook the report of its own connection's success (both come
@@ -223,9 +230,11 @@ struct PublisherDriver {
                 acceptedReported = false
                 launches.append(.connect(attempt: attempt, endpoint: endpoint))
             case .write(let bytes):
-                connection?.write(bytes)
+                if connection != nil { unflushed.append(contentsOf: bytes) }
             case .flush:
-                connection?.flush()
+                if let connection, !unflushed.isEmpty { connection.send(unflushed) }
+                // Keep the buffer for the next burst unless one large burst grew it.
+                if unflushed.capacity > 1 << 16 { unflushed = [] } else { unflushed.removeAll(keepingCapacity: true) }
             case .closeConnection:
                 if let connection {
                     if !acceptedReported { refusedPending = attemptTLS }

@@ -7,22 +7,10 @@ struct BrokerConnection: Sendable {
     let channel: any Channel
     let handshake: TLSHandshakeCompleted
 
+    /// Writes and flushes: one hop onto the event loop, one TLS record stream and one socket write.
     func send(_ bytes: [UInt8]) {
         let buffer = channel.allocator.buffer(bytes: bytes)
         channel.writeAndFlush(buffer, promise: nil)
-    }
-
-    /// Hands bytes to the channel without a flush of their own. Today `OpenSSLClientHandler` encrypts each
-    /// write into its own TLS record and writes it out at once, so the publisher's `flush()` marks the end of a
-    /// burst without yet saving records or system calls (coalescing a burst into one record is the
-    /// performance issue's work).
-    func write(_ bytes: [UInt8]) {
-        let buffer = channel.allocator.buffer(bytes: bytes)
-        channel.write(buffer, promise: nil)
-    }
-
-    func flush() {
-        channel.flush()
     }
 
     func close() {
