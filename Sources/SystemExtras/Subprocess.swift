@@ -16,27 +16,7 @@ public enum Subprocess {
         _ arguments: [String],
         limit: Int = 4096
     ) throws(SystemError) -> String {
-        var ends: [Int32] = [-1, -1]
-        // Close-on-exec from the start: a helper spawned meanwhile by another thread must not hold the write end
-        // (this read would wait for that helper to exit).
-        try SystemCall.retryingVoid { CPinpostLinux_pipe_cloexec(&ends) }.orThrow("cannot create a pipe")
-        let readEnd = FileDescriptor(rawValue: ends[0])
-        defer { try? readEnd.close() }
-        let child: pid_t
-        do {
-            defer { close(ends[1]) }
-            child = try spawn(executable, arguments, standardOutput: ends[1])
-        }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 512)
-        while bytes.count < limit {
-            let count = (try? chunk.withUnsafeMutableBytes { try readEnd.read(into: $0) }) ?? 0
-            if count <= 0 { break }
-            bytes.append(contentsOf: chunk[0..<min(count, limit - bytes.count)])
-        }
-        // Stop reading before waiting: a helper that writes more than `limit` gets EPIPE instead of blocking.
-        try? readEnd.close()
-        _ = waitForExit(child)
+        let (bytes, _) = try capture(executable, arguments, limit: limit, withStandardError: false)
         return String(decoding: bytes, as: UTF8.self)
     }
 
@@ -55,25 +35,49 @@ public enum Subprocess {
         _ arguments: [String],
         limit: Int = 65536
     ) throws(SystemError) -> Result {
+        let (bytes, status) = try capture(executable, arguments, limit: limit, withStandardError: true)
+        let code: Int32 = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+        return Result(status: code, output: String(decoding: bytes, as: UTF8.self))
+    }
+
+    /// Spawns the helper with its standard output (and, `withStandardError`, its standard error) into a pipe, reads
+    /// at most `limit` bytes and waits for it; returns what was read and the raw wait status (SIGKILL's when
+    /// unknown). Without standard error the pipe is closed at the limit (a helper that writes more gets EPIPE
+    /// instead of blocking); with it, the rest is read and dropped, so a failing helper's last lines still end.
+    private static func capture(
+        _ executable: String,
+        _ arguments: [String],
+        limit: Int,
+        withStandardError: Bool
+    ) throws(SystemError) -> (bytes: [UInt8], status: Int32) {
         var ends: [Int32] = [-1, -1]
+        // Close-on-exec from the start: a helper spawned meanwhile by another thread must not hold the write end
+        // (this read would wait for that helper to exit).
         try SystemCall.retryingVoid { CPinpostLinux_pipe_cloexec(&ends) }.orThrow("cannot create a pipe")
         let readEnd = FileDescriptor(rawValue: ends[0])
-        defer { try? readEnd.close() }
         let child: pid_t
         do {
             defer { close(ends[1]) }
-            child = try spawn(executable, arguments, standardOutput: ends[1], standardError: ends[1])
+            child = try spawn(
+                executable,
+                arguments,
+                standardOutput: ends[1],
+                standardError: withStandardError ? ends[1] : nil
+            )
+        } catch {
+            try? readEnd.close()
+            throw error
         }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
+        while withStandardError || bytes.count < limit {
             let count = (try? chunk.withUnsafeMutableBytes { try readEnd.read(into: $0) }) ?? 0
             if count <= 0 { break }
             if bytes.count < limit { bytes.append(contentsOf: chunk[0..<min(count, limit - bytes.count)]) }
         }
-        let status = waitForExit(child) ?? (128 + 9)
-        let code: Int32 = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
-        return Result(status: code, output: String(decoding: bytes, as: UTF8.self))
+        // Closed once, here, before waiting: a second close could hit a descriptor another thread opened meanwhile.
+        try? readEnd.close()
+        return (bytes, waitForExit(child) ?? (128 + 9))
     }
 
     private static func spawn(
