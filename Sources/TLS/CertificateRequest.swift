@@ -13,13 +13,7 @@ public final class CertificateRequest {
 
     /// The first request in PEM text; nil when there is none.
     public init?(pem: [UInt8]) {
-        OpenSSLErrors.clear()
-        defer { OpenSSLErrors.clear() }
-        let request = pem.withUnsafeBytes { raw -> OpaquePointer? in
-            guard let bio = BIO_new_mem_buf(raw.baseAddress, Int32(raw.count)) else { return nil }
-            defer { BIO_free(bio) }
-            return PEM_read_bio_X509_REQ(bio, nil, nil, nil)
-        }
+        let request = PEMText.read(pem) { PEM_read_bio_X509_REQ($0, nil, nil, nil) }
         guard let request else { return nil }
         pointer = request
     }

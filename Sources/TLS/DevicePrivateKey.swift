@@ -16,15 +16,8 @@ public final class DevicePrivateKey {
 
     /// An unencrypted PEM private key; nil when the bytes are not one.
     public convenience init?(pem: [UInt8]) {
-        OpenSSLErrors.clear()
-        defer { OpenSSLErrors.clear() }
-        let key = pem.withUnsafeBytes { raw -> OpaquePointer? in
-            guard let bio = BIO_new_mem_buf(raw.baseAddress, Int32(raw.count)) else { return nil }
-            defer { BIO_free(bio) }
-            // No password callback and an empty password: an encrypted key fails instead of prompting.
-            return PEM_read_bio_PrivateKey(bio, nil, nil, nil)
-        }
-        guard let key else { return nil }
+        // No password callback and an empty password: an encrypted key fails instead of prompting.
+        guard let key = PEMText.read(pem, { PEM_read_bio_PrivateKey($0, nil, nil, nil) }) else { return nil }
         self.init(taking: key)
     }
 

@@ -16,14 +16,7 @@ public final class ECPublicKey {
 
     /// A PEM `PUBLIC KEY`, or the first certificate of PEM text; nil unless it holds a P-256 key.
     public convenience init?(pem: [UInt8]) {
-        OpenSSLErrors.clear()
-        defer { OpenSSLErrors.clear() }
-        let key = pem.withUnsafeBytes { raw -> OpaquePointer? in
-            guard let bio = BIO_new_mem_buf(raw.baseAddress, Int32(raw.count)) else { return nil }
-            defer { BIO_free(bio) }
-            return PEM_read_bio_PUBKEY(bio, nil, nil, nil)
-        }
-        if let key {
+        if let key = PEMText.read(pem, { PEM_read_bio_PUBKEY($0, nil, nil, nil) }) {
             self.init(taking: key)
         } else if let certificate = X509Certificate.certificates(pem: pem).first,
             let key = certificate.publicKeyPointer()

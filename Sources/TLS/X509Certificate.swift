@@ -17,17 +17,13 @@ public final class X509Certificate {
 
     /// Every certificate of PEM text, in order (a chain file: leaf first); empty when there is none.
     public static func certificates(pem: [UInt8]) -> [X509Certificate] {
-        OpenSSLErrors.clear()
-        defer { OpenSSLErrors.clear() }  // reading past the last certificate leaves a "no start line" entry
-        return pem.withUnsafeBytes { raw -> [X509Certificate] in
-            guard let bio = BIO_new_mem_buf(raw.baseAddress, Int32(raw.count)) else { return [] }
-            defer { BIO_free(bio) }
+        PEMText.read(pem) { bio in
             var certificates: [X509Certificate] = []
             while let certificate = PEM_read_bio_X509(bio, nil, nil, nil) {
                 certificates.append(X509Certificate(taking: certificate))
             }
             return certificates
-        }
+        } ?? []
     }
 
     /// Subject, issuer, names, validity and purposes, for messages and identity checks.
