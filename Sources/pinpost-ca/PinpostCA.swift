@@ -26,21 +26,23 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError(
+                "--log-level '\(logLevel)' is not a level; use trace, debug, info, notice, warning, error or critical"
+            )
+        }
+    }
+
     func run() async throws {
         let configuration: ResponderConfiguration
         do {
             configuration = try ResponderConfigLoader.load(path: config)
         } catch {
-            print("pinpost-ca: \(error)")
+            FileOutput.standardError("pinpost-ca: \(error)")
             throw ExitCode(78)
         }
-        let level = Logger.Level(rawValue: logLevel) ?? .info
-        let style = JournalLogHandler.detectStyle()
-        LoggingSystem.bootstrap { label in
-            var handler = JournalLogHandler(label: label, style: style)
-            handler.logLevel = level
-            return handler
-        }
+        LogSetup.bootstrap(level: Logger.Level(rawValue: logLevel) ?? .info)
         let logger = Logger(label: "pinpost-ca")
         let group = ServiceGroup(
             configuration: .init(

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BundleInstall
+import PinpostAgent
 import SystemExtras
 
 /// `pinpost install-bundle`: runs as root on the board. The bundle is checked with the agent's own

@@ -1,4 +1,5 @@
 import ArgumentParser
+import PinpostAgent
 import ReadingProof
 import SystemExtras
 internal import SystemPackage
