@@ -2,6 +2,8 @@ public import ClockTrust
 internal import DurableSpool
 public import Logging
 internal import MQTT
+internal import NIOCore
+internal import NIOPosix
 public import ServiceLifecycle
 public import TLS
 internal import Timestamps
@@ -60,6 +62,19 @@ public struct PublisherService: Service {
     }
 
     public func run() async throws {
+        // One loop for the publisher and its broker channel (EventLoopTaskExecutor says why).
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        await withTaskExecutorPreference(EventLoopTaskExecutor(loop)) {
+            await runLoop(on: loop)
+        }
+        do {
+            try spool.checkpoint()
+        } catch {
+            logger.error("spool checkpoint at shutdown failed: \(error)")
+        }
+    }
+
+    private func runLoop(on loop: any EventLoop) async {
         let inputs = control.inputs
         let control = self.control
         let wakeUps = self.wakeUps
@@ -100,10 +115,10 @@ public struct PublisherService: Service {
                 }
                 var driver = PublisherDriver(service: self)
                 driver.start()
-                launch(driver.takeLaunches(), in: &group)
+                launch(driver.takeLaunches(), on: loop, in: &group)
                 for await input in inputs {
                     driver.handle(input)
-                    launch(driver.takeLaunches(), in: &group)
+                    launch(driver.takeLaunches(), on: loop, in: &group)
                     if driver.isFinished { break }
                 }
                 // The DISCONNECT (and TLS close_notify) must leave before the process does.
@@ -114,11 +129,6 @@ public struct PublisherService: Service {
         } onGracefulShutdown: {
             try? systemd?.send(.stopping, .status("shutting down: flushing readings"))
             control.yield(.shutdown)
-        }
-        do {
-            try spool.checkpoint()
-        } catch {
-            logger.error("spool checkpoint at shutdown failed: \(error)")
         }
     }
 
@@ -133,7 +143,11 @@ public struct PublisherService: Service {
 
     /// Starts what the driver asked for beside the loop: connection attempts and timers report back through
     /// `control`, tagged so the driver can tell a current report from a stale one.
-    private func launch(_ launches: [PublisherDriver.Launch], in group: inout DiscardingTaskGroup) {
+    private func launch(
+        _ launches: [PublisherDriver.Launch],
+        on loop: any EventLoop,
+        in group: inout DiscardingTaskGroup
+    ) {
         let control = self.control
         for launch in launches {
             switch launch {
@@ -142,7 +156,8 @@ public struct PublisherService: Service {
                     host: endpoint.host,
                     port: endpoint.port,
                     connectTimeout: endpoint.connectTimeout,
-                    tls: endpoint.tls
+                    tls: endpoint.tls,
+                    group: loop
                 )
                 group.addTask {
                     do throws(ConnectFailure) {
