@@ -57,6 +57,8 @@ let package = Package(
             name: "CPinpostLinux",
             cSettings: [.define("_GNU_SOURCE")]
         ),
+        /// CRC-32C by the CPU's instruction (SSE 4.2, ARMv8 CRC), for the spool's record checksums.
+        .target(name: "CPinpostCRC32C"),
 
         // MARK: Pure logic (no I/O, no Foundation)
         .target(name: "MQTT", swiftSettings: strictSwift),
@@ -110,7 +112,7 @@ let package = Package(
         .target(
             name: "DurableSpool",
             dependencies: [
-                "SystemExtras",
+                "CPinpostCRC32C", "SystemExtras",
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ],

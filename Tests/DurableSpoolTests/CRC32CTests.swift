@@ -30,8 +30,17 @@ struct CRC32CTests {
         for start in 0..<8 {
             for length in 0...(bytes.count - start) where length < 40 || length % 37 == 0 {
                 let slice = bytes[start..<(start + length)]
-                #expect(CRC32C.checksum(slice) == Self.reference(Array(slice)), "start \(start) length \(length)")
+                let expected = Self.reference(Array(slice))
+                #expect(CRC32C.checksum(slice) == expected, "start \(start) length \(length)")
+                let software = slice.withUnsafeBytes { CRC32C.softwareChecksum($0) }
+                #expect(software == expected, "software, start \(start) length \(length)")
             }
         }
+    }
+
+    /// The table path gives the RFC's check value too, whichever path `checksum` takes on this CPU.
+    @Test func softwarePathKnownVector() {
+        let check = Array("123456789".utf8).withUnsafeBytes { CRC32C.softwareChecksum($0) }
+        #expect(check == 0xE306_9283)
     }
 }
