@@ -173,12 +173,14 @@ public final class OpenSSLClientHandler: ChannelDuplexHandler, RemovableChannelH
     }
 
     private func flushCiphertext(context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
-        let bytes = connection.takeCiphertext()
-        guard !bytes.isEmpty else {
+        let pending = connection.pendingCiphertext
+        guard pending > 0 else {
             promise?.succeed()
             return
         }
-        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)), promise: promise)
+        var buffer = context.channel.allocator.buffer(capacity: pending)
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: pending) { connection.takeCiphertext(into: $0) }
+        context.writeAndFlush(wrapOutboundOut(buffer), promise: promise)
     }
 
     private func fail(_ error: TLSError, context: ChannelHandlerContext) {

@@ -1,6 +1,7 @@
 internal import DurableSpool
 internal import Logging
 internal import MQTT
+internal import NIOCore
 internal import Publisher
 internal import SystemExtras
 internal import TLS
@@ -29,13 +30,16 @@ struct PublisherDriver {
     /// The connection attempt whose reports count; earlier attempts' reports are stale.
     private var attempt = 0
     private var connection: BrokerConnection? {
-        didSet { unflushed.removeAll() }
+        didSet { unflushed = nil }
     }
-    /// The bytes of the burst being written, handed to the channel in one piece at the burst's flush: the driver
-    /// runs off the event loop, and every channel operation from here is a hop onto it (a task and a wake-up), so
-    /// a burst costs one hop, not one per packet. What the wire carries is the same: the TLS handler encrypts
-    /// what it gathered at each flush.
-    private var unflushed: [UInt8] = []
+    /// The bytes of the burst being written, handed to the channel in one piece at the burst's flush: one
+    /// channel write per burst, not one per packet, and the packets are copied once, into the buffer the TLS
+    /// handler encrypts from. What the wire carries is the same: the handler encrypts what it gathered at each
+    /// flush.
+    private var unflushed: ByteBuffer?
+    /// The size of the last burst: the next burst's buffer starts that large rather than growing by doubling
+    /// (each regrowth a fresh allocation, page faults and a copy).
+    private var lastBurstBytes = 4096
     /// The connection closed last: the process waits for its close before it exits, so the DISCONNECT leaves.
     private var closing: BrokerConnection?
     /// The transport's close report when it overtook the report of its own connection's success (both come
@@ -230,11 +234,17 @@ struct PublisherDriver {
                 acceptedReported = false
                 launches.append(.connect(attempt: attempt, endpoint: endpoint))
             case .write(let bytes):
-                if connection != nil { unflushed.append(contentsOf: bytes) }
+                guard let connection else { break }
+                if unflushed == nil {
+                    unflushed = connection.channel.allocator.buffer(capacity: max(lastBurstBytes, bytes.count))
+                }
+                unflushed?.writeBytes(bytes)
             case .flush:
-                if let connection, !unflushed.isEmpty { connection.send(unflushed) }
-                // Keep the buffer for the next burst unless one large burst grew it.
-                if unflushed.capacity > 1 << 16 { unflushed = [] } else { unflushed.removeAll(keepingCapacity: true) }
+                if let connection, let burst = unflushed, burst.readableBytes > 0 {
+                    lastBurstBytes = min(burst.readableBytes, 1 << 20)
+                    connection.send(burst)
+                }
+                unflushed = nil
             case .closeConnection:
                 if let connection {
                     if !acceptedReported { refusedPending = attemptTLS }

@@ -7,9 +7,13 @@ struct BrokerConnection: Sendable {
     let channel: any Channel
     let handshake: TLSHandshakeCompleted
 
-    /// Writes and flushes: one hop onto the event loop, one TLS record stream and one socket write.
+    /// Writes and flushes: one TLS record stream and one socket write.
     func send(_ bytes: [UInt8]) {
-        let buffer = channel.allocator.buffer(bytes: bytes)
+        send(channel.allocator.buffer(bytes: bytes))
+    }
+
+    /// Writes and flushes a buffer built for the channel, without a copy.
+    func send(_ buffer: ByteBuffer) {
         channel.writeAndFlush(buffer, promise: nil)
     }
 
