@@ -2,34 +2,19 @@
 
 #include <string.h>
 
+// One loop for both instruction sets; each architecture names its 8-byte and 1-byte steps, its run-time check
+// and the target attribute that lets the compiler emit them in this function only.
 #if defined(__x86_64__)
 
 #include <cpuid.h>
+#define CRC32C_TARGET __attribute__((target("sse4.2")))
+#define CRC32C_STEP64(crc, word) ((uint32_t)__builtin_ia32_crc32di((crc), (word)))
+#define CRC32C_STEP8(crc, byte) __builtin_ia32_crc32qi((crc), (byte))
 
 int CPinpostCRC32C_hardware_available(void) {
     unsigned int eax, ebx, ecx, edx;
     if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return 0;
     return (ecx & bit_SSE4_2) ? 1 : 0;
-}
-
-__attribute__((target("sse4.2")))
-uint32_t CPinpostCRC32C_hardware_update(uint32_t crc, const void *bytes, size_t length) {
-    const unsigned char *p = bytes;
-    uint64_t value = crc;
-    while (length >= 8) {
-        uint64_t word;
-        memcpy(&word, p, 8);
-        value = __builtin_ia32_crc32di(value, word);
-        p += 8;
-        length -= 8;
-    }
-    uint32_t small = (uint32_t)value;
-    while (length > 0) {
-        small = __builtin_ia32_crc32qi(small, *p);
-        p++;
-        length--;
-    }
-    return small;
 }
 
 #elif defined(__aarch64__)
@@ -39,23 +24,30 @@ uint32_t CPinpostCRC32C_hardware_update(uint32_t crc, const void *bytes, size_t 
 #ifndef HWCAP_CRC32
 #define HWCAP_CRC32 (1 << 7)
 #endif
+#define CRC32C_TARGET __attribute__((target("crc")))
+#define CRC32C_STEP64(crc, word) __crc32cd((crc), (word))
+#define CRC32C_STEP8(crc, byte) __crc32cb((crc), (byte))
 
 int CPinpostCRC32C_hardware_available(void) {
     return (getauxval(AT_HWCAP) & HWCAP_CRC32) ? 1 : 0;
 }
 
-__attribute__((target("crc")))
+#endif
+
+#if defined(CRC32C_STEP64)
+
+CRC32C_TARGET
 uint32_t CPinpostCRC32C_hardware_update(uint32_t crc, const void *bytes, size_t length) {
     const unsigned char *p = bytes;
     while (length >= 8) {
         uint64_t word;
         memcpy(&word, p, 8);
-        crc = __crc32cd(crc, word);
+        crc = CRC32C_STEP64(crc, word);
         p += 8;
         length -= 8;
     }
     while (length > 0) {
-        crc = __crc32cb(crc, *p);
+        crc = CRC32C_STEP8(crc, *p);
         p++;
         length--;
     }
