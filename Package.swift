@@ -59,6 +59,8 @@ let package = Package(
         ),
         /// CRC-32C by the CPU's instruction (SSE 4.2, ARMv8 CRC), for the spool's record checksums.
         .target(name: "CPinpostCRC32C"),
+        /// The `pinpost` executable's malloc policy (one arena), set by a constructor before main.
+        .target(name: "CPinpostHeapPolicy"),
 
         // MARK: Pure logic (no I/O, no Foundation)
         .target(name: "MQTT", swiftSettings: strictSwift),
@@ -201,6 +203,7 @@ let package = Package(
             name: "pinpost",
             dependencies: [
                 "PinpostAgent", "PinpostBench", "SystemExtras", "BundleInstall", "ReadingProof", "TLS",
+                "CPinpostHeapPolicy",
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

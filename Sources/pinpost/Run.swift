@@ -1,4 +1,5 @@
 import ArgumentParser
+import CPinpostHeapPolicy
 import Logging
 import PinpostAgent
 
@@ -13,6 +14,15 @@ struct Run: AsyncParsableCommand {
         let configuration = try options.load()
         LogSetup.bootstrap(level: options.level)
         let logger = Logger(label: "pinpost")
+        defer {
+            // After the run every thread the agent ever had has allocated: with the policy holding, one arena.
+            logger.debug(
+                "malloc arenas",
+                metadata: [
+                    "arenas": "\(CPinpostHeapPolicy_arena_count())", "limit": "\(CPinpostHeapPolicy_arena_limit())",
+                ]
+            )
+        }
         do {
             try await Agent.run(configuration: configuration, logger: logger)
         } catch let error as AgentStartupError {

@@ -51,6 +51,8 @@ struct SkeletonIntegrationTests {
         // Readings carry their own time and the marker for an untrusted clock.
         let first = try #require(readings(messages).first)
         #expect(first.ts.count == 24 && first.ts.hasSuffix("Z"))
+        // The executable's heap policy held for every thread the run had (see CPinpostHeapPolicy).
+        #expect(agent.log.contains("malloc arenas arenas=1 limit=1"), "agent log: \(agent.log)")
         await broker.stop()
     }
 
