@@ -312,10 +312,8 @@ public struct ClientSession: Sendable {
         let probe = publishPacket(message, packetID: message.qos == .atMostOnce ? nil : 1, dup: false)
         let size: Int
         do {
-            sizeProbe.removeAll(keepingCapacity: true)
-            try PacketEncoder.encode(.publish(probe), version: configuration.version, into: &sizeProbe)
-            size = sizeProbe.count
-            if sizeProbe.capacity > 64 << 10 { sizeProbe = [] }  // do not keep a rare large PUBLISH's buffer
+            size = try PacketEncoder.encodedSize(of: probe, version: configuration.version, scratch: &sizeProbe)
+            if sizeProbe.capacity > 64 << 10 { sizeProbe = [] }  // do not keep a rare large header's buffer
         } catch {
             throw PublishError(error.code == .packetTooLarge ? .packetTooLarge : .invalidProperties, error.detail)
         }

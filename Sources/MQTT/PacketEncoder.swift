@@ -148,7 +148,38 @@ public enum PacketEncoder {
         }
     }
 
+    /// The size `encode` would produce for this PUBLISH, with the same checks, without copying the payload: the
+    /// session sizes every PUBLISH against the server's Maximum Packet Size before it is sent and encoded.
+    /// `scratch` holds the variable header meanwhile (reuse it to allocate nothing).
+    public static func encodedSize(
+        of publish: PublishPacket,
+        version: MQTTVersion,
+        scratch: inout [UInt8]
+    ) throws(MQTTCodecError) -> Int {
+        var header = ByteWriter()
+        scratch.removeAll(keepingCapacity: true)
+        swap(&header.bytes, &scratch)
+        defer { swap(&header.bytes, &scratch) }
+        _ = try encodePublishHeader(publish, version: version, into: &header)
+        let bodyLength = header.bytes.count + publish.payload.count
+        guard bodyLength <= VariableByteInteger.maximum else {
+            throw MQTTCodecError(.packetTooLarge, "remaining length \(bodyLength) exceeds 268435455")
+        }
+        return 1 + VariableByteInteger.size(of: bodyLength) + bodyLength
+    }
+
     private static func encodePublish(
+        _ publish: PublishPacket,
+        version: MQTTVersion,
+        into body: inout ByteWriter
+    ) throws(MQTTCodecError) -> UInt8 {
+        let flags = try encodePublishHeader(publish, version: version, into: &body)
+        body.writeBytes(publish.payload)
+        return flags
+    }
+
+    /// Topic, packet identifier and (5.0) properties; returns the fixed header's flags.
+    private static func encodePublishHeader(
         _ publish: PublishPacket,
         version: MQTTVersion,
         into body: inout ByteWriter
@@ -176,7 +207,6 @@ public enum PacketEncoder {
             body.writeUInt16(packetID)
         }
         if version == .v5 { try publish.properties.write(to: &body) }
-        body.writeBytes(publish.payload)
         return (publish.dup ? 0x08 : 0) | publish.qos.rawValue << 1 | (publish.retain ? 0x01 : 0)
     }
 
