@@ -80,9 +80,13 @@ public enum BenchRun {
         let group = ServiceGroup(
             configuration: .init(
                 services: [
-                    .init(service: publisher),
+                    .init(service: publisher, serviceName: "publisher"),
                     // When the driver is done, the publisher drains and disconnects as on SIGTERM.
-                    .init(service: driver, successTerminationBehavior: .gracefullyShutdownGroup),
+                    .init(
+                        service: driver,
+                        successTerminationBehavior: .gracefullyShutdownGroup,
+                        serviceName: "bench-driver"
+                    ),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger

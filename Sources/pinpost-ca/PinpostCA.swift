@@ -46,7 +46,12 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "pinpost-ca")
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: ResponderService(configuration: configuration, logger: logger))],
+                services: [
+                    .init(
+                        service: ResponderService(configuration: configuration, logger: logger),
+                        serviceName: "responder"
+                    )
+                ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

@@ -53,6 +53,11 @@ struct SkeletonIntegrationTests {
         #expect(first.ts.count == 24 && first.ts.hasSuffix("Z"))
         // The executable's heap policy held for every thread the run had (see CPinpostHeapPolicy).
         #expect(agent.log.contains("malloc arenas arenas=1 limit=1"), "agent log: \(agent.log)")
+        // Services are named, not described by reflection (that dumped every field, 7 kB, and cost ~50 M instructions).
+        #expect(
+            agent.log.contains(#"sl-services=["clock-step-monitor", "publisher", "device-control", "sensors"]"#),
+            "agent log: \(agent.log)"
+        )
         await broker.stop()
     }
 

@@ -117,12 +117,14 @@ public enum Agent {
         // Order matters: shutdown runs in reverse, so sensors stop and outputs reach their safe state (published)
         // before the publisher drains.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: stepMonitor, successTerminationBehavior: .ignore),
-            .init(service: publisher),
-            .init(service: deviceControl, successTerminationBehavior: .ignore),
+            .init(service: stepMonitor, successTerminationBehavior: .ignore, serviceName: "clock-step-monitor"),
+            .init(service: publisher, serviceName: "publisher"),
+            .init(service: deviceControl, successTerminationBehavior: .ignore, serviceName: "device-control"),
         ]
-        if let renewal { services.append(.init(service: renewal, successTerminationBehavior: .ignore)) }
-        services.append(.init(service: sensors, successTerminationBehavior: .ignore))
+        if let renewal {
+            services.append(.init(service: renewal, successTerminationBehavior: .ignore, serviceName: "renewal"))
+        }
+        services.append(.init(service: sensors, successTerminationBehavior: .ignore, serviceName: "sensors"))
         let group = ServiceGroup(
             configuration: .init(
                 services: services,
