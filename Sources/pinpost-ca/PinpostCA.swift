@@ -17,6 +17,7 @@ struct PinpostCA: AsyncParsableCommand {
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "serve",
         abstract: "Run the responder until SIGTERM or SIGINT."
     )
 

@@ -7,6 +7,7 @@ import PinpostBench
 /// the configured broker, so the figures in board/bench/BENCHMARKS.md can be reproduced on a board.
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "bench",
         abstract:
             "Publish N synthetic readings through spool, MQTT session and TLS; report messages/s, CPU, peak RSS, ack latency.",
         discussion: """

@@ -3,6 +3,7 @@ import PinpostAgent
 
 struct Check: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "check",
         abstract:
             "Pre-flight: config, key file, certificates, clock, TLS handshake, MQTT CONNECT. Exit 0 only if all pass."
     )

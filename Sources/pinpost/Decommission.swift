@@ -7,6 +7,7 @@ import PinpostAgent
 /// this erases the secret half on the device itself.
 struct Decommission: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "decommission",
         abstract:
             "Securely erase the device key and the spool, then remove the config so the service no longer starts.",
         discussion: """

@@ -7,6 +7,7 @@ import SystemPackage
 /// ended. Exit 0 renewed, 1 not renewed (the reason is printed; the agent keeps its identity), 78 config.
 struct Renew: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "renew",
         abstract: "Make the running agent renew its device certificate now (needs [renewal] in the config)."
     )
 

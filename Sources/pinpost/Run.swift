@@ -5,6 +5,7 @@ import PinpostAgent
 
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "run",
         abstract: "Run the agent until SIGTERM or SIGINT, then flush, DISCONNECT and exit 0."
     )
 

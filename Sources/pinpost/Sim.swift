@@ -6,6 +6,7 @@ import SystemPackage
 /// `pinpost sim ...`: drive the simulated backend of a running agent by hand.
 struct Sim: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "sim",
         abstract: "Control a running agent's simulated sensors (gpio.backend = \"simulated\").",
         subcommands: [SimSet.self, SimShow.self]
     )

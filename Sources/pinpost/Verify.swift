@@ -8,6 +8,7 @@ import TLS
 /// `pinpost verify`: what a consumer runs to know the readings it got are the ones the devices signed.
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "verify",
         abstract:
             "Check captured readings against the device certificates and the factory CA; name every one that is not as signed.",
         discussion: """
