@@ -22,23 +22,26 @@ extension FileDescriptor {
 
     /// Up to `count` bytes from `offset` (fewer only at the end of the file), without moving the file position.
     public func read(count: Int, fromAbsoluteOffset offset: Int64) throws(Errno) -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: max(0, count))
-        var done = 0
-        while done < bytes.count {
-            let got: Int
-            do {
-                got = try bytes.withUnsafeMutableBytes { buffer in
-                    try read(
-                        fromAbsoluteOffset: offset + Int64(done),
-                        into: UnsafeMutableRawBufferPointer(rebasing: buffer[done...])
+        let capacity = max(0, count)
+        let bytes: [UInt8]
+        do {
+            // Not zero-filled first: the kernel writes every byte counted, and zeroing a spool chunk before each
+            // read cost more instructions than the read itself.
+            bytes = try [UInt8](unsafeUninitializedCapacity: capacity) { buffer, initialized in
+                let raw = UnsafeMutableRawBufferPointer(buffer)
+                while initialized < capacity {
+                    let got = try read(
+                        fromAbsoluteOffset: offset + Int64(initialized),
+                        into: UnsafeMutableRawBufferPointer(rebasing: raw[initialized...])
                     )
+                    if got == 0 { break }
+                    initialized += got
                 }
-            } catch {
-                throw Errno.of(error)
             }
-            if got == 0 { break }
-            done += got
+        } catch {
+            throw Errno.of(error)
         }
-        return done == bytes.count ? bytes : Array(bytes[0..<done])
+        // A short read (the end of the file) is copied into an array of its size, not kept at the full capacity.
+        return bytes.count == capacity ? bytes : bytes.withUnsafeBufferPointer { Array($0) }
     }
 }
