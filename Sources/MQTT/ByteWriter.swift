@@ -31,18 +31,22 @@ struct ByteWriter {
         bytes.append(contentsOf: value)
     }
 
-    /// Straight from the string's UTF-8 view: no intermediate array (this runs for every PUBLISH topic).
+    /// Straight from the string's UTF-8 storage: no intermediate array (this runs for every PUBLISH topic).
     mutating func writeString(_ value: String) throws(MQTTCodecError) {
-        let utf8 = value.utf8
-        guard !utf8.contains(0) else {
-            throw MQTTCodecError(.invalidUTF8, "string contains U+0000")
+        var value = value
+        // Native strings are contiguous UTF-8 already (this makes any other one so): scanned and copied in place.
+        let refusal: MQTTCodecError? = value.withUTF8 { utf8 in
+            guard !utf8.contains(0) else {
+                return MQTTCodecError(.invalidUTF8, "string contains U+0000")
+            }
+            guard utf8.count <= Int(UInt16.max) else {
+                return MQTTCodecError(.packetTooLarge, "string of \(utf8.count) bytes exceeds 65535")
+            }
+            writeUInt16(UInt16(utf8.count))
+            bytes.append(contentsOf: utf8)
+            return nil
         }
-        let count = utf8.count
-        guard count <= Int(UInt16.max) else {
-            throw MQTTCodecError(.packetTooLarge, "string of \(count) bytes exceeds 65535")
-        }
-        writeUInt16(UInt16(count))
-        bytes.append(contentsOf: utf8)
+        if let refusal { throw refusal }
     }
 
     mutating func writeBytes(_ value: [UInt8]) { bytes.append(contentsOf: value) }

@@ -10,16 +10,23 @@ enum Topic {
         if topic.utf8.count > Int(UInt16.max) {
             throw MQTTCodecError(.invalidTopic, "topic name longer than 65535 bytes")
         }
-        for byte in topic.utf8 {
-            switch byte {
-            case UInt8(ascii: "+"), UInt8(ascii: "#"):
-                throw MQTTCodecError(.invalidTopic, "topic name '\(topic)' contains a wildcard [MQTT-3.3.2-2]")
-            case 0:
-                throw MQTTCodecError(.invalidUTF8, "topic name contains U+0000 [MQTT-4.7.3-2]")
-            default:
-                continue
-            }
+        // Every PUBLISH is checked (by the session and by the encoder): scan the UTF-8 bytes in place, which costs
+        // a few instructions a byte where iterating the String's UTF-8 view cost about twenty-five.
+        let reserved =
+            topic.utf8.withContiguousStorageIfAvailable(firstReservedByte) ?? firstReservedByte(Array(topic.utf8))
+        switch reserved {
+        case nil:
+            return
+        case 0:
+            throw MQTTCodecError(.invalidUTF8, "topic name contains U+0000 [MQTT-4.7.3-2]")
+        default:
+            throw MQTTCodecError(.invalidTopic, "topic name '\(topic)' contains a wildcard [MQTT-3.3.2-2]")
         }
+    }
+
+    /// The first '+', '#' or NUL in a topic name's bytes, if any.
+    private static func firstReservedByte<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> UInt8? {
+        bytes.first { $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "#") || $0 == 0 }
     }
 
     /// A topic filter for SUBSCRIBE/UNSUBSCRIBE: '#' only as the last whole level, '+' only as a whole level
