@@ -312,7 +312,17 @@ public struct PublishProperties: Sendable, Equatable {
         )
     }
 
+    /// No property set: the common PUBLISH, written as a zero Property Length without a scratch writer.
+    var isEmpty: Bool {
+        payloadFormatIndicator == nil && messageExpiryInterval == nil && topicAlias == nil && responseTopic == nil
+            && correlationData == nil && userProperties.isEmpty && subscriptionIdentifiers.isEmpty && contentType == nil
+    }
+
     func write(to output: inout ByteWriter) throws(MQTTCodecError) {
+        if isEmpty {
+            output.writeUInt8(0)  // Property Length 0
+            return
+        }
         var w = PropertyWriter()
         w.byte(.payloadFormatIndicator, payloadFormatIndicator?.rawValue)
         w.fourByte(.messageExpiryInterval, messageExpiryInterval)
