@@ -66,6 +66,9 @@ public struct ClientSession: Sendable {
     private var inFlight: [InFlightRecord] = []
     private var transmittedCount = 0
     private var queue = MessageQueue()
+    /// How many messages at the end of `queue` `publish` already checked against this connection's limits, so
+    /// `pump` does not check (and size) them a second time. Zero whenever the connection changes.
+    private var checkedTail = 0
     private var incomingQoS2: Set<UInt16> = []
     private var packetIDs = PacketIDAllocator()
     /// True once this session has state the broker may share: restored from a snapshot, or an accepted CONNACK.
@@ -102,6 +105,7 @@ public struct ClientSession: Sendable {
             )
         }
         queue = MessageQueue(snapshot.queued.filter { $0.qos != .atMostOnce })
+        checkedTail = 0
         incomingQoS2 = Set(snapshot.incomingQoS2PacketIDs.filter { $0 != 0 })
         packetIDs = PacketIDAllocator(next: snapshot.nextPacketID)
         for record in inFlight { packetIDs.reserve(record.packetID) }
@@ -218,6 +222,7 @@ public struct ClientSession: Sendable {
         transmittedCount = 0
         for id in pendingRequests.keys { packetIDs.release(id) }
         pendingRequests.removeAll()
+        checkedTail = 0
         for message in queue.removeAll(where: { $0.qos == .atMostOnce }) {
             actions.append(.event(.deliveryFailed(tag: message.tag, .unspecifiedError)))
         }
@@ -286,6 +291,7 @@ public struct ClientSession: Sendable {
             return actions
         }
         queue.append(message)
+        if isConnected { checkedTail += 1 }
         pump(now: now, into: &actions)
         return actions
     }
@@ -353,10 +359,13 @@ public struct ClientSession: Sendable {
         }
         while let head = queue.first {
             if head.qos != .atMostOnce && transmittedCount >= sendWindow { return }
+            // The head was checked by `publish` on this connection when every queued message was.
+            let checked = queue.count <= checkedTail
             _ = queue.popFirst()
+            if checked { checkedTail -= 1 }
             let message: SessionSnapshot.Message
             do {
-                message = try applyServerLimits(head)
+                message = checked ? head : try applyServerLimits(head)
             } catch {
                 let reason: ReasonCode =
                     switch error.code {
@@ -376,6 +385,7 @@ public struct ClientSession: Sendable {
             }
             guard let packetID = packetIDs.allocate() else {
                 queue.prepend([head])
+                if checked { checkedTail += 1 }
                 return
             }
             orderCounter += 1
@@ -740,6 +750,7 @@ public struct ClientSession: Sendable {
         holdsSessionState = true
         pingSentAt = nil
         transmittedCount = 0
+        checkedTail = 0
         actions.append(.event(.connected(sessionPresent: connack.sessionPresent, connack)))
         if !connack.sessionPresent {
             // The server has no session: ours is void [MQTT-3.2.2-5], [MQTT-3.1.2-6]. Unfinished outgoing messages

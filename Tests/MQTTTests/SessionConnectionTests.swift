@@ -137,6 +137,33 @@ struct SessionConnectionTests {
         #expect(h.events(actions).last == .deliveryFailed(tag: 1, .packetTooLarge))
     }
 
+    @Test("a message checked against one connection's limits is checked again against the next connection's")
+    func limitsCheckedPerConnection() {
+        var h = Harness(Harness.config(.v5))
+        // Receive Maximum 1: the second and third messages wait in the queue, checked against 1 KiB.
+        h.connect(properties: ConnAckProperties(receiveMaximum: 1, maximumPacketSize: 1024))
+        #expect(h.publishes(h.publish("a", String(repeating: "x", count: 10), qos: .atLeastOnce, tag: 1)).count == 1)
+        #expect(h.publishes(h.publish("b", String(repeating: "y", count: 100), qos: .atLeastOnce, tag: 2)).isEmpty)
+        #expect(h.publishes(h.publish("c", String(repeating: "z", count: 10), qos: .atLeastOnce, tag: 3)).isEmpty)
+        _ = h.session.connectionLost()
+        // The next server takes 64 bytes at most: "b" no longer fits, the others still go, in order.
+        let actions = h.connect(
+            sessionPresent: true,
+            properties: ConnAckProperties(receiveMaximum: 10, maximumPacketSize: 64)
+        )
+        #expect(h.publishes(actions).map(\.topic) == ["a", "c"])
+        #expect(h.events(actions).contains(.deliveryFailed(tag: 2, .packetTooLarge)))
+        // Checked on this connection, queued behind the window, sent unchanged once the window opens.
+        var small = Harness(Harness.config(.v5))
+        small.connect(properties: ConnAckProperties(receiveMaximum: 1, maximumQoS: .atLeastOnce))
+        let first = small.publishes(small.publish("d", qos: .exactlyOnce, tag: 4))
+        #expect(first.map(\.qos) == [.atLeastOnce])
+        #expect(small.publishes(small.publish("e", qos: .exactlyOnce, tag: 5)).isEmpty)
+        let released = small.receive(.puback(AckPacket(packetID: first.first?.packetID ?? 0)))
+        #expect(small.publishes(released).map(\.qos) == [.atLeastOnce])
+        #expect(small.publishes(released).map(\.topic) == ["e"])
+    }
+
     @Test("server Maximum QoS: downgrade (default) or refuse [MQTT-3.2.2-11]; Retain Available=0 [MQTT-3.2.2-14]")
     func maximumQoSAndRetain() {
         var h = Harness(Harness.config(.v5))
