@@ -114,11 +114,13 @@ public struct PublisherService: Service {
                     return
                 }
                 var driver = PublisherDriver(service: self)
+                var timers = LoopTimers()
+                defer { timers.cancelAll() }
                 driver.start()
-                launch(driver.takeLaunches(), on: loop, in: &group)
+                launch(driver.takeLaunches(), on: loop, in: &group, timers: &timers)
                 for await input in inputs {
                     driver.handle(input)
-                    launch(driver.takeLaunches(), on: loop, in: &group)
+                    launch(driver.takeLaunches(), on: loop, in: &group, timers: &timers)
                     if driver.isFinished { break }
                 }
                 // The DISCONNECT (and TLS close_notify) must leave before the process does.
@@ -146,7 +148,8 @@ public struct PublisherService: Service {
     private func launch(
         _ launches: [PublisherDriver.Launch],
         on loop: any EventLoop,
-        in group: inout DiscardingTaskGroup
+        in group: inout DiscardingTaskGroup,
+        timers: inout LoopTimers
     ) {
         let control = self.control
         for launch in launches {
@@ -174,18 +177,30 @@ public struct PublisherService: Service {
                     }
                 }
             case .retryTimer(let delay, let token):
-                group.addTask {
-                    guard (try? await Task.sleep(for: delay)) != nil else { return }
-                    control.yield(.retry(token: token))
-                }
+                timers.retry?.cancel()
+                timers.retry = loop.scheduleTask(in: TimeAmount(delay)) { control.yield(.retry(token: token)) }
             case .resume:
                 control.yield(.resume)
             case .timer(let instant, let token):
-                group.addTask {
-                    guard (try? await Task.sleep(until: instant, clock: .continuous)) != nil else { return }
-                    control.yield(.timer(token: token))
-                }
+                timers.deadline?.cancel()
+                let delay = TimeAmount(ContinuousClock.now.duration(to: instant))
+                timers.deadline = loop.scheduleTask(in: delay) { control.yield(.timer(token: token)) }
             }
         }
+    }
+}
+
+/// The publisher's timers, on its own event loop rather than as sleeping child tasks: a timer that a new one
+/// replaces is cancelled at once (a sleeping task lived on until its deadline, a keep-alive or status interval
+/// away, and a broker restart left a dozen of them), and firing costs no task and no libdispatch timer.
+private struct LoopTimers {
+    /// The machine's next deadline (`PublisherDriver.Launch.timer`).
+    var deadline: Scheduled<Void>?
+    /// The back-off before the next connection attempt.
+    var retry: Scheduled<Void>?
+
+    func cancelAll() {
+        deadline?.cancel()
+        retry?.cancel()
     }
 }
