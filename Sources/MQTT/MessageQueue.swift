@@ -3,6 +3,10 @@
 struct MessageQueue: Sendable {
     private var storage: [SessionSnapshot.Message] = []
     private var head = 0
+    /// Room kept when the queue drains: enough for steady bursts without reallocating, while the storage a
+    /// backlog grew (a stalled broker, a reconnect) goes back to the allocator instead of staying for good
+    /// (the hour-long soak's memory rose with every backlog).
+    static let keptCapacity = 256
 
     init(_ messages: [SessionSnapshot.Message] = []) { storage = messages }
 
@@ -10,6 +14,8 @@ struct MessageQueue: Sendable {
     var isEmpty: Bool { head == storage.count }
     var first: SessionSnapshot.Message? { isEmpty ? nil : storage[head] }
     var elements: ArraySlice<SessionSnapshot.Message> { storage[head...] }
+    /// Messages the storage has room for (what the queue holds on to).
+    var capacity: Int { storage.capacity }
 
     mutating func append(_ message: SessionSnapshot.Message) { storage.append(message) }
 
@@ -18,7 +24,7 @@ struct MessageQueue: Sendable {
         let message = storage[head]
         head += 1
         if head == storage.count {
-            storage.removeAll(keepingCapacity: true)
+            storage.removeAll(keepingCapacity: storage.capacity <= Self.keptCapacity)
             head = 0
         } else if head >= 64 && head * 2 >= storage.count {
             storage.removeSubrange(0..<head)
