@@ -135,6 +135,9 @@ struct SpoolStorage {
     /// Records appended while the cursor was caught up, served without reading the disk.
     /// A ring buffer: records are served from its front one by one, which must not shift the rest.
     private var recent = Deque<(segmentFirstSeq: UInt64, offset: Int, record: SpoolRecord)>()
+    /// The most `recent` has held since it was last empty: once a backlog (up to 1 024 records) is served, its
+    /// storage goes back to the allocator rather than staying for good.
+    private var recentPeak = 0
     private var pendingCount = 0
     private var rejected: UInt64 = 0
     private var dirty = false
@@ -420,6 +423,7 @@ struct SpoolStorage {
         pendingCount += 1
         if recent.count < 1024 && (isCaughtUp(beforeOffset: offset) || !recent.isEmpty) {
             recent.append((segment.firstSeq, offset, record))
+            recentPeak = max(recentPeak, recent.count)
         }
     }
 
@@ -503,6 +507,12 @@ struct SpoolStorage {
         return taken
     }
 
+    /// Empties the recent-append cache, keeping its storage only when it stayed small.
+    private mutating func emptyRecent() {
+        recent.removeAll(keepingCapacity: recentPeak <= 256)
+        recentPeak = 0
+    }
+
     /// Records from `cursor` on, from the recent-append cache when it lines up, else from the file;
     /// damaged bytes are stepped over. Returns the records and the bytes consumed.
     private mutating func read(at cursor: Cursor, limit: Int) -> ([SpoolRecord], Int) {
@@ -517,9 +527,10 @@ struct SpoolStorage {
                 consumed += next.record.encodedSize
                 recent.removeFirst()
             }
+            if recent.isEmpty { emptyRecent() }
             return (served, consumed)
         }
-        recent.removeAll(keepingCapacity: true)
+        emptyRecent()
         var bytes = (try? segment.file.read(offset: cursor.offset, count: 64 << 10)) ?? []
         var records: [SpoolRecord] = []
         var offset = 0
