@@ -43,9 +43,11 @@ struct MQTTInteropEjabberdTests {
         let agent = try AgentProcess(configPath: run.config(port: broker.port, protocolVersion: protocolVersion))
         try await run.checkQoSLevels(agent: agent, subscriber: subscriber)
         #expect(
-            broker.log.contains(
-                "Accepted MQTT authentication for \(run.deviceID)@localhost/\(run.deviceID) by pkix backend"
-            ),
+            try await waitFor(timeout: .seconds(30)) {
+                broker.log.contains(
+                    "Accepted MQTT authentication for \(run.deviceID)@localhost/\(run.deviceID) by pkix backend"
+                )
+            },
             "the agent was authenticated by its certificate: \(broker.log.suffix(2000))"
         )
     }
@@ -201,11 +203,14 @@ struct MQTTInteropEjabberdTests {
             protocolVersion: protocolVersion
         )
         // "Opened MQTT session for …" or, taking over the previous connection's state, "Reopened MQTT session via <pid> for …".
-        let sessions = broker.log.split(separator: "\n").filter {
-            $0.contains("pened MQTT session") && $0.contains(" for \(run.deviceID)@localhost/\(run.deviceID) from ")
+        // ejabberd writes its log file behind the events (CI read it once before the lines were there): wait for them.
+        func sessions() -> Int {
+            broker.log.split(separator: "\n").filter {
+                $0.contains("pened MQTT session") && $0.contains(" for \(run.deviceID)@localhost/\(run.deviceID) from ")
+            }.count
         }
         #expect(
-            sessions.count >= 4,
+            try await waitFor(timeout: .seconds(30)) { sessions() >= 4 },
             "ejabberd opened a session for each connection with the device's id: \(broker.log.suffix(3000))"
         )
     }
