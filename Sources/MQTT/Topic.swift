@@ -12,8 +12,10 @@ enum Topic {
         }
         // Every PUBLISH is checked (by the session and by the encoder): scan the UTF-8 bytes in place, which costs
         // a few instructions a byte where iterating the String's UTF-8 view cost about twenty-five.
-        let reserved =
-            topic.utf8.withContiguousStorageIfAvailable(firstReservedByte) ?? firstReservedByte(Array(topic.utf8))
+        var topic = topic
+        let reserved = topic.withUTF8 { bytes in
+            bytes.first { $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "#") || $0 == 0 }
+        }
         switch reserved {
         case nil:
             return
@@ -22,11 +24,6 @@ enum Topic {
         default:
             throw MQTTCodecError(.invalidTopic, "topic name '\(topic)' contains a wildcard [MQTT-3.3.2-2]")
         }
-    }
-
-    /// The first '+', '#' or NUL in a topic name's bytes, if any.
-    private static func firstReservedByte<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> UInt8? {
-        bytes.first { $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "#") || $0 == 0 }
     }
 
     /// A topic filter for SUBSCRIBE/UNSUBSCRIBE: '#' only as the last whole level, '+' only as a whole level
