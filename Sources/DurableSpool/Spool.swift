@@ -138,6 +138,8 @@ struct SpoolStorage {
     /// The most `recent` has held since it was last empty: once a backlog (up to 1 024 records) is served, its
     /// storage goes back to the allocator rather than staying for good.
     private var recentPeak = 0
+    /// Records' room `recent` keeps when it empties: steady appends reuse it without reallocating.
+    private static let recentKeptCapacity = 256
     private var pendingCount = 0
     private var rejected: UInt64 = 0
     private var dirty = false
@@ -509,7 +511,7 @@ struct SpoolStorage {
 
     /// Empties the recent-append cache, keeping its storage only when it stayed small.
     private mutating func emptyRecent() {
-        recent.removeAll(keepingCapacity: recentPeak <= 256)
+        recent.removeAll(keepingCapacity: recentPeak <= Self.recentKeptCapacity)
         recentPeak = 0
     }
 
